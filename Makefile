@@ -1,0 +1,36 @@
+# canary: prove that an Istio canary rollout splits traffic as configured.
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+FUZZTIME ?= 30s
+PKGS     := ./...
+
+.PHONY: help build test demo bench fuzz lint tidy golden
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+build: ## build bin/canary
+	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o bin/canary ./cmd/canary
+
+demo: build ## run the canary walkthrough on the built-in local Bookinfo mesh
+	./scripts/demo.sh bin/canary
+
+test: lint ## lint, then every test with the race detector (end-to-end tests need Debian's prometheus)
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+bench: build ## Go benchmarks (classify, mesh pages/s, attack)
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+fuzz: ## run each fuzz test for FUZZTIME (default 30s)
+	./scripts/fuzz.sh $(FUZZTIME)
+
+golden: ## rewrite golden files after an intended change
+	$(GO) test ./... -run 'Golden' -update
+
+lint: ## gofmt, go vet and the package import rules
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: run gofmt -w on the files above'; exit 1; }
+	$(GO) vet $(PKGS)
+	./scripts/deps-check.sh
+
+tidy: ## go mod tidy, failing if it changes anything
+	$(GO) mod tidy && git diff --exit-code go.mod go.sum

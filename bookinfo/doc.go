@@ -1,0 +1,7 @@
+// Package bookinfo is a local stand-in for the Istio Bookinfo sample running
+// inside a mesh: productpage, details, ratings and three reviews versions, each
+// a real HTTP server on loopback behind a sidecar that routes by real Istio
+// VirtualService and DestinationRule resources and reports Istio's standard
+// telemetry. It exists so that canary, its demo and its end-to-end tests have
+// something faithful to drive without a Kubernetes cluster.
+package bookinfo

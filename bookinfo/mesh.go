@@ -1,0 +1,204 @@
+package bookinfo
+
+import (
+	"context"
+	crand "crypto/rand"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultPropagationDelay is how long applied routing takes to reach the
+// sidecars. Istio pushes config in about a second on a small mesh; tools that
+// verify a rollout right after `kubectl apply` must cope with that window.
+const DefaultPropagationDelay = time.Second
+
+// Options configure a local mesh.
+type Options struct {
+	// Addr is the ingress gateway's listen address, e.g. "127.0.0.1:8080".
+	Addr string
+	// AdminAddr serves the sidecars' metrics, Prometheus service discovery
+	// and the control API used by `canary bookinfo apply|delete|scale|sidecar`.
+	AdminAddr string
+	// Markup selects the productpage template generation (default current).
+	Markup Markup
+	// PropagationDelay is the time from Apply or Delete to the new routing
+	// being used by every sidecar. Zero makes changes take effect at once.
+	PropagationDelay time.Duration
+	// NoSidecar lists workloads that start without a sidecar.
+	NoSidecar []string
+	// Logf, if set, receives one line per configuration change.
+	Logf func(format string, args ...any)
+}
+
+// Mesh is a running local Bookinfo mesh.
+type Mesh struct {
+	opts           Options
+	transport      *http.Transport
+	sessionKey     []byte
+	ingress        *http.Server
+	admin          *http.Server
+	ingressLn      net.Listener
+	adminLn        net.Listener
+	ingressTel     *telemetry
+	ingressHandler http.Handler
+	started        time.Time
+
+	workloads map[string]*workload
+	byApp     map[string][]*workload
+	peers     map[string]*peer // by workload name, for metadata exchange
+
+	cfgMu     sync.Mutex
+	desired   *Config // what was last applied: the API answers with this
+	gen       uint64
+	active    atomic.Pointer[Config] // what the sidecars route by
+	activeGen uint64                 // guarded by cfgMu
+	timers    []*time.Timer
+
+	mirrors chan struct{} // bounds concurrent shadow requests
+	wg      sync.WaitGroup
+}
+
+// Start binds the ingress and admin listeners, starts every workload and
+// applies the built-in gateway and destination rules, so the mesh starts as
+// the walkthrough has it after deploying Bookinfo. It returns once every
+// listener accepts connections.
+func Start(opts Options) (*Mesh, error) {
+	if opts.Markup == "" {
+		opts.Markup = MarkupCurrent
+	}
+	if opts.Markup != MarkupCurrent && opts.Markup != Markup122 {
+		return nil, fmt.Errorf("markup %q: want %q or %q", opts.Markup, MarkupCurrent, Markup122)
+	}
+	if opts.PropagationDelay < 0 {
+		return nil, fmt.Errorf("propagation delay %v: want zero or more", opts.PropagationDelay)
+	}
+	m := &Mesh{
+		opts: opts,
+		transport: &http.Transport{
+			Proxy: nil, MaxIdleConns: 0, MaxIdleConnsPerHost: 512,
+			IdleConnTimeout: 90 * time.Second, DisableCompression: true,
+			DialContext: (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
+		},
+		sessionKey: make([]byte, 32),
+		workloads:  make(map[string]*workload),
+		byApp:      make(map[string][]*workload),
+		peers:      map[string]*peer{ingressPeer.workload: ingressPeer},
+		started:    time.Now(),
+		mirrors:    make(chan struct{}, 256),
+	}
+	_, _ = crand.Read(m.sessionKey)
+	m.ingressTel = newTelemetry(m.started)
+	m.ingressHandler = m.ingressProxy()
+	if err := m.startWorkloads(opts.NoSidecar); err != nil {
+		m.closeWorkloads()
+		return nil, err
+	}
+	if err := m.applyBuiltin(); err != nil {
+		m.closeWorkloads()
+		return nil, err
+	}
+	if err := m.listen(); err != nil {
+		m.closeWorkloads()
+		return nil, err
+	}
+	return m, nil
+}
+
+func (m *Mesh) startWorkloads(noSidecar []string) error {
+	for _, name := range noSidecar {
+		if _, err := lookupWorkload(name); err != nil {
+			return fmt.Errorf("no-sidecar: %w", err)
+		}
+	}
+	for _, spec := range workloads {
+		w := &workload{spec: spec, peer: workloadPeer(spec), mesh: m}
+		w.sidecar.Store(!slices.Contains(noSidecar, spec.Name))
+		w.app = newApp(m, w)
+		m.workloads[spec.Name] = w
+		m.byApp[spec.App] = append(m.byApp[spec.App], w)
+		m.peers[spec.Name] = w.peer
+		if err := w.scale(1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *Mesh) listen() error {
+	var err error
+	if m.ingressLn, err = net.Listen("tcp", m.opts.Addr); err != nil {
+		return fmt.Errorf("ingress --addr: %w", err)
+	}
+	if m.adminLn, err = net.Listen("tcp", m.opts.AdminAddr); err != nil {
+		m.ingressLn.Close()
+		return fmt.Errorf("admin --admin-addr: %w", err)
+	}
+	m.ingress = &http.Server{Handler: http.HandlerFunc(m.serveIngress), ReadHeaderTimeout: 10 * time.Second}
+	m.admin = &http.Server{Handler: m.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
+	m.serve(m.ingress, m.ingressLn)
+	m.serve(m.admin, m.adminLn)
+	return nil
+}
+
+func (m *Mesh) serve(s *http.Server, ln net.Listener) {
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		_ = s.Serve(ln) // returns http.ErrServerClosed on Shutdown
+	}()
+}
+
+// Addr is the ingress gateway's address (host:port).
+func (m *Mesh) Addr() string { return m.ingressLn.Addr().String() }
+
+// AdminAddr is the admin API's address (host:port).
+func (m *Mesh) AdminAddr() string { return m.adminLn.Addr().String() }
+
+// Shutdown stops accepting requests, waits for those in flight until ctx
+// ends, and stops every workload.
+func (m *Mesh) Shutdown(ctx context.Context) error {
+	m.cfgMu.Lock()
+	for _, t := range m.timers {
+		t.Stop()
+	}
+	m.cfgMu.Unlock()
+	err := errors.Join(m.ingress.Shutdown(ctx), m.admin.Shutdown(ctx))
+	m.closeWorkloads()
+	m.wg.Wait()
+	m.transport.CloseIdleConnections()
+	return err
+}
+
+func (m *Mesh) closeWorkloads() {
+	for _, w := range m.workloads {
+		_ = w.scale(0)
+	}
+}
+
+// pickPod chooses a running pod of the target uniformly at random, as
+// Kubernetes service load balancing and Envoy's default round robin do over
+// a large number of requests. It returns nil when no endpoint exists.
+func (m *Mesh) pickPod(t Target) *pod {
+	var cand [8]*pod
+	n := 0
+	for _, w := range m.byApp[t.Service] {
+		if !w.matches(t.Labels) {
+			continue
+		}
+		if p := w.pod.Load(); p != nil && n < len(cand) {
+			cand[n] = p
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	return cand[rand.IntN(n)]
+}

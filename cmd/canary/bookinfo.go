@@ -1,0 +1,305 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/canary-gate/canary/bookinfo"
+	"github.com/urfave/cli/v2"
+)
+
+const (
+	defaultIngressAddr = "127.0.0.1:8080"
+	defaultAdminAddr   = "127.0.0.1:15000"
+)
+
+func adminAddrFlag() *cli.StringFlag {
+	return &cli.StringFlag{
+		Name: "admin-addr", Value: defaultAdminAddr, EnvVars: []string{"CANARY_BOOKINFO_ADMIN"},
+		Usage: "admin address of the local mesh (`HOST:PORT`)",
+	}
+}
+
+func bookinfoCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "bookinfo",
+		Usage: "run and steer the built-in local Bookinfo mesh (a stand-in for Bookinfo on Istio)",
+		Subcommands: []*cli.Command{
+			bookinfoServeCommand(),
+			{
+				Name: "apply", Usage: "apply Istio resources (VirtualService, DestinationRule, Gateway) like kubectl apply",
+				ArgsUsage: " ", Flags: []cli.Flag{adminAddrFlag(), filesFlag()},
+				Action: func(c *cli.Context) error { return configAction(c, "apply") },
+			},
+			{
+				Name: "delete", Usage: "delete Istio resources like kubectl delete",
+				ArgsUsage: " ", Flags: []cli.Flag{adminAddrFlag(), filesFlag()},
+				Action: func(c *cli.Context) error { return configAction(c, "delete") },
+			},
+			{
+				Name: "scale", Usage: "scale workloads to 0 or 1 replicas (callers of a version at 0 get 503 no healthy upstream)",
+				ArgsUsage: "WORKLOAD=REPLICAS...", Flags: []cli.Flag{adminAddrFlag()},
+				Action: scaleAction,
+			},
+			{
+				Name: "sidecar", Usage: "inject (on) or remove (off) a workload's sidecar; without one it reports no telemetry",
+				ArgsUsage: "WORKLOAD=on|off...", Flags: []cli.Flag{adminAddrFlag()},
+				Action: sidecarAction,
+			},
+			{
+				Name: "status", Usage: "show workloads, pods, sidecars and applied resources",
+				Flags: []cli.Flag{adminAddrFlag()}, Action: statusAction,
+			},
+			{
+				Name: "prometheus-config", Usage: "print a Prometheus configuration that scrapes every sidecar of the mesh",
+				Flags: []cli.Flag{adminAddrFlag(), &cli.DurationFlag{
+					Name: "scrape-interval", Value: 15 * time.Second, Usage: "Prometheus scrape interval",
+				}},
+				Action: promConfigAction,
+			},
+		},
+	}
+}
+
+func bookinfoServeCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "serve",
+		Usage: "run the local mesh until Ctrl-C or SIGTERM",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "addr", Value: defaultIngressAddr, Usage: "ingress gateway listen address (`HOST:PORT`)"},
+			&cli.StringFlag{Name: "admin-addr", Value: defaultAdminAddr, Usage: "admin API, metrics and service discovery listen address (`HOST:PORT`)"},
+			&cli.StringFlag{Name: "markup", Value: string(bookinfo.MarkupCurrent), Usage: "productpage markup: current (Istio 1.23+) or 1.22 (Istio 1.15-1.22)"},
+			&cli.DurationFlag{Name: "propagation-delay", Value: bookinfo.DefaultPropagationDelay, Usage: "time until applied routing takes effect, like Istio's config push"},
+			&cli.StringSliceFlag{Name: "no-sidecar", Usage: "start `WORKLOAD` without a sidecar (repeatable)"},
+		},
+		Action: serveAction,
+	}
+}
+
+func serveAction(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usageError(fmt.Errorf("bookinfo serve: unexpected argument %q", c.Args().First()))
+	}
+	opts := bookinfo.Options{
+		Addr: c.String("addr"), AdminAddr: c.String("admin-addr"),
+		Markup: bookinfo.Markup(c.String("markup")), PropagationDelay: c.Duration("propagation-delay"),
+		NoSidecar: c.StringSlice("no-sidecar"),
+		Logf: func(format string, args ...any) {
+			fmt.Fprintf(c.App.ErrWriter, "%s %s\n", time.Now().Format(time.TimeOnly), fmt.Sprintf(format, args...))
+		},
+	}
+	if opts.Markup != bookinfo.MarkupCurrent && opts.Markup != bookinfo.Markup122 {
+		return usageError(fmt.Errorf("--markup %q: want current or 1.22", opts.Markup))
+	}
+	if opts.PropagationDelay < 0 {
+		return usageError(fmt.Errorf("--propagation-delay %v: want zero or more", opts.PropagationDelay))
+	}
+	for _, w := range opts.NoSidecar {
+		if !isWorkload(w) {
+			return usageError(fmt.Errorf("--no-sidecar %q: want one of %s", w, strings.Join(bookinfo.WorkloadNames(), ", ")))
+		}
+	}
+	m, err := bookinfo.Start(opts)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "bookinfo mesh: ingress http://%s/productpage, admin http://%s (markup %s, propagation delay %v); Ctrl-C stops\n",
+		m.Addr(), m.AdminAddr(), opts.Markup, opts.PropagationDelay)
+	<-c.Context.Done()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := m.Shutdown(ctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	fmt.Fprintln(c.App.Writer, "bookinfo mesh: stopped")
+	return nil
+}
+
+func isWorkload(name string) bool {
+	for _, w := range bookinfo.WorkloadNames() {
+		if w == name {
+			return true
+		}
+	}
+	return false
+}
+
+func filesFlag() *cli.StringSliceFlag {
+	return &cli.StringSliceFlag{Name: "filename", Aliases: []string{"f"},
+		Usage: "manifest `FILE` (multi-document YAML; - for standard input; repeatable)"}
+}
+
+// configAction sends each file to the mesh, in order, like kubectl: a file
+// is applied whole or not at all, and the first bad file stops the command.
+func configAction(c *cli.Context, op string) error {
+	if c.NArg() > 0 {
+		return usageError(fmt.Errorf("bookinfo %s: unexpected argument %q (files go after -f)", op, c.Args().First()))
+	}
+	files := c.StringSlice("filename")
+	if len(files) == 0 {
+		return usageError(fmt.Errorf("bookinfo %s: want at least one -f FILE", op))
+	}
+	for _, name := range files {
+		data, err := readInput(name)
+		if err != nil {
+			return usageError(fmt.Errorf("-f %s: %w", name, err))
+		}
+		var ans bookinfo.ConfigAnswer
+		path := "/" + op + "?source=" + url.QueryEscape(name)
+		if err := adminCall(c, path, "application/yaml", data, &ans); err != nil {
+			return err
+		}
+		for _, line := range ans.Changes {
+			fmt.Fprintln(c.App.Writer, line)
+		}
+	}
+	return nil
+}
+
+func readInput(name string) ([]byte, error) {
+	if name == "-" {
+		return io.ReadAll(os.Stdin)
+	}
+	data, err := os.ReadFile(name)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, errors.New("no such file")
+	}
+	return data, err
+}
+
+func scaleAction(c *cli.Context) error {
+	return pairsAction(c, "scale", "WORKLOAD=REPLICAS", func(w, v string) (string, any, error) {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 1 {
+			return "", nil, fmt.Errorf("%s=%s: replicas must be 0 or 1", w, v)
+		}
+		return "/scale", bookinfo.ScaleRequest{Workload: w, Replicas: n}, nil
+	})
+}
+
+func sidecarAction(c *cli.Context) error {
+	return pairsAction(c, "sidecar", "WORKLOAD=on|off", func(w, v string) (string, any, error) {
+		if v != "on" && v != "off" {
+			return "", nil, fmt.Errorf("%s=%s: want on or off", w, v)
+		}
+		return "/sidecar", bookinfo.SidecarRequest{Workload: w, Enabled: v == "on"}, nil
+	})
+}
+
+// pairsAction checks every WORKLOAD=VALUE argument before sending any, so a
+// typo in the third argument does not leave the first two half-done.
+func pairsAction(c *cli.Context, name, form string, parse func(w, v string) (string, any, error)) error {
+	if c.NArg() == 0 {
+		return usageError(fmt.Errorf("bookinfo %s: want at least one %s argument", name, form))
+	}
+	type call struct {
+		path string
+		body any
+	}
+	var calls []call
+	for _, arg := range c.Args().Slice() {
+		w, v, ok := strings.Cut(arg, "=")
+		if !ok || !isWorkload(w) {
+			return usageError(fmt.Errorf("bookinfo %s: argument %q: want %s with WORKLOAD one of %s",
+				name, arg, form, strings.Join(bookinfo.WorkloadNames(), ", ")))
+		}
+		path, body, err := parse(w, v)
+		if err != nil {
+			return usageError(fmt.Errorf("bookinfo %s: %w", name, err))
+		}
+		calls = append(calls, call{path, body})
+	}
+	for i, cl := range calls {
+		data, _ := json.Marshal(cl.body)
+		if err := adminCall(c, cl.path, "application/json", data, nil); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.App.Writer, "%s: %s done\n", name, c.Args().Get(i))
+	}
+	return nil
+}
+
+func statusAction(c *cli.Context) error {
+	var st bookinfo.Status
+	if err := adminGet(c, "/status", &st); err != nil {
+		return err
+	}
+	w := c.App.Writer
+	fmt.Fprintf(w, "ingress http://%s/productpage  markup %s  propagation delay %s  propagated %v\n",
+		st.Ingress, st.Markup, st.PropagationDelay, st.Propagated)
+	fmt.Fprintf(w, "%-16s %-32s %-8s\n", "WORKLOAD", "POD", "SIDECAR")
+	for _, ws := range st.Workloads {
+		pod := ws.Pod
+		if pod == "" {
+			pod = "(scaled to 0)"
+		}
+		fmt.Fprintf(w, "%-16s %-32s %-8v\n", ws.Name, pod, ws.Sidecar)
+	}
+	fmt.Fprintf(w, "resources: %s\n", strings.Join(st.Resources, ", "))
+	return nil
+}
+
+func promConfigAction(c *cli.Context) error {
+	iv := c.Duration("scrape-interval")
+	if iv < time.Second {
+		return usageError(fmt.Errorf("--scrape-interval %v: want at least 1s", iv))
+	}
+	_, err := io.WriteString(c.App.Writer, bookinfo.PrometheusConfig(c.String("admin-addr"), iv))
+	return err
+}
+
+var adminClient = &http.Client{Timeout: 30 * time.Second}
+
+func adminGet(c *cli.Context, path string, out any) error {
+	return adminDo(c, http.MethodGet, path, "", nil, out)
+}
+
+func adminCall(c *cli.Context, path, ctype string, body []byte, out any) error {
+	return adminDo(c, http.MethodPost, path, ctype, body, out)
+}
+
+// adminDo talks to a running mesh. Its refusals (bad manifests, unknown
+// workloads) are the user's input errors; not reaching it is not.
+func adminDo(c *cli.Context, method, path, ctype string, body []byte, out any) error {
+	addr := c.String("admin-addr")
+	req, err := http.NewRequestWithContext(c.Context, method, "http://"+addr+path, bytes.NewReader(body))
+	if err != nil {
+		return usageError(fmt.Errorf("--admin-addr %q: %w", addr, err))
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	resp, err := adminClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("local mesh admin API at %s unreachable (is `canary bookinfo serve` running?): %w", addr, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		return fmt.Errorf("local mesh admin API at %s: %w", addr, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var ae bookinfo.APIError
+		if json.Unmarshal(data, &ae) == nil && ae.Error != "" {
+			return usageError(errors.New(ae.Error))
+		}
+		return fmt.Errorf("local mesh admin API at %s: %s", addr, resp.Status)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("local mesh admin API at %s: bad answer: %w", addr, err)
+	}
+	return nil
+}

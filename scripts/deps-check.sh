@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Enforces the one-way import rules of the house style: the top-level
+# packages never import each other except report -> classify, and
+# {attack, classify, report} -> scenarios; only cmd wires them together.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mod=$(go list -m)
+fail=0
+check() { # package, allowed internal imports (space separated)
+  local pkg=$1; shift
+  [ -d "$pkg" ] || return 0
+  for dep in $(go list -f '{{join .Imports "\n"}}' "./$pkg" 2>/dev/null | grep "^$mod/" || true); do
+    local short=${dep#"$mod/"}
+    local ok=0
+    for a in "$@"; do [ "$short" = "$a" ] && ok=1; done
+    if [ $ok = 0 ]; then echo "deps-check: $pkg must not import $short"; fail=1; fi
+  done
+}
+check scenarios
+check classify scenarios
+check attack classify scenarios
+check report classify scenarios
+check bookinfo
+exit $fail
