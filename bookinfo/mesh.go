@@ -140,8 +140,8 @@ func (m *Mesh) listen() error {
 		m.ingressLn.Close()
 		return fmt.Errorf("admin --admin-addr: %w", err)
 	}
-	m.ingress = &http.Server{Handler: http.HandlerFunc(m.serveIngress), ReadHeaderTimeout: 10 * time.Second}
-	m.admin = &http.Server{Handler: m.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
+	m.ingress = newServer(http.HandlerFunc(m.serveIngress))
+	m.admin = newServer(m.adminHandler())
 	m.serve(m.ingress, m.ingressLn)
 	m.serve(m.admin, m.adminLn)
 	return nil
@@ -169,7 +169,8 @@ func (m *Mesh) Shutdown(ctx context.Context) error {
 		t.Stop()
 	}
 	m.cfgMu.Unlock()
-	err := errors.Join(m.ingress.Shutdown(ctx), m.admin.Shutdown(ctx))
+	err := errors.Join(shutdown(ctx, m.ingress), shutdown(ctx, m.admin))
+	m.transport.CloseIdleConnections()
 	m.closeWorkloads()
 	m.wg.Wait()
 	m.transport.CloseIdleConnections()

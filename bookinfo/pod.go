@@ -63,7 +63,7 @@ func (w *workload) scale(replicas int) error {
 			w.pod.Store(nil)
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
-			_ = old.srv.Shutdown(ctx)
+			_ = shutdown(ctx, old.srv)
 		}
 		return nil
 	}
@@ -78,7 +78,7 @@ func (w *workload) scale(replicas int) error {
 	if w.sidecar.Load() {
 		p.tel.Store(newTelemetry(p.started))
 	}
-	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
+	p.srv = newServer(p)
 	w.mesh.serve(p.srv, ln)
 	w.pod.Store(p)
 	return nil

@@ -124,6 +124,11 @@ func (o *outbound) forward(req *http.Request, d Decision) (*http.Response, *peer
 }
 
 func (o *outbound) try(ctx context.Context, req *http.Request, d Decision) (*http.Response, *peer, string) {
+	if _, gone := d.Target.Labels[MissingSubsetLabel]; gone {
+		// The route names a subset no DestinationRule defines any more:
+		// Istio builds no cluster for it and Envoy answers "NC".
+		return localReply(req, http.StatusServiceUnavailable, "no cluster found"), unknownPeer, "NC"
+	}
 	p := o.m.pickPod(d.Target)
 	if p == nil {
 		return localReply(req, http.StatusServiceUnavailable, "no healthy upstream"), unknownPeer, "UH"

@@ -114,6 +114,7 @@ func checkShare(t *testing.T, what string, got, n int, p float64) {
 // checks the share of red-star pages at each stage, and that mirrored
 // traffic reaches reviews v2's metrics but never a page.
 func TestWalkthrough(t *testing.T) {
+	t.Parallel()
 	seed := sharedDir(t, "seed-manifests")
 	mp := startMesh(t, "--propagation-delay", "0")
 	mp.ctl(t, "apply", "-f", filepath.Join(seed, "bookinfo-gateway.yaml"))
@@ -158,6 +159,7 @@ func TestWalkthrough(t *testing.T) {
 // TestJasonRoutingAndRatingsAbort logs in as jason through the gateway, as a
 // browser would, and checks header-based routing and fault injection.
 func TestJasonRoutingAndRatingsAbort(t *testing.T) {
+	t.Parallel()
 	seed := sharedDir(t, "seed-manifests")
 	mp := startMesh(t, "--propagation-delay", "0")
 	mp.ctl(t, "apply", "-f", filepath.Join(seed, "virtual-service-all-v1.yaml"))
@@ -215,6 +217,7 @@ func getPage(t *testing.T, c *http.Client, u string) string {
 // the reviews error, productpage's retry doubles the failed calls, and the
 // sidecar reports Envoy's 503 "UH".
 func TestScaleToZero(t *testing.T) {
+	t.Parallel()
 	seed := sharedDir(t, "seed-manifests")
 	mp := startMesh(t, "--propagation-delay", "0")
 	mp.ctl(t, "apply", "-f", filepath.Join(seed, "virtual-service-all-v1.yaml"))
@@ -236,6 +239,7 @@ func TestScaleToZero(t *testing.T) {
 
 // TestPropagationDelay: applied routing takes effect only after the delay.
 func TestPropagationDelay(t *testing.T) {
+	t.Parallel()
 	seed := sharedDir(t, "seed-manifests")
 	mp := startMesh(t, "--propagation-delay", "3s")
 	mp.ctl(t, "apply", "-f", filepath.Join(seed, "virtual-service-all-v1.yaml"))
@@ -255,6 +259,7 @@ func TestPropagationDelay(t *testing.T) {
 // TestNoSidecar: a workload without a sidecar has no metrics endpoint and no
 // service discovery entry; callers report it as "unknown".
 func TestNoSidecar(t *testing.T) {
+	t.Parallel()
 	mp := startMesh(t, "--propagation-delay", "0", "--no-sidecar", "reviews-v3")
 	resp, err := http.Get("http://" + mp.admin + "/sidecars/reviews-v3/stats/prometheus")
 	if err != nil {
@@ -349,6 +354,7 @@ func waitCount(t *testing.T, mp *meshProc, workload string, labels map[string]st
 // second reports exactly as many reviews requests per version as pages of
 // that version were served.
 func TestPrometheusCountsExactly(t *testing.T) {
+	t.Parallel()
 	seed := sharedDir(t, "seed-manifests")
 	promtest.Binary(t)
 	mp := startMesh(t, "--propagation-delay", "0")
@@ -399,6 +405,7 @@ func TestPrometheusCountsExactly(t *testing.T) {
 // TestBadInput: every refused input gets one line on stderr, a non-zero
 // exit, and leaves the running mesh's routing as it was.
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	seed := sharedDir(t, "seed-manifests")
 	mp := startMesh(t, "--propagation-delay", "0")
 	mp.ctl(t, "apply", "-f", filepath.Join(seed, "virtual-service-all-v1.yaml"))
