@@ -25,8 +25,8 @@ type Target struct {
 
 // MissingSubsetLabel is the only label of Target.Labels when a route names a
 // subset that no DestinationRule defines (any more): no pod carries it, so
-// the runtime finds no endpoint and answers 503 "no healthy upstream" with
-// response flag "NR", as Envoy does for a cluster without endpoints.
+// the sidecar answers 503 with response flag "NC", as Envoy does for a route
+// to a cluster Istio never built.
 const MissingSubsetLabel = "bookinfo.local/missing-subset"
 
 // RetryPolicy is a route's retry policy; the zero value means no retries.

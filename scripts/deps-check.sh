@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Enforces the one-way import rules of the house style: the top-level
-# packages never import each other except report -> classify, and
-# {attack, classify, report} -> scenarios; only cmd wires them together.
+# Enforces the one-way import rules of the house style: data flows
+# attack -> classify -> results -> report, each package imports only those
+# upstream of it (and scenarios, which is pure data); only cmd wires them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mod=$(go list -m)
@@ -18,7 +18,9 @@ check() { # package, allowed internal imports (space separated)
 }
 check scenarios
 check classify scenarios
-check attack classify scenarios
-check report classify scenarios
+check results classify
+check attack classify results scenarios
+check report classify results scenarios
 check bookinfo
+check prom
 exit $fail

@@ -25,6 +25,13 @@ import (
 type Server struct {
 	URL string
 	API v1.API
+	cmd *exec.Cmd
+}
+
+// Stop kills the server before the test ends, for tests of a Prometheus
+// that dies mid-run.
+func (s *Server) Stop() {
+	_ = s.cmd.Process.Kill()
 }
 
 // Binary finds the prometheus binary. Without one the test is skipped, but
@@ -72,7 +79,7 @@ func Start(t testing.TB, config string) *Server {
 			}
 		}
 	})
-	s := &Server{URL: "http://" + addr}
+	s := &Server{URL: "http://" + addr, cmd: cmd}
 	client, err := api.NewClient(api.Config{Address: s.URL})
 	if err != nil {
 		t.Fatal(err)
