@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# Load benchmark for `canary attack` against the vegeta CLI and library, run
+# against the same static Bookinfo page server in the same run, so that the
+# ratios hold even on a noisy 2-core box. Pacing is measured at the server
+# (internal/benchserver), the same way for every tool.
+#
+#   scripts/bench-attack.sh          # about 4 minutes; rewrites the short table in BENCHMARKS.md
+#   scripts/bench-attack.sh --long   # plus 10 min at 5k/s: RSS after 1 min against after 10 min
+#
+# Environment: PORT (0 = any free port), SECS per run (10), PAGE (the 1.22 reviews-v3 page),
+# RATES ("100 1000 5000 10000 20000"), NO_WRITE=1 to leave BENCHMARKS.md alone,
+# QUIET_LOAD (1.0) and QUIET_WAIT (300 s): on a shared box, wait up to QUIET_WAIT
+# seconds for the 1-minute load average to drop below QUIET_LOAD before measuring.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+long=0
+[ "${1:-}" = "--long" ] && long=1
+port=${PORT:-0} # 0: any free port, read back from the server's first line
+secs=${SECS:-10}
+page=${PAGE:-/work/shared/fixtures/bookinfo-1.22/reviews-v3.html}
+rates=${RATES:-"100 1000 5000 10000 20000"}
+tmp=$(mktemp -d)
+server_pid=
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+log() { echo "bench-attack: $*" >&2; }
+
+# --- build --------------------------------------------------------------
+mkdir -p bin
+go build -o "$tmp/benchserver" ./internal/benchserver
+go build -o "$tmp/vegetalib" ./internal/benchserver/vegetalib
+# Prefer the real CLI once it has `canary attack` with the flags used below.
+if go build -o bin/canary ./cmd/canary 2>/dev/null && bin/canary attack --help 2>&1 | grep -q -- '--max-workers'; then
+  attack=(bin/canary attack)
+  driver="bin/canary attack"
+else
+  go build -o "$tmp/canaryattack" ./internal/benchserver/canaryattack
+  attack=("$tmp/canaryattack")
+  driver="internal/benchserver/canaryattack (stand-in for canary attack, calls attack.Run)"
+fi
+log "ours: $driver"
+GOBIN="$tmp/gobin" go install github.com/tsenart/vegeta/v12@v12.13.0
+vegeta="$tmp/gobin/vegeta"
+
+quiet_load=${QUIET_LOAD:-1.0}
+for _ in $(seq "$(( ${QUIET_WAIT:-300} / 10 ))"); do
+  awk -v q="$quiet_load" '{ exit !($1 < q) }' /proc/loadavg && break
+  log "waiting for a quiet machine: load average $(cut -d' ' -f1 /proc/loadavg) >= $quiet_load"
+  sleep 10
+done
+
+"$tmp/benchserver" -addr "127.0.0.1:$port" -page "$page" >"$tmp/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 50); do grep -qs '^listening on' "$tmp/server.log" && break; sleep 0.1; done
+port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\),.*/\1/p' "$tmp/server.log")
+[ -n "$port" ] || { log "benchserver did not start:"; cat "$tmp/server.log" >&2; exit 1; }
+url="http://127.0.0.1:$port/productpage"
+echo "GET $url" >"$tmp/targets.txt"
+vegeta_attack=("$vegeta" attack -targets="$tmp/targets.txt" -output=/dev/null)
+curl -fsS "http://127.0.0.1:$port/__reset" >/dev/null
+
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- helpers ------------------------------------------------------------
+# measure NAME RATE CMD...: resets the server, runs CMD under /usr/bin/time
+# and leaves the server's stats in $tmp/NAME.stats and time in $tmp/NAME.time
+# ("wall user sys maxrss_kb").
+measure() {
+  local name=$1 rate=$2; shift 2
+  curl -fsS "http://127.0.0.1:$port/__reset" >/dev/null
+  /usr/bin/time -f '%e %U %S %M' -o "$tmp/$name.time" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" || {
+    log "$name failed:"; tail -5 "$tmp/$name.err" >&2; }
+  curl -fsS "http://127.0.0.1:$port/__stats?rate=$rate&duration=${secs}s" >"$tmp/$name.stats"
+  sleep 1
+}
+st() { jq -r "$2" "$tmp/$1.stats"; }
+cpu_us() { awk -v n="$2" '{ if (n > 0) printf "%.1f", ($2 + $3) * 1e6 / n; else print "n/a" }' "$tmp/$1.time"; }
+rss_mb() { awk '{ printf "%.1f", $4 / 1024 }' "$tmp/$1.time"; }
+rps() { jq -r '(.count / '"$secs"') | floor' "$tmp/$1.stats"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+pct() { awk -v x="$1" 'BEGIN { printf "%+.3f%%", 100 * x }'; }
+verdict() { if awk "BEGIN { exit !($1) }"; then echo met; else echo "**missed**"; fi; }
+
+# --- (a) closed loop, every body classified ------------------------------
+# Two interleaved rounds; each client keeps its better round, which evens out
+# noise from anything else running on the box.
+log "closed loop, ${secs}s each, best of 2 rounds"
+for round in 1 2; do
+  measure "ours-max-$round" 0 "${attack[@]}" --target "$url" --rate 0 --workers 50 --duration "${secs}s" --format json --every 1h
+  measure "vegeta-lib-max-$round" 0 "$tmp/vegetalib" -target "$url" -workers 50 -duration "${secs}s"
+  measure "vegeta-cli-max-$round" 0 "${vegeta_attack[@]}" -rate=0 -workers=50 -max-workers=50 -duration="${secs}s" -max-body=-1
+done
+for c in ours vegeta-lib vegeta-cli; do
+  best=1
+  [ "$(jq .count "$tmp/$c-max-2.stats")" -gt "$(jq .count "$tmp/$c-max-1.stats")" ] && best=2
+  for ext in stats time out; do cp "$tmp/$c-max-$best.$ext" "$tmp/$c-max.$ext"; done
+done
+ours=$(rps ours-max); cli=$(rps vegeta-cli-max); lib=$(rps vegeta-lib-max)
+ours_ok=$(jq -r '[.outcomes[] | select(.outcome == "ok") | .count] | add // 0' "$tmp/ours-max.out")
+
+log "allocation per request (go test)"
+alloc=$(go test -run '^$' -bench 'ClosedLoop/classify.Page' -benchmem -benchtime 2s ./attack 2>/dev/null |
+  awk '/ClosedLoop/ { for (i = 1; i <= NF; i++) if ($(i+1) == "B/op") print $i }')
+
+# --- (b) open loop pacing --------------------------------------------------
+for r in $rates; do
+  log "open loop at $r/s"
+  measure "ours-$r" "$r" "${attack[@]}" --target "$url" --rate "$r" --duration "${secs}s" --format json --every 1h
+  measure "vegeta-$r" "$r" "${vegeta_attack[@]}" -rate="$r" -duration="${secs}s" -max-body=-1
+done
+
+# --- (c) memory over a long run ------------------------------------------
+long_table=
+if [ $long = 1 ]; then
+  log "long run: 10 min at 5000/s"
+  curl -fsS "http://127.0.0.1:$port/__reset" >/dev/null
+  "${attack[@]}" --target "$url" --rate 5000 --duration 600s --format json --every 1h >"$tmp/long.out" 2>"$tmp/long.err" &
+  pid=$!
+  : >"$tmp/rss.txt"
+  for t in $(seq 10 10 600); do
+    sleep 10
+    echo "$t $(awk '/VmRSS/ { print $2 }' "/proc/$pid/status" 2>/dev/null)" >>"$tmp/rss.txt"
+  done
+  wait $pid || true
+  curl -fsS "http://127.0.0.1:$port/__stats?rate=5000&duration=600s" >"$tmp/long.stats"
+  rss1=$(awk '$1 == 60 { printf "%.1f", $2 / 1024 }' "$tmp/rss.txt")
+  rss10=$(awk '$1 == 590 { printf "%.1f", $2 / 1024 }' "$tmp/rss.txt")
+  rssmax=$(awk 'm < $2 { m = $2 } END { printf "%.1f", m / 1024 }' "$tmp/rss.txt")
+  growth=$(awk -v a="$rss1" -v b="$rss10" 'BEGIN { printf "%+.1f", b - a }')
+  long_table="| 5000/s for 600 s | $(jq -r '.count' "$tmp/long.stats") | $(pct "$(jq -r '.rate_err' "$tmp/long.stats")") | $rss1 MB | $rss10 MB | $growth MB | $rssmax MB | $(verdict "$growth <= 5") |"
+fi
+
+# --- report --------------------------------------------------------------
+{
+  echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) vCPU ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(go version | cut -d' ' -f3), load average at the start: $load_start, at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
+  echo "Client and server share the cores. Page: $(basename "$page") ($(wc -c <"$page") B). Ours: $driver. vegeta v12.13.0."
+  echo
+  echo "**Closed loop** (${secs} s each, 50 workers, every body read; rps counted at the server; better of 2 interleaved rounds)"
+  echo
+  echo "| client | rps | client µs/req | client max RSS | ours ÷ this |"
+  echo "|---|---|---|---|---|"
+  echo "| ours (attack.Run, classify.Page in the workers; $ours_ok ok) | $ours | $(cpu_us ours-max "$(st ours-max .count)") | $(rss_mb ours-max) MB | 1.00 |"
+  echo "| vegeta library + classify.Page in the results loop | $lib | $(cpu_us vegeta-lib-max "$(st vegeta-lib-max .count)") | $(rss_mb vegeta-lib-max) MB | $(ratio "$ours" "$lib") |"
+  echo "| vegeta CLI -max-body=-1 > /dev/null | $cli | $(cpu_us vegeta-cli-max "$(st vegeta-cli-max .count)") | $(rss_mb vegeta-cli-max) MB | $(ratio "$ours" "$cli") |"
+  echo
+  echo "Allocation per request (BenchmarkClosedLoop/classify.Page): $alloc B."
+  echo
+  echo "**Open loop** (${secs} s per rate; arrivals measured at the server)"
+  echo
+  echo "| rate | client | achieved | rate error | worst 1 s bucket | worst 10 ms / expected | 10 ms CoV | client µs/req | client max RSS | dropped / late |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
+  for r in $rates; do
+    for c in ours vegeta; do
+      n="$c-$r"
+      dl="n/a"
+      [ $c = ours ] && dl="$(jq -r '"\(.dropped) / \(.late)"' "$tmp/$n.out" 2>/dev/null || echo '?')"
+      printf '| %s/s | %s | %.1f | %s | %.2f%% | %s / %.1f = %.2f | %.3f | %s | %s MB | %s |\n' "$r" "$c" \
+        "$(st "$n" .avg_rate)" "$(pct "$(st "$n" .rate_err)")" "$(st "$n" '.worst_1s_dev * 100')" \
+        "$(st "$n" .worst_10ms)" "$(st "$n" .expected_10ms)" "$(st "$n" .worst_10ms_ratio)" "$(st "$n" .cov_10ms)" \
+        "$(cpu_us "$n" "$(st "$n" .count)")" "$(rss_mb "$n")" "$dl"
+    done
+  done
+  echo
+  echo "**Targets**"
+  echo
+  echo "| target | measured | |"
+  echo "|---|---|---|"
+  echo "| closed loop ≥ 1.5× vegeta library | $(ratio "$ours" "$lib")× ($ours vs $lib rps) | $(verdict "$ours >= 1.5 * $lib") |"
+  echo "| closed loop ≥ 2× vegeta CLI with bodies | $(ratio "$ours" "$cli")× ($ours vs $cli rps) | $(verdict "$ours >= 2 * $cli") |"
+  echo "| closed loop about 40k pages/s | $ours rps | $(verdict "$ours >= 40000") |"
+  for r in $rates; do
+    e=$(st "ours-$r" .rate_err); d=$(st "ours-$r" .worst_1s_dev); w=$(st "ours-$r" .worst_10ms_ratio)
+    echo "| $r/s: average rate within 0.2% | $(pct "$e") | $(verdict "$e <= 0.002 && $e >= -0.002") |"
+    [ "$r" -ge 1000 ] && echo "| $r/s: every 1 s bucket within 1% | $(awk -v d="$d" 'BEGIN { printf "%.2f%%", 100 * d }') | $(verdict "$d <= 0.01") |"
+    [ "$r" -ge 5000 ] && echo "| $r/s: no 10 ms bucket above 1.5× expected | $(awk -v w="$w" 'BEGIN { printf "%.2f×", w }') | $(verdict "$w <= 1.5") |"
+  done
+  echo "| at most 4 KB allocated per request | $alloc B | $(verdict "${alloc:-99999} <= 4096") |"
+} >"$tmp/short.md"
+
+cat "$tmp/short.md"
+if [ -n "$long_table" ]; then
+  {
+    echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) vCPU, $(go version | cut -d' ' -f3). Ours: $driver."
+    echo
+    echo "| run | requests | rate error | RSS at 1 min | RSS at 10 min | growth | max RSS | within 5 MB |"
+    echo "|---|---|---|---|---|---|---|---|"
+    echo "$long_table"
+  } >"$tmp/long.md"
+  cat "$tmp/long.md"
+fi
+
+# Rewrite the marked sections of BENCHMARKS.md; the rest is hand-written.
+if [ "${NO_WRITE:-0}" != 1 ]; then
+  replace() { # marker file
+    awk -v m="$1" -v f="$2" '
+      $0 == "<!-- " m ":begin -->" { print; while ((getline l < f) > 0) print l; skip = 1; next }
+      $0 == "<!-- " m ":end -->" { skip = 0 }
+      !skip' BENCHMARKS.md >"$tmp/bm.md" && cp "$tmp/bm.md" BENCHMARKS.md
+  }
+  replace bench-attack-short "$tmp/short.md"
+  [ -n "$long_table" ] && replace bench-attack-long "$tmp/long.md"
+  log "updated BENCHMARKS.md"
+fi
