@@ -153,3 +153,13 @@ func (c *Client) retry(ctx context.Context, what string, f func(ctx context.Cont
 	}
 	return fmt.Errorf("%s at %s after %d tries: %w: %w", what, c.url, c.retries+1, ErrUnavailable, err)
 }
+
+// Ping checks that the server answers a query, so that a gate whose
+// Prometheus is unreachable fails at the start (exit 4) instead of running
+// its whole load for a server check that cannot happen.
+func (c *Client) Ping(ctx context.Context) error {
+	return c.retry(ctx, "query vector(1)", func(ctx context.Context) error {
+		_, _, _, err := c.api.Query(ctx, "vector(1)", time.Now())
+		return err
+	})
+}

@@ -157,13 +157,16 @@ func (c *Client) WaitScraped(ctx context.Context, selector string, after time.Ti
 				lagging = append(lagging, string(t.Labels["instance"])+" ("+t.ScrapeURL+")")
 			}
 		}
-		if len(lagging) == 0 {
+		if len(lagging) == 0 && len(tr.Active) > 0 {
 			// A sample is queryable a few tens of ms after its scrape starts.
 			time.Sleep(150 * time.Millisecond)
 			return nil
 		}
 		select {
 		case <-ctx.Done():
+			if len(lagging) == 0 {
+				return fmt.Errorf("waiting for the scrape after %s: Prometheus has no active targets: %w", after.Format(time.RFC3339), ctx.Err())
+			}
 			return fmt.Errorf("waiting for the scrape after %s: %d targets not scraped yet, e.g. %s: %w",
 				after.Format(time.RFC3339), len(lagging), lagging[0], ctx.Err())
 		case <-time.After(250 * time.Millisecond):

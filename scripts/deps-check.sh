@@ -22,5 +22,6 @@ check results classify
 check attack classify results scenarios
 check report classify results scenarios
 check bookinfo
+check verify attack classify prom report results scenarios
 check prom
 exit $fail

@@ -19,6 +19,10 @@ func newApp() *cli.App {
 		ErrWriter: os.Stderr,
 		Commands: []*cli.Command{
 			bookinfoCommand(),
+			classifyCommand(),
+			attackCommand(),
+			verifyCommand(),
+			planCommand(),
 		},
 		// Errors are printed once, by main, as one line; codes come from exitCode.
 		ExitErrHandler: func(*cli.Context, error) {},

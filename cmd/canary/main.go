@@ -20,7 +20,7 @@ func main() {
 	defer stop()
 	app := newApp()
 	err := app.RunContext(ctx, os.Args)
-	if err != nil {
+	if err != nil && err.Error() != "" {
 		fmt.Fprintln(app.ErrWriter, "canary:", oneLine(err))
 	}
 	stop()

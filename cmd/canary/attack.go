@@ -1,0 +1,139 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/canary-gate/canary/attack"
+	"github.com/canary-gate/canary/results"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+)
+
+func attackCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "attack",
+		Usage: "drive the target at a set rate and tell, for every response, which version served it",
+		Description: "Replaces the walkthrough's `while true; do curl /productpage; sleep 1; done`: an exact open-loop\n" +
+			"rate (arrivals do not wait for slow responses), every page classified, counters and latency\n" +
+			"histograms only. Runs until Ctrl-C unless --duration or --requests is given; then prints the summary.",
+		Flags: append(loadFlags(),
+			&cli.DurationFlag{Name: "duration", Usage: "stop after `D` (default: until Ctrl-C)"},
+			&cli.Uint64Flag{Name: "requests", Usage: "stop after `N` requests"},
+			&cli.DurationFlag{Name: "every", Value: 10 * time.Second, Usage: "log a status line this often when not on a terminal"},
+			&cli.StringFlag{Name: "format", Value: "text", Usage: "final summary: text or json"},
+		),
+		Action: attackAction,
+	}
+}
+
+func attackAction(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usageError(fmt.Errorf("attack: unexpected argument %q", c.Args().First()))
+	}
+	if f := c.String("format"); f != "text" && f != "json" {
+		return usageError(fmt.Errorf("--format %q: want text or json", f))
+	}
+	o, closeResults, err := attackOptions(c)
+	if err != nil {
+		return err
+	}
+	o.Duration, o.Requests = c.Duration("duration"), c.Uint64("requests")
+	if err := o.Validate(); err != nil {
+		closeResults()
+		return usageError(err)
+	}
+	stopStatus := statusLines(c, &o)
+	sum, runErr := attack.Run(c.Context, o)
+	stopStatus()
+	closeErr := closeResults()
+	if sum != nil {
+		if c.String("format") == "json" {
+			_ = sum.WriteJSON(c.App.Writer)
+		} else {
+			_ = sum.WriteText(c.App.Writer)
+		}
+	}
+	if runErr != nil {
+		return runErr
+	}
+	return closeErr
+}
+
+// statusLines shows the live status: one line redrawn in place on a
+// terminal, else a log line every --every on stderr.
+func statusLines(c *cli.Context, o *attack.Options) (stop func()) {
+	tty := false
+	if f, ok := c.App.ErrWriter.(*os.File); ok {
+		tty = term.IsTerminal(int(f.Fd()))
+	}
+	o.Every = c.Duration("every")
+	if tty {
+		o.Every = time.Second
+	}
+	var mu sync.Mutex
+	var prev *attack.Summary
+	o.Progress = func(s *attack.Summary) {
+		mu.Lock()
+		defer mu.Unlock()
+		line := attack.StatusLine(prev, s)
+		prev = s
+		if tty {
+			fmt.Fprintf(c.App.ErrWriter, "\r\033[K%s", line)
+			return
+		}
+		fmt.Fprintf(c.App.ErrWriter, "%s %s\n", time.Now().Format(time.TimeOnly), line)
+	}
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if tty && prev != nil {
+			fmt.Fprintln(c.App.ErrWriter)
+		}
+	}
+}
+
+// attackOptions builds the load options shared by attack and verify. The
+// returned function closes the results file, returning its first error.
+func attackOptions(c *cli.Context) (attack.Options, func() error, error) {
+	noop := func() error { return nil }
+	o := attack.Options{
+		Target: c.String("target"), Login: c.String("login"), Timeout: c.Duration("request-timeout"),
+		MaxBody: int64(c.Int("max-body")), DisableKeepAlives: !c.Bool("keepalive"),
+		Workers: c.Int("workers"), MaxWorkers: c.Int("max-workers"), Headers: http.Header{},
+	}
+	if o.Target == "" {
+		return o, noop, usageError(errors.New("--target: want the page URL, e.g. http://INGRESS:PORT/productpage"))
+	}
+	rate, err := attack.ParseRate(c.String("rate"))
+	if err != nil {
+		return o, noop, usageError(fmt.Errorf("--rate: %w", err))
+	}
+	o.Rate = rate
+	for _, h := range c.StringSlice("header") {
+		k, v, ok := strings.Cut(h, ":")
+		if !ok || strings.TrimSpace(k) == "" {
+			return o, noop, usageError(fmt.Errorf("--header %q: want NAME:VALUE", h))
+		}
+		o.Headers.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+	}
+	classifier, err := chooseClassifier(c)
+	if err != nil {
+		return o, noop, err
+	}
+	o.Classify = classifier
+	if path := c.String("results"); path != "" {
+		w, err := results.Create(path)
+		if err != nil {
+			return o, noop, fmt.Errorf("--results: %w", err)
+		}
+		o.Results = w
+		return o, w.Close, nil
+	}
+	return o, noop, nil
+}

@@ -1,0 +1,252 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/canary-gate/canary/attack"
+	"github.com/canary-gate/canary/prom"
+	"github.com/canary-gate/canary/report"
+	"github.com/canary-gate/canary/verify"
+	"github.com/urfave/cli/v2"
+)
+
+func verifyCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "verify",
+		Usage: "check that the traffic really splits as expected: PASS, FAIL or INCONCLUSIVE, with an exit code to gate on",
+		Description: "Sends load to --target, tells from every page which version served it, and decides with\n" +
+			"anytime-valid confidence sequences whether each version's share is within --tolerance of --expect.\n" +
+			"With --prometheus (or --scrape) it checks the same split in Istio's istio_requests_total.\n" +
+			"Exit codes: 0 pass, 1 fail, 2 usage error, 3 inconclusive, 4 other error.",
+		Flags:  append(verifyFlags(), loadFlags()...),
+		Action: verifyAction,
+	}
+}
+
+func verifyFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "expect", Usage: "expected split, e.g. `v1=50,v3=50` (versions not listed expect 0%)"},
+		&cli.StringFlag{Name: "expect-from", Usage: "take the expected split from the VirtualService in `FILE` (its first route for --host)"},
+		&cli.StringFlag{Name: "host", Value: "reviews", Usage: "service whose split is checked (VirtualService host, destination_service_name)"},
+		&cli.StringFlag{Name: "namespace", Value: "default", Usage: "the service's namespace (destination_service_namespace)"},
+		&cli.Float64Flag{Name: "tolerance", Value: report.DefaultTolerance, Usage: "allowed distance from each expected share, in percentage `POINTS`"},
+		&cli.Float64Flag{Name: "confidence", Value: report.DefaultConfidence, Usage: "confidence of the verdict (bounds both false PASS and false FAIL)"},
+		&cli.IntFlag{Name: "max-requests", Value: report.DefaultMaxRequests, Usage: "pages after which an undecided gate is INCONCLUSIVE"},
+		&cli.DurationFlag{Name: "timeout", Value: 10 * time.Minute, Usage: "overall time limit; an undecided gate is then INCONCLUSIVE"},
+		&cli.Float64Flag{Name: "max-error-rate", Value: 100 * report.DefaultMaxErrorRate, Usage: "error budget: percent of pages per version that may be not ok"},
+		&cli.StringFlag{Name: "settle", Value: "auto", Usage: "auto: leave out pages until the new weights are in force (see README); 0: off"},
+		&cli.DurationFlag{Name: "settle-timeout", Value: 60 * time.Second, Usage: "longest settling time"},
+		&cli.DurationFlag{Name: "settle-min", Usage: "leave out the pages of the first `D` whatever they show (for changes without strays: 90/10 to 50/50, adding a mirror)"},
+		&cli.StringFlag{Name: "mirror", Usage: "check mirroring to `VERSION[=PERCENT]` (default 100): shadow requests reach it, pages never do"},
+		&cli.StringFlag{Name: "prometheus", Usage: "Prometheus `URL` for the server-side check"},
+		&cli.StringFlag{Name: "prom-bearer-token-file", Usage: "bearer token `FILE` for Prometheus"},
+		&cli.StringFlag{Name: "prom-basic-auth-file", Usage: "`FILE` holding user:password for Prometheus"},
+		&cli.StringSliceFlag{Name: "prom-header", Usage: "extra header `K=V` for Prometheus (repeatable; values are never printed)"},
+		&cli.StringFlag{Name: "prom-ca-file", Usage: "CA bundle `FILE` for an https Prometheus"},
+		&cli.BoolFlag{Name: "prom-insecure", Usage: "skip TLS verification of Prometheus"},
+		&cli.StringSliceFlag{Name: "scrape", Usage: "without Prometheus: sidecar metrics `URL` read before and after (repeatable)"},
+		&cli.DurationFlag{Name: "server-wait", Value: 45 * time.Second, Usage: "longest wait for the scrape after the last request"},
+		&cli.BoolFlag{Name: "require-prometheus", Value: true, Usage: "a server check that cannot run makes the gate INCONCLUSIVE; false lets the client verdict stand"},
+		&cli.StringFlag{Name: "format", Value: "text", Usage: "output: text, json, junit or markdown"},
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` (the text verdict still goes to stdout)"},
+	}
+}
+
+// loadFlags are the load generator's flags, shared by attack and verify.
+func loadFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "target", Usage: "page `URL` to load, e.g. http://INGRESS:PORT/productpage"},
+		&cli.StringFlag{Name: "rate", Value: "20/s", Usage: "requests per second: `N`, N/s, N/1m; 0 = as fast as the workers go"},
+		&cli.StringSliceFlag{Name: "header", Aliases: []string{"H"}, Usage: "request header `K:V` (repeatable)"},
+		&cli.StringFlag{Name: "login", Usage: "POST /login as `USER` once per worker and reuse its session cookie (end-user routing)"},
+		&cli.DurationFlag{Name: "request-timeout", Value: attack.DefaultTimeout, Usage: "per-request timeout, body included"},
+		&cli.IntFlag{Name: "max-body", Value: int(attack.DefaultMaxBody), Usage: "body `BYTES` read and classified; the rest is drained"},
+		&cli.BoolFlag{Name: "keepalive", Value: true, Usage: "reuse connections"},
+		&cli.IntFlag{Name: "workers", Value: attack.DefaultWorkers, Usage: "workers started up front (closed loop: the concurrency)"},
+		&cli.IntFlag{Name: "max-workers", Value: attack.DefaultMaxWorkers, Usage: "bound on workers; ticks finding all busy are dropped and counted"},
+		&cli.StringFlag{Name: "results", Usage: "stream one JSON line per request to `FILE`"},
+		&cli.StringFlag{Name: "rules", Usage: "classify with the rules in `FILE` (YAML) instead of the Bookinfo classifier"},
+		&cli.StringFlag{Name: "version-header", Usage: "take the version from response header `NAME`"},
+	}
+}
+
+func verifyAction(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usageError(fmt.Errorf("verify: unexpected argument %q", c.Args().First()))
+	}
+	o, closeResults, err := verifyOptions(c)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = closeResults() }()
+	res, err := verify.Run(c.Context, o)
+	if err != nil {
+		if errors.Is(err, report.ErrInvalid) {
+			return usageError(err)
+		}
+		return err
+	}
+	if err := writeVerifyReport(c, res); err != nil {
+		return err
+	}
+	return verdictError(res.Verdict)
+}
+
+// verdictError carries a verdict to main's exit code without printing.
+func verdictError(v report.Verdict) error {
+	switch v {
+	case report.Pass:
+		return nil
+	case report.Fail:
+		return &codedError{err: errSilent, code: ExitFail}
+	}
+	return &codedError{err: errSilent, code: ExitInconclusive}
+}
+
+// errSilent marks an outcome already reported on stdout.
+var errSilent = errors.New("")
+
+func writeVerifyReport(c *cli.Context, res *verify.Result) error {
+	format := c.String("format")
+	if out := c.String("output"); out != "" {
+		f, err := os.Create(out)
+		if err != nil {
+			return fmt.Errorf("--output: %w", err)
+		}
+		if err := verify.Write(f, format, res); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("--output %s: %w", out, err)
+		}
+		format = "text"
+	}
+	return verify.Write(c.App.Writer, format, res)
+}
+
+func verifyOptions(c *cli.Context) (verify.Options, func() error, error) {
+	var o verify.Options
+	noop := func() error { return nil }
+	if f := c.String("format"); !contains(verify.Formats, f) {
+		return o, noop, usageError(fmt.Errorf("--format %q: want one of %s", f, strings.Join(verify.Formats, ", ")))
+	}
+	crit, err := criteria(c)
+	if err != nil {
+		return o, noop, err
+	}
+	o.Criteria = crit
+	ao, closeResults, err := attackOptions(c)
+	if err != nil {
+		return o, noop, err
+	}
+	o.Attack = ao
+	o.Timeout, o.Service, o.Namespace = c.Duration("timeout"), c.String("host"), c.String("namespace")
+	o.ServerWait, o.RequireServer = c.Duration("server-wait"), c.Bool("require-prometheus")
+	if err := settleOptions(c, &o); err != nil {
+		closeResults()
+		return o, noop, err
+	}
+	if err := serverOptions(c, &o); err != nil {
+		closeResults()
+		return o, noop, err
+	}
+	if err := o.Validate(); err != nil {
+		closeResults()
+		return o, noop, usageError(err)
+	}
+	if o.Attack.Requests == 0 {
+		o.Attack.Requests = uint64(o.Criteria.MaxRequests) * 4 // settling and server window on top
+	}
+	return o, closeResults, nil
+}
+
+func criteria(c *cli.Context) (report.Criteria, error) {
+	var e report.Expectation
+	var err error
+	switch expect, from := c.String("expect"), c.String("expect-from"); {
+	case expect != "" && from != "":
+		return report.Criteria{}, usageError(errors.New("--expect and --expect-from: give one"))
+	case expect != "":
+		e, err = report.ParseExpect(expect)
+		if err != nil {
+			return report.Criteria{}, usageError(fmt.Errorf("--expect %q: %w", expect, err))
+		}
+	case from != "":
+		e, err = expectFromFile(from, c.String("host"))
+		if err != nil {
+			return report.Criteria{}, usageError(err)
+		}
+	default:
+		return report.Criteria{}, usageError(errors.New("verify: want --expect v1=50,v3=50 or --expect-from FILE"))
+	}
+	crit := report.DefaultCriteria(e)
+	crit.Tolerance, crit.Confidence = c.Float64("tolerance"), c.Float64("confidence")
+	crit.MaxRequests, crit.MaxErrorRate = c.Int("max-requests"), c.Float64("max-error-rate")/100
+	if err := crit.Validate(); err != nil {
+		return crit, usageError(err)
+	}
+	return crit, nil
+}
+
+func settleOptions(c *cli.Context, o *verify.Options) error {
+	switch s := c.String("settle"); s {
+	case "auto":
+		o.Settle, o.SettleTimeout, o.SettleMin = true, c.Duration("settle-timeout"), c.Duration("settle-min")
+	case "0", "off":
+	default:
+		return usageError(fmt.Errorf("--settle %q: want auto or 0", s))
+	}
+	if m := c.String("mirror"); m != "" {
+		v, pct, found := strings.Cut(m, "=")
+		p := 100.0
+		if found {
+			var err error
+			if p, err = strconv.ParseFloat(pct, 64); err != nil {
+				return usageError(fmt.Errorf("--mirror %q: want VERSION or VERSION=PERCENT", m))
+			}
+		}
+		o.Mirror = &verify.Mirror{Version: v, Percent: p}
+	}
+	return nil
+}
+
+func serverOptions(c *cli.Context, o *verify.Options) error {
+	o.Scrape = c.StringSlice("scrape")
+	u := c.String("prometheus")
+	if u == "" {
+		if len(o.Scrape) == 0 && c.IsSet("require-prometheus") && c.Bool("require-prometheus") {
+			return usageError(errors.New("--require-prometheus: give --prometheus URL or --scrape URL"))
+		}
+		return nil
+	}
+	po := prom.Options{URL: u, BearerTokenFile: c.String("prom-bearer-token-file"), BasicAuthFile: c.String("prom-basic-auth-file"),
+		CAFile: c.String("prom-ca-file"), Insecure: c.Bool("prom-insecure"), Headers: map[string]string{}}
+	for _, kv := range c.StringSlice("prom-header") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return usageError(fmt.Errorf("--prom-header: want K=V, got a value without '='"))
+		}
+		po.Headers[k] = v
+	}
+	client, err := prom.New(po)
+	if err != nil {
+		return usageError(err)
+	}
+	o.Prometheus = client
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

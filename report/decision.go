@@ -1,0 +1,191 @@
+package report
+
+import "math"
+
+// Method names the statistics behind every Decision.
+const Method = "anytime-valid beta-mixture confidence sequences (Ville's inequality), simultaneous over versions"
+
+// Decision explains the current verdict. See the Sequential doc for cost.
+func (s *Sequential) Decision() Decision {
+	d := Decision{
+		Verdict:    s.verdict,
+		Expect:     s.c.Expect.String(),
+		N:          s.n,
+		Pages:      s.pages,
+		Versions:   s.versionResults(),
+		Errors:     s.errorBudget(),
+		Tolerance:  s.c.Tolerance,
+		Confidence: s.c.Confidence,
+		Method:     Method,
+	}
+	if d.Verdict == Inconclusive {
+		d.MorePages = s.morePages()
+	}
+	d.Reason = reason(d, s.nExact)
+	return d
+}
+
+func (s *Sequential) versionResults() []VersionResult {
+	out := make([]VersionResult, 0, len(s.tracks)+1)
+	for i := range s.tracks {
+		out = append(out, s.versionResult(&s.tracks[i]))
+	}
+	if s.strays > 0 && s.index(s.strayName) < 0 {
+		out = append(out, s.strayResult(s.strayName, s.strays))
+	}
+	return out
+}
+
+func (s *Sequential) versionResult(tr *track) VersionResult {
+	switch {
+	case tr.share == 0:
+		return s.strayResult(tr.name, tr.count)
+	case tr.mix == nil: // expected at 100%
+		v := s.exactResult(tr.name, 100, tr.count, s.n-tr.count)
+		v.Low, v.High = 100-v.High, 100-v.Low
+		return v
+	}
+	ev := tr.mix.at(tr.count, s.n)
+	lo, hi := ev.bounds()
+	return VersionResult{
+		Version: tr.name, Expected: tr.share * 100, Count: tr.count,
+		Share: pct(tr.count, s.n), Low: lo * 100, High: hi * 100,
+		Status: ev.status(tr.share-s.c.delta(), tr.share+s.c.delta()),
+	}
+}
+
+// strayResult describes a version expected at 0%.
+func (s *Sequential) strayResult(name string, count int) VersionResult {
+	return s.exactResult(name, 0, count, count)
+}
+
+// exactResult describes a version expected at exactly 0% or 100%, through
+// its "others" count: pages that break the exact expectation. With none,
+// the interval for their share is [0, 1 − α^(1/n)], from the test of "share
+// ≥ p" whose statistic is (1 − p)^−n while no stray appears (a
+// nonnegative supermartingale, so Ville applies). One such page is a stray
+// and fails the version outright.
+func (s *Sequential) exactResult(name string, expected float64, count, others int) VersionResult {
+	v := VersionResult{Version: name, Expected: expected, Count: count, Share: pct(count, s.n)}
+	switch {
+	case others > 0:
+		v.Status = Stray
+		if expected == 100 {
+			v.Status = Outside
+		}
+		lo, hi := newMixture(s.c.alpha(), [3]float64{1, 0.5, 1}).at(others, s.n).bounds()
+		v.Low, v.High = lo*100, hi*100
+	case s.n == 0:
+		v.High = 100
+	default:
+		v.High = (1 - math.Pow(s.c.alpha(), 1/float64(s.n))) * 100
+		if s.n >= s.nExact {
+			v.Status = Within
+		}
+	}
+	return v
+}
+
+func (s *Sequential) errorBudget() ErrorBudget {
+	b := ErrorBudget{
+		Budget:     s.c.MaxErrorRate * 100,
+		Confidence: 1 - s.c.alpha()*errorAlphaShare,
+		Status:     Within,
+	}
+	for _, tr := range s.tracks {
+		if tr.share > 0 {
+			b.Buckets = append(b.Buckets, s.errorBucket(tr.name, tr.count, tr.errs))
+		}
+	}
+	b.Buckets = append(b.Buckets, s.errorBucket("", s.pages, s.unknownErr))
+	for _, k := range b.Buckets {
+		if k.Status == Outside {
+			b.Status = Outside
+			break
+		}
+		if k.Status == Undecided {
+			b.Status = Undecided
+		}
+	}
+	return b
+}
+
+func (s *Sequential) errorBucket(version string, pages, errs int) ErrorBucket {
+	ev := s.errMix.at(errs, pages)
+	lo, hi := ev.bounds()
+	k := ErrorBucket{
+		Version: version, Pages: pages, Errors: errs,
+		Rate: pct(errs, pages), Low: lo * 100, High: hi * 100,
+	}
+	r0 := s.c.MaxErrorRate
+	switch {
+	case errs >= int(s.errTable[pages]):
+		k.Status = Outside
+	case r0 > 0 && ev.highBelow(r0):
+		k.Status = Within
+	}
+	return k
+}
+
+// morePages estimates how many more pages would decide the split if the
+// observed shares held: the smallest m > n at which the intervals around
+// those shares would be inside or outside their bands, found by doubling
+// and bisection on the same boundary math, scaled up for pages without a
+// version. 0 means no estimate (no data, or a share on a band edge).
+func (s *Sequential) morePages() int {
+	if s.n == 0 {
+		return 0
+	}
+	need := s.nExact
+	if len(s.split) > 0 {
+		need = s.pagesToDecide()
+	}
+	if need <= s.n {
+		return 0
+	}
+	return int(math.Ceil(float64(need-s.n) * float64(s.pages) / float64(s.n)))
+}
+
+func (s *Sequential) pagesToDecide() int {
+	const limit = 1 << 30
+	lo, hi := s.n, 2*s.n
+	for !s.decidedAt(hi) {
+		if hi > limit/2 {
+			return 0
+		}
+		lo, hi = hi, 2*hi
+	}
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		if s.decidedAt(mid) {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return hi
+}
+
+// decidedAt reports whether m pages with the observed shares would decide.
+func (s *Sequential) decidedAt(m int) bool {
+	within := true
+	for _, i := range s.split {
+		tr := &s.tracks[i]
+		S := int(math.Round(float64(tr.count) / float64(s.n) * float64(m)))
+		switch tr.mix.at(S, m).status(tr.share-s.c.delta(), tr.share+s.c.delta()) {
+		case Outside:
+			return true
+		case Undecided:
+			within = false
+		}
+	}
+	return within
+}
+
+// pct is part/whole in percent, 0 for an empty whole.
+func pct(part, whole int) float64 {
+	if whole == 0 {
+		return 0
+	}
+	return float64(part) / float64(whole) * 100
+}

@@ -1,0 +1,193 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// reason writes the one-sentence explanation of d.
+func reason(d Decision, nExact int) string {
+	switch d.Verdict {
+	case Fail:
+		return failReason(d)
+	case Pass:
+		return passReason(d)
+	case Inconclusive:
+		return inconclusiveReason(d, nExact)
+	}
+	return fmt.Sprintf("undecided after %d pages: %s", d.Pages, shareList(d.Versions, false))
+}
+
+// failReason lists every cause. A version expected at 100% is outside only
+// with a stray, which is listed instead; of two complementary shares only
+// the first is listed.
+func failReason(d Decision) string {
+	var parts []string
+	outside := 0
+	for _, v := range d.Versions {
+		switch {
+		case v.Status == Stray:
+			parts = append(parts, fmt.Sprintf("%d %s from %s, which should get 0%%", v.Count, plural(v.Count, "page"), v.Version))
+		case v.Status == Outside && v.Expected < 100 && (outside == 0 || splitCount(d) != 2):
+			outside++
+			side := "above"
+			if v.High < v.Expected {
+				side = "below"
+			}
+			parts = append(parts, fmt.Sprintf("%s share %s %s is %s %s%% ± %s at %s confidence after %d pages",
+				v.Version, fmtPct(v.Share), fmtInterval(v.Low, v.High), side, fmtNum(v.Expected), fmtNum(d.Tolerance), fmtConf(d.Confidence), d.N))
+		}
+	}
+	for _, k := range d.Errors.Buckets {
+		if k.Status == Outside {
+			parts = append(parts, fmt.Sprintf("%s error rate %s %s (%d of %d pages not ok) is above the %s%% budget at %s confidence",
+				bucketName(k.Version), fmtPct(k.Rate), fmtInterval(k.Low, k.High), k.Errors, k.Pages, fmtNum(d.Errors.Budget), fmtConf(d.Confidence)))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+func passReason(d Decision) string {
+	var split []VersionResult
+	var sole string
+	for _, v := range d.Versions {
+		switch v.Expected {
+		case 100:
+			sole = v.Version
+		case 0:
+		default:
+			split = append(split, v)
+		}
+	}
+	var r string
+	if sole != "" {
+		r = fmt.Sprintf("all %d pages came from %s, which should get 100%%, so any other version's share is below %s%% at %s confidence",
+			d.N, sole, fmtNum(d.Tolerance), fmtConf(d.Confidence))
+	} else {
+		r = fmt.Sprintf("every share is within its expected value ± %s at %s confidence after %d pages: %s; no page came from another version",
+			fmtNum(d.Tolerance), fmtConf(d.Confidence), d.N, shareList(split, true))
+	}
+	if e := errorSummary(d.Errors); e != "" {
+		r += "; " + e
+	}
+	return r
+}
+
+// errorSummary mentions errors that did not fail the run, if any.
+func errorSummary(b ErrorBudget) string {
+	var parts []string
+	for _, k := range b.Buckets {
+		if k.Errors > 0 {
+			parts = append(parts, fmt.Sprintf("%s %s %s", bucketName(k.Version), fmtPct(k.Rate), fmtInterval(k.Low, k.High)))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("error rates %s, not shown above the %s%% budget", joinAnd(parts), fmtNum(b.Budget))
+}
+
+func inconclusiveReason(d Decision, nExact int) string {
+	var open []string
+	for _, v := range d.Versions {
+		if v.Expected > 0 && v.Expected < 100 && v.Status == Undecided {
+			open = append(open, fmt.Sprintf("%s's share %s %s", v.Version, fmtPct(v.Share), fmtInterval(v.Low, v.High)))
+		}
+	}
+	if splitCount(d) == 2 && len(open) == 2 {
+		open = open[:1] // the other share is its complement
+	}
+	var r string
+	switch {
+	case d.N == 0:
+		return fmt.Sprintf("after %d pages none had a known version, so the split is undecided", d.Pages)
+	case len(open) == 0:
+		r = fmt.Sprintf("after %d pages only %d had a version; %d clean pages are needed to show other versions below %s%%",
+			d.Pages, d.N, nExact, fmtNum(d.Tolerance))
+	default:
+		verb := "is"
+		if len(open) > 1 {
+			verb = "are"
+		}
+		r = fmt.Sprintf("after %d pages %s %s still undecided", d.Pages, joinAnd(open), verb)
+	}
+	if d.MorePages == 0 {
+		return r + "; the observed split sits on a tolerance edge, so more pages may not decide either"
+	}
+	return fmt.Sprintf("%s; about %s more pages would likely decide", r, roughCount(d.MorePages))
+}
+
+// shareList lists versions as "v1 50.1% [45.3%, 54.8%]", optionally with
+// the expected share.
+func shareList(vs []VersionResult, expected bool) string {
+	parts := make([]string, 0, len(vs))
+	for _, v := range vs {
+		p := fmt.Sprintf("%s %s %s", v.Version, fmtPct(v.Share), fmtInterval(v.Low, v.High))
+		if expected {
+			p += fmt.Sprintf(" (expected %s%%)", fmtNum(v.Expected))
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// joinAnd joins "a", "b" and "c" as "a, b and c".
+func joinAnd(parts []string) string {
+	if len(parts) < 2 {
+		return strings.Join(parts, "")
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+}
+
+// splitCount counts versions expected strictly between 0% and 100%.
+func splitCount(d Decision) int {
+	n := 0
+	for _, v := range d.Versions {
+		if v.Expected > 0 && v.Expected < 100 {
+			n++
+		}
+	}
+	return n
+}
+
+func bucketName(version string) string {
+	if version == "" {
+		return "unknown-version"
+	}
+	return version
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}
+
+func fmtPct(x float64) string { return strconv.FormatFloat(x, 'f', 1, 64) + "%" }
+
+// fmtInterval rounds outwards to 0.1 so a printed interval is never
+// narrower than the real one.
+func fmtInterval(lo, hi float64) string {
+	l := math.Floor(lo*10+1e-9) / 10
+	h := math.Ceil(hi*10-1e-9) / 10
+	return fmt.Sprintf("[%s, %s]", fmtPct(math.Max(l, 0)), fmtPct(math.Min(h, 100)))
+}
+
+func fmtConf(c float64) string { return fmtNum(math.Round(c*1e4)/1e2) + "%" }
+
+// roughCount rounds to two significant digits with thousands separators:
+// 2134 → "2,100".
+func roughCount(n int) string {
+	if n >= 100 {
+		p := math.Pow(10, math.Floor(math.Log10(float64(n)))-1)
+		n = int(math.Round(float64(n)/p) * p)
+	}
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}

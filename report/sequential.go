@@ -1,0 +1,192 @@
+package report
+
+// Sequential decides PASS, FAIL or INCONCLUSIVE from pages as they arrive,
+// looking after every page without inflating error rates. Feed it only
+// pages that Settle.Observe calls evidence. It is not safe for concurrent
+// use; feed it from one loop.
+//
+// Cost: NewSequential precomputes thresholds (about 2 µs per request per
+// version, so ~10–20 ms at the default 5000). Add is O(versions), a few
+// integer compares, and never allocates. Verdict is a field read: check it
+// after every page. Decision also computes the intervals and the reason (a
+// few µs, allocates): call it when the verdict is not Pending, or for
+// progress output. After a verdict, Add ignores pages until Reset, so the
+// Decision describes exactly the evidence at the stop.
+type Sequential struct {
+	c      Criteria
+	tracks []track
+	// split is the indices of the tracks with 0 < share < 100.
+	split    []int
+	nExact   int
+	errTable []int32
+	errMix   *mixture
+
+	pages, n   int // all pages; pages with a known version
+	unknownErr int // not-ok pages without a version
+	strays     int
+	strayName  string // the first stray version seen
+	verdict    Verdict
+}
+
+// track is one listed version: expectation, decision tables and counts.
+type track struct {
+	name        string
+	share       float64 // expected fraction
+	mix         *mixture
+	t           tables
+	count, errs int
+}
+
+// NewSequential validates c and precomputes the decision thresholds.
+func NewSequential(c Criteria) (*Sequential, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Sequential{c: c, nExact: c.exactPages()}
+	for i, v := range c.Expect.versions {
+		tr := track{name: v, share: snap(c.Expect.percents[i] / 100)}
+		if tr.share > 0 && tr.share < 1 {
+			s.split = append(s.split, i)
+		}
+		s.tracks = append(s.tracks, tr)
+	}
+	level := splitLevel(c, len(s.split))
+	for k, i := range s.split {
+		tr := &s.tracks[i]
+		tr.mix = splitMixture(tr.share, c.delta(), level)
+		if k == 1 && len(s.split) == 2 {
+			// Two versions share one interval: p₂ = 1 − p₁ on pages
+			// without strays (a stray fails first), so mirror exactly.
+			tr.t = s.tracks[s.split[0]].t.mirror()
+			continue
+		}
+		tr.t = buildTables(tr.mix, tr.share-c.delta(), tr.share+c.delta(), c.MaxRequests)
+	}
+	s.errMix = errorMixture(c.MaxErrorRate, errorLevel(c, s.buckets()))
+	s.errTable = errorTable(s.errMix, c.MaxErrorRate, c.MaxRequests)
+	return s, nil
+}
+
+// snap rounds a share within the parser's slack of 0 or 1 to exactly that,
+// so such versions are treated as exact.
+func snap(share float64) float64 {
+	switch {
+	case share < sumSlack:
+		return 0
+	case share > 1-sumSlack:
+		return 1
+	}
+	return share
+}
+
+// splitLevel is the error rate of each version's interval. Bonferroni over
+// the versions makes the intervals simultaneous; two versions count once,
+// as their shares are complementary.
+func splitLevel(c Criteria, versions int) float64 {
+	distinct := max(versions, 1)
+	if versions == 2 {
+		distinct = 1
+	}
+	return c.alpha() * (1 - errorAlphaShare) / float64(distinct)
+}
+
+// errorLevel is the error rate of each error bucket's interval.
+func errorLevel(c Criteria, buckets int) float64 {
+	return c.alpha() * errorAlphaShare / float64(buckets)
+}
+
+// buckets counts error buckets: each version expected above 0%, plus
+// pages without a version.
+func (s *Sequential) buckets() int {
+	b := 1
+	for _, tr := range s.tracks {
+		if tr.share > 0 {
+			b++
+		}
+	}
+	return b
+}
+
+// Add records one page: the version that served it ("" if unknown) and
+// whether its outcome was ok. It is a no-op once a verdict is reached.
+func (s *Sequential) Add(version string, ok bool) {
+	if s.verdict != Pending {
+		return
+	}
+	s.pages++
+	switch i := s.index(version); {
+	case version == "":
+		if !ok {
+			s.unknownErr++
+		}
+	case i < 0 || s.tracks[i].share == 0:
+		s.n++
+		s.strays++
+		if i >= 0 {
+			s.tracks[i].count++
+		}
+		if s.strayName == "" {
+			s.strayName = version
+		}
+	default:
+		s.n++
+		s.tracks[i].count++
+		if !ok {
+			s.tracks[i].errs++
+		}
+	}
+	s.verdict = s.judge()
+}
+
+func (s *Sequential) index(version string) int {
+	for i := range s.tracks {
+		if s.tracks[i].name == version {
+			return i
+		}
+	}
+	return -1
+}
+
+// judge is the decision rule, O(versions). FAIL wins over PASS.
+func (s *Sequential) judge() Verdict {
+	if s.strays > 0 || s.unknownErr >= int(s.errTable[s.pages]) {
+		return Fail
+	}
+	within := s.n >= s.nExact
+	for i := range s.tracks {
+		tr := &s.tracks[i]
+		if tr.share > 0 && tr.errs >= int(s.errTable[tr.count]) {
+			return Fail
+		}
+		if tr.mix == nil {
+			continue
+		}
+		switch tr.t.status(tr.count, s.n) {
+		case Outside:
+			return Fail
+		case Undecided:
+			within = false
+		}
+	}
+	switch {
+	case within:
+		return Pass
+	case s.pages >= s.c.MaxRequests:
+		return Inconclusive
+	}
+	return Pending
+}
+
+// Verdict returns the current verdict; Pending until the evidence decides.
+func (s *Sequential) Verdict() Verdict { return s.verdict }
+
+// Reset discards all evidence, keeping the precomputed thresholds, so one
+// Sequential can serve several stages or simulated runs.
+func (s *Sequential) Reset() {
+	for i := range s.tracks {
+		s.tracks[i].count, s.tracks[i].errs = 0, 0
+	}
+	s.pages, s.n, s.unknownErr, s.strays = 0, 0, 0, 0
+	s.strayName = ""
+	s.verdict = Pending
+}

@@ -1,0 +1,117 @@
+package verify
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/canary-gate/canary/attack"
+	"github.com/canary-gate/canary/prom"
+	"github.com/canary-gate/canary/report"
+)
+
+// DefaultRate is the gate's request rate per second: enough for a 50/50
+// decision in about a minute, gentle on a lab cluster.
+const DefaultRate = 20
+
+// Options configure one gate.
+type Options struct {
+	Attack   attack.Options  // target, rate, headers, login, timeouts
+	Criteria report.Criteria // expectation, tolerance, confidence, budgets
+
+	// Timeout bounds the whole gate; 0 means none (MaxRequests still ends it).
+	Timeout time.Duration
+	// Settle turns on the settle rule (report.Settle); SettleTimeout bounds it.
+	Settle        bool
+	SettleTimeout time.Duration
+	// SettleMin leaves out every page sent in the first SettleMin, before
+	// the settle rule looks: changes that show no strays (90/10 to 50/50,
+	// adding a mirror) need such a fixed delay.
+	SettleMin time.Duration
+
+	// Server side: at most one of Prometheus and Scrape.
+	Prometheus *prom.Client
+	Scrape     []string // sidecar /stats/prometheus URLs, read before and after
+	Service    string   // destination_service_name, default "reviews"
+	Namespace  string   // destination_service_namespace, default "default"
+	// ServerWait bounds the wait for the scrape after the last request.
+	ServerWait time.Duration
+	// RequireServer makes a server check that could not run INCONCLUSIVE;
+	// false lets the client verdict stand alone (and says so).
+	RequireServer bool
+
+	// Mirror, if set, checks that the mirror target's destination-reported
+	// requests are Mirror.Percent of the primary's, while clients see none.
+	Mirror *Mirror
+
+	// Progress, if set, is called about once a second from a goroutine of
+	// its own with the evidence so far.
+	Progress func(Progress)
+}
+
+// Mirror is the expected shadow traffic: Percent of the primary's requests.
+type Mirror struct {
+	Version string
+	Percent float64
+}
+
+// Progress is the state of a running gate.
+type Progress struct {
+	Elapsed   time.Duration
+	Settling  bool
+	Discarded int // settling pages left out of the evidence
+	Decision  report.Decision
+}
+
+// ErrUnreachable means the target could not be reached when the gate began:
+// no evidence can be had, which is not the rollout's fault.
+var ErrUnreachable = errors.New("target unreachable")
+
+func (o *Options) defaults() {
+	if o.Service == "" {
+		o.Service = "reviews"
+	}
+	if o.Namespace == "" {
+		o.Namespace = "default"
+	}
+	if o.ServerWait <= 0 {
+		o.ServerWait = 45 * time.Second
+	}
+	if o.SettleTimeout <= 0 {
+		o.SettleTimeout = 60 * time.Second
+	}
+	if o.Attack.Rate == 0 {
+		o.Attack.Rate = DefaultRate
+	}
+}
+
+// Validate checks everything that can be checked before sending a request.
+func (o *Options) Validate() error {
+	o.defaults()
+	if err := o.Criteria.Validate(); err != nil {
+		return err
+	}
+	if err := o.Attack.Validate(); err != nil {
+		return err
+	}
+	if o.Prometheus != nil && len(o.Scrape) > 0 {
+		return errors.New("--prometheus and --scrape: give one server-side source, not both")
+	}
+	if m := o.Mirror; m != nil {
+		if m.Version == "" || m.Percent <= 0 || m.Percent > 100 {
+			return fmt.Errorf("--mirror %s=%g: want VERSION or VERSION=PERCENT with 0 < PERCENT ≤ 100", m.Version, m.Percent)
+		}
+		if o.Criteria.Expect.Percent(m.Version) != 0 {
+			return fmt.Errorf("--mirror %s: the mirror target must expect 0%% of pages (clients never see shadow answers)", m.Version)
+		}
+	}
+	return nil
+}
+
+// selector is the Prometheus selector of the service's requests as the
+// destination sidecars report them: reporter="destination" counts each
+// request once, mirrored ones included (the source side skips those).
+func (o *Options) selector() string {
+	return fmt.Sprintf(`istio_requests_total{reporter="destination",destination_service_name=%q,destination_service_namespace=%q}`,
+		o.Service, o.Namespace)
+}

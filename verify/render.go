@@ -1,0 +1,245 @@
+package verify
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/canary-gate/canary/report"
+)
+
+// Formats are the output formats of a gate's result.
+var Formats = []string{"text", "json", "junit", "markdown"}
+
+// Write renders r in one of Formats.
+func Write(w io.Writer, format string, r *Result) error {
+	switch format {
+	case "text", "":
+		return writeText(w, r)
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	case "junit":
+		return writeJUnit(w, r)
+	case "markdown":
+		return writeMarkdown(w, r)
+	}
+	return fmt.Errorf("--format %q: want one of %s", format, strings.Join(Formats, ", "))
+}
+
+// row is one version's line in the text and Markdown tables.
+type row struct {
+	version, expected, client, interval, server, status string
+}
+
+func rows(r *Result) []row {
+	var out []row
+	for _, v := range r.Client.Versions {
+		rw := row{
+			version: v.Version, expected: fmt.Sprintf("%g%%", v.Expected),
+			client:   fmt.Sprintf("%.1f%% (%d)", v.Share, v.Count),
+			interval: fmt.Sprintf("[%.1f, %.1f]", v.Low, v.High),
+			server:   "-", status: v.Status.String(),
+		}
+		if s := r.Server; s != nil && s.Ran {
+			var total float64
+			for _, n := range s.Counts {
+				total += n
+			}
+			if total > 0 {
+				rw.server = fmt.Sprintf("%.1f%% (%.0f)", 100*s.Counts[v.Version]/total, s.Counts[v.Version])
+			}
+		}
+		out = append(out, rw)
+	}
+	return out
+}
+
+func writeText(w io.Writer, r *Result) error {
+	c := r.Client
+	fmt.Fprintf(w, "%s  expect %s ±%g points at %g%% confidence: %s\n", r.Verdict, c.Expect, c.Tolerance, 100*c.Confidence, r.Reason)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "VERSION\tEXPECTED\tCLIENT\tINTERVAL\tSERVER\tSTATUS")
+	for _, rw := range rows(r) {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", rw.version, rw.expected, rw.client, rw.interval, rw.server, rw.status)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, line := range details(r) {
+		fmt.Fprintln(w, line)
+	}
+	return nil
+}
+
+// details are the lines under the table: samples, timing, errors, server.
+func details(r *Result) []string {
+	c := r.Client
+	out := []string{fmt.Sprintf("samples: %d pages in the split (%d in all) over %s; method: %s",
+		c.N, c.Pages, r.End.Sub(r.Start).Round(100*time.Millisecond), c.Method)}
+	if st := r.Settle; st.Enabled {
+		line := fmt.Sprintf("settle: new weights in effect %s after the start (%d settling pages left out, window %d)",
+			st.After.Round(100*time.Millisecond), st.Discarded, st.Window)
+		if st.TimedOut {
+			line += "; settling TIMED OUT: the new weights may not have been applied"
+		}
+		out = append(out, line)
+	}
+	e := c.Errors
+	for _, b := range e.Buckets {
+		if b.Errors > 0 {
+			name := b.Version
+			if name == "" {
+				name = "unknown version"
+			}
+			out = append(out, fmt.Sprintf("errors: %s %d of %d pages (%.2f%%, [%.2f, %.2f]) against a %g%% budget: %s",
+				name, b.Errors, b.Pages, b.Rate, b.Low, b.High, e.Budget, b.Status))
+		}
+	}
+	if l := r.Load; l != nil {
+		for _, o := range l.Outcomes {
+			if o.Name != "ok" {
+				out = append(out, fmt.Sprintf("outcome %s: %d", o.Name, o.Count))
+			}
+		}
+	}
+	out = append(out, serverLines(r)...)
+	if c.MorePages > 0 {
+		out = append(out, fmt.Sprintf("about %d more pages would likely decide", c.MorePages))
+	}
+	return out
+}
+
+func serverLines(r *Result) []string {
+	s := r.Server
+	if s == nil {
+		return []string{"server: not checked (give --prometheus or --scrape)"}
+	}
+	if !s.Ran {
+		return []string{"server: could not run: " + s.Error}
+	}
+	out := []string{fmt.Sprintf("server: %s via %s over %s: %s", s.Verdict, s.Source, s.End.Sub(s.Start).Round(100*time.Millisecond), s.Reason),
+		"server query: " + s.Query}
+	if s.Extra != 0 {
+		out = append(out, fmt.Sprintf("server: %+.0f requests beyond the client's pages in the window (retries, other clients, in-flight edges)", s.Extra))
+	}
+	for _, rs := range s.Responses {
+		if rs.Code != "200" {
+			out = append(out, fmt.Sprintf("server: %s answered %.0f requests with %s (flags %s)", rs.Version, rs.Count, rs.Code, rs.Flags))
+		}
+	}
+	if m := r.Mirror; m != nil {
+		out = append(out, "mirror: "+m.Reason)
+	}
+	return out
+}
+
+func writeMarkdown(w io.Writer, r *Result) error {
+	c := r.Client
+	fmt.Fprintf(w, "### canary verify: %s\n\n", r.Verdict)
+	fmt.Fprintf(w, "Expect `%s` ±%g points at %g%% confidence. %s\n\n", c.Expect, c.Tolerance, 100*c.Confidence, r.Reason)
+	fmt.Fprintln(w, "| version | expected | client | interval | server | status |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|")
+	for _, rw := range rows(r) {
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", rw.version, rw.expected, rw.client, rw.interval, rw.server, rw.status)
+	}
+	fmt.Fprintln(w)
+	for _, line := range details(r) {
+		fmt.Fprintf(w, "- %s\n", line)
+	}
+	return nil
+}
+
+type junitSuites struct {
+	XMLName xml.Name   `xml:"testsuites"`
+	Suites  []junitSet `xml:"testsuite"`
+}
+
+type junitSet struct {
+	Name     string      `xml:"name,attr"`
+	Tests    int         `xml:"tests,attr"`
+	Failures int         `xml:"failures,attr"`
+	Skipped  int         `xml:"skipped,attr"`
+	Time     float64     `xml:"time,attr"`
+	Cases    []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	Name    string  `xml:"name,attr"`
+	Class   string  `xml:"classname,attr"`
+	Failure *junitM `xml:"failure,omitempty"`
+	Skipped *junitM `xml:"skipped,omitempty"`
+	Output  string  `xml:"system-out,omitempty"`
+}
+
+type junitM struct {
+	Message string `xml:"message,attr"`
+}
+
+// writeJUnit writes one test case per check: each version's share, the
+// error budget, the server side and the mirror.
+func writeJUnit(w io.Writer, r *Result) error {
+	set := junitSet{Name: "canary verify " + r.Client.Expect, Time: r.End.Sub(r.Start).Seconds()}
+	add := func(name string, v report.Verdict, msg string) {
+		jc := junitCase{Name: name, Class: "canary.verify", Output: msg}
+		switch v {
+		case report.Fail:
+			jc.Failure = &junitM{Message: msg}
+			set.Failures++
+		case report.Pass:
+		default:
+			jc.Skipped = &junitM{Message: "inconclusive: " + msg}
+			set.Skipped++
+		}
+		set.Cases = append(set.Cases, jc)
+	}
+	for _, v := range r.Client.Versions {
+		add("share of "+v.Version, statusVerdict(v.Status, r.Client.Verdict),
+			fmt.Sprintf("%.1f%% [%.1f, %.1f] of %d pages, expected %g%% ± %g", v.Share, v.Low, v.High, r.Client.N, v.Expected, r.Client.Tolerance))
+	}
+	add("error budget", statusVerdict(r.Client.Errors.Status, report.Pass), fmt.Sprintf("budget %g%%", r.Client.Errors.Budget))
+	if s := r.Server; s != nil {
+		v, msg := s.Verdict, s.Reason
+		if !s.Ran {
+			v, msg = report.Inconclusive, s.Error
+		}
+		add("server-side split", v, msg)
+	}
+	if m := r.Mirror; m != nil {
+		v := report.Fail
+		if m.OK {
+			v = report.Pass
+		}
+		add("mirror to "+m.Version, v, m.Reason)
+	}
+	add("verdict", r.Verdict, r.Reason)
+	set.Tests = len(set.Cases)
+	fmt.Fprint(w, xml.Header)
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(junitSuites{Suites: []junitSet{set}}); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintln(w)
+	return err
+}
+
+// statusVerdict maps a version's status to a test case outcome; undecided
+// takes the overall client verdict (a PASS decides every version).
+func statusVerdict(s report.Status, overall report.Verdict) report.Verdict {
+	switch s {
+	case report.Within:
+		return report.Pass
+	case report.Outside, report.Stray:
+		return report.Fail
+	}
+	if overall == report.Pass {
+		return report.Pass
+	}
+	return report.Inconclusive
+}

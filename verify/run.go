@@ -1,0 +1,218 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/canary-gate/canary/attack"
+	"github.com/canary-gate/canary/classify"
+	"github.com/canary-gate/canary/prom"
+	"github.com/canary-gate/canary/report"
+	"github.com/canary-gate/canary/results"
+)
+
+// A gate runs in two phases of load with a quiet pause between them:
+//
+//	settle ── pause: server baseline ── evidence ── pause: final scrape
+//
+// Settling pages are not evidence. The pause lets every sidecar's counters
+// be read (Prometheus scrape or direct) while no request is in flight, so
+// the server window holds exactly the evidence phase's requests: with load
+// running, each target's baseline would fall at its own scrape phase and
+// the windows would differ by up to rate × scrape interval requests.
+type gate struct {
+	o     *Options
+	start time.Time
+
+	mu        sync.Mutex
+	seq       *report.Sequential
+	settle    *report.Settle
+	discarded int
+	effective time.Time // first evidence page
+	pages     map[string]int
+	lastDone  time.Time
+	mirrored  int // pages from the mirror target: must stay 0
+	stop      context.CancelFunc
+}
+
+// Run runs one gate until the evidence decides, MaxRequests, the timeout or
+// ctx ends it, then checks the server side. It returns an error only when
+// the gate could not run at all (bad options, target or Prometheus
+// unreachable at the start).
+func Run(ctx context.Context, o Options) (*Result, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	if err := probe(ctx, o.Attack); err != nil {
+		return nil, err
+	}
+	if o.Prometheus != nil {
+		if err := o.Prometheus.Ping(ctx); err != nil {
+			return nil, err
+		}
+	}
+	seq, err := report.NewSequential(o.Criteria)
+	if err != nil {
+		return nil, err
+	}
+	g := &gate{o: &o, start: time.Now(), seq: seq, pages: map[string]int{}}
+	if o.Settle {
+		g.settle = report.NewSettle(o.Criteria, o.SettleTimeout)
+	}
+	if o.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
+		defer cancel()
+	}
+	if g.settle != nil || o.SettleMin > 0 {
+		if _, err := g.phase(ctx, g.settleObserve); err != nil {
+			return nil, err
+		}
+	}
+	base := g.baseline(ctx)
+	sum, err := g.phase(ctx, g.evidenceObserve)
+	if err != nil {
+		return nil, err
+	}
+	res := g.result(ctx, sum, base)
+	res.Interrupted = ctx.Err() != nil && seq.Verdict() == report.Pending
+	return res, nil
+}
+
+// phase runs load until observe stops it or ctx ends.
+func (g *gate) phase(ctx context.Context, observe func(*results.Record)) (*attack.Summary, error) {
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g.mu.Lock()
+	g.stop = cancel
+	g.mu.Unlock()
+	ao := g.o.Attack
+	ao.Observe = observe
+	if g.o.Progress != nil {
+		ao.Progress, ao.Every = func(*attack.Summary) { g.o.Progress(g.progress()) }, time.Second
+	}
+	return attack.Run(pctx, ao)
+}
+
+// probe makes one request so that a target that is down at the start is an
+// error (exit 4), not hours of transport errors counted as evidence.
+func probe(ctx context.Context, o attack.Options) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, o.Target, nil)
+	if err != nil {
+		return fmt.Errorf("--target %q: %w", o.Target, err)
+	}
+	for k, v := range o.Headers {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrUnreachable, err)
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	return nil
+}
+
+func (g *gate) hasServer() bool { return g.o.Prometheus != nil || len(g.o.Scrape) > 0 }
+
+// settleObserve leaves pages out until the settle rule (and SettleMin)
+// says the new weights are in force, then ends the phase.
+func (g *gate) settleObserve(r *results.Record) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.stop == nil {
+		return // settled: pages still in flight are not evidence either
+	}
+	g.discarded++
+	if r.At.Before(g.start.Add(g.o.SettleMin)) {
+		return
+	}
+	if g.settle == nil || g.settle.Observe(r.Version, time.Now()) {
+		g.stop()
+		g.stop = nil
+	}
+}
+
+// evidenceObserve feeds every page of the evidence phase to the test.
+func (g *gate) evidenceObserve(r *results.Record) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if done := r.At.Add(r.Latency); done.After(g.lastDone) {
+		g.lastDone = done
+	}
+	g.pages[r.Version]++
+	if m := g.o.Mirror; m != nil && r.Version == m.Version {
+		g.mirrored++
+	}
+	if g.effective.IsZero() {
+		g.effective = r.At
+	}
+	if g.seq.Verdict() != report.Pending {
+		return // the rest of the in-flight pages are in the server window only
+	}
+	g.seq.Add(r.Version, r.Outcome == classify.OK)
+	if g.seq.Verdict() != report.Pending && g.stop != nil {
+		g.stop()
+	}
+}
+
+// base is the server window's start: when the quiet baseline was read.
+type base struct {
+	at   time.Time
+	snap prom.Snapshot
+	err  error
+}
+
+// baseline reads the server-side counters while no request is in flight.
+func (g *gate) baseline(ctx context.Context) base {
+	if !g.hasServer() {
+		return base{err: errNoServer}
+	}
+	ctx, cancel := context.WithTimeout(ctx, g.o.ServerWait)
+	defer cancel()
+	at := time.Now()
+	if c := g.o.Prometheus; c != nil {
+		err := c.WaitScraped(ctx, g.o.selector(), at)
+		return base{at: time.Now(), err: err}
+	}
+	snap, err := (&prom.Scraper{URLs: g.o.Scrape}).Settle(ctx, 250*time.Millisecond)
+	return base{at: at, snap: snap, err: err}
+}
+
+var errNoServer = errors.New("no server-side source")
+
+func (g *gate) progress() Progress {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	p := Progress{Elapsed: time.Since(g.start), Discarded: g.discarded, Decision: g.seq.Decision()}
+	p.Settling = g.settle != nil && !g.settle.Settled()
+	return p
+}
+
+// result assembles the verdict once the load has stopped.
+func (g *gate) result(ctx context.Context, sum *attack.Summary, b base) *Result {
+	g.mu.Lock()
+	res := &Result{Target: g.o.Attack.Target, Client: g.seq.Decision(), Load: sum, Start: g.start}
+	res.Settle = SettleInfo{Enabled: g.settle != nil || g.o.SettleMin > 0, Discarded: g.discarded, Effective: g.effective}
+	if g.settle != nil {
+		res.Settle.Window, res.Settle.TimedOut = g.settle.Window(), g.settle.TimedOut()
+	}
+	if !g.effective.IsZero() {
+		res.Settle.After = g.effective.Sub(g.start)
+	}
+	g.mu.Unlock()
+	if g.hasServer() {
+		res.Server = g.server(ctx, b)
+		res.Mirror = g.mirror(res.Server)
+	}
+	res.Verdict, res.Reason = overall(g.o, res)
+	res.End = time.Now()
+	return res
+}

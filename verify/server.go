@@ -1,0 +1,187 @@
+package verify
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/canary-gate/canary/prom"
+	"github.com/canary-gate/canary/report"
+)
+
+// server reads the server-side counts for the evidence phase and judges
+// them with the same sequential test as the client's pages.
+func (g *gate) server(ctx context.Context, b base) *Server {
+	g.mu.Lock()
+	last := g.lastDone
+	pages := make(map[string]int, len(g.pages))
+	for v, n := range g.pages {
+		pages[v] = n
+	}
+	g.mu.Unlock()
+	s := &Server{Source: "sidecar scrape", Query: g.o.selector(), Start: b.at, ClientPages: pages}
+	if g.o.Prometheus != nil {
+		s.Source = "prometheus " + g.o.Prometheus.URL()
+	}
+	if b.err != nil {
+		s.Error = "no baseline for the server window: " + b.err.Error()
+		return s
+	}
+	ctx, cancel := context.WithTimeout(ctx, g.o.ServerWait)
+	defer cancel()
+	res, err := g.fetch(ctx, b, last)
+	if err != nil {
+		s.Error = err.Error()
+		return s
+	}
+	s.Ran, s.Query, s.End, s.Restarted = true, res.Query, res.End, res.Restarted
+	g.judge(s, res)
+	return s
+}
+
+// fetch waits for the counts of the last request to be in and reads the
+// window's increase.
+func (g *gate) fetch(ctx context.Context, b base, last time.Time) (prom.Result, error) {
+	if c := g.o.Prometheus; c != nil {
+		if err := c.WaitScraped(ctx, g.o.selector(), last); err != nil {
+			return prom.Result{}, err
+		}
+		res, err := c.Increase(ctx, g.o.selector(), b.at, time.Now())
+		if err != nil {
+			return res, err
+		}
+		res.Restarted, err = c.Restarts(ctx, res)
+		return res, err
+	}
+	after, err := (&prom.Scraper{URLs: g.o.Scrape}).Settle(ctx, 250*time.Millisecond)
+	if err != nil {
+		return prom.Result{}, err
+	}
+	res := prom.Diff(b.snap, after)
+	return res.Filter(func(l map[string]string) bool {
+		return l["reporter"] == "destination" && l["destination_service_name"] == g.o.Service &&
+			l["destination_service_namespace"] == g.o.Namespace
+	}), nil
+}
+
+// judge fills the server check from the window's series.
+func (g *gate) judge(s *Server, res prom.Result) {
+	s.Counts = map[string]float64{}
+	okCounts, bad := map[string]float64{}, map[string]float64{}
+	byCode := map[[3]string]float64{}
+	for _, se := range res.Series {
+		v, code := se.Labels["destination_version"], se.Labels["response_code"]
+		byCode[[3]string{v, code, se.Labels["response_flags"]}] += se.Increase
+		if g.o.Mirror != nil && v == g.o.Mirror.Version {
+			continue
+		}
+		s.Counts[v] += se.Increase
+		if strings.HasPrefix(code, "5") {
+			bad[v] += se.Increase
+		} else {
+			okCounts[v] += se.Increase
+		}
+	}
+	for k, n := range byCode {
+		if n > 0 {
+			s.Responses = append(s.Responses, Responses{Version: k[0], Code: k[1], Flags: k[2], Count: n})
+		}
+	}
+	sort.Slice(s.Responses, func(i, j int) bool { return s.Responses[i].Count > s.Responses[j].Count })
+	total, clientTotal := 0.0, 0
+	for v, n := range s.Counts {
+		total += n
+		if n == 0 && s.ClientPages[v] > 0 {
+			s.NoTelemetry = append(s.NoTelemetry, v)
+		}
+	}
+	for v, n := range s.ClientPages {
+		if v == "" || (g.o.Mirror != nil && v == g.o.Mirror.Version) {
+			continue
+		}
+		clientTotal += n
+		if _, ok := s.Counts[v]; !ok && n > 0 {
+			s.NoTelemetry = append(s.NoTelemetry, v)
+		}
+	}
+	sort.Strings(s.NoTelemetry)
+	s.Extra = total - float64(clientTotal)
+	d := serverDecision(g.o.Criteria, okCounts, bad)
+	s.Decision = &d
+	s.Agreement = agreement(g.o.Criteria, s.ClientPages, s.Counts, g.o.Mirror)
+	s.Verdict, s.Reason = serverVerdict(g.o, s)
+}
+
+// serverDecision feeds the server counts to a fresh Sequential, interleaved
+// so that every prefix has the final proportions: the server counts come as
+// one batch, and feeding them version by version would look like a stray
+// burst at the start.
+func serverDecision(c report.Criteria, ok, bad map[string]float64) report.Decision {
+	c.MaxRequests = report.DefaultMaxRequests * 40
+	seq, err := report.NewSequential(c)
+	if err != nil {
+		return report.Decision{Verdict: report.Inconclusive, Reason: err.Error()}
+	}
+	type bucket struct {
+		v    string
+		ok   bool
+		n    float64
+		done float64
+	}
+	var bs []*bucket
+	var total float64
+	for v, n := range ok {
+		bs = append(bs, &bucket{v: v, ok: true, n: n})
+		total += n
+	}
+	for v, n := range bad {
+		bs = append(bs, &bucket{v: v, n: n})
+		total += n
+	}
+	sort.Slice(bs, func(i, j int) bool { return bs[i].v+fmt.Sprint(bs[i].ok) < bs[j].v+fmt.Sprint(bs[j].ok) })
+	for i := 1; i <= int(total) && i <= c.MaxRequests; i++ {
+		// The bucket furthest behind its share of i pages goes next.
+		var next *bucket
+		for _, b := range bs {
+			if b.done < b.n && (next == nil || b.n*float64(i)/total-b.done > next.n*float64(i)/total-next.done) {
+				next = b
+			}
+		}
+		if next == nil {
+			break
+		}
+		next.done++
+		seq.Add(next.v, next.ok)
+	}
+	return seq.Decision()
+}
+
+// agreement compares client and server shares per version.
+func agreement(c report.Criteria, client map[string]int, server map[string]float64, m *Mirror) []Agreement {
+	var ct, st float64
+	versions := map[string]bool{}
+	for v, n := range client {
+		if v != "" && (m == nil || v != m.Version) {
+			ct += float64(n)
+			versions[v] = true
+		}
+	}
+	for v, n := range server {
+		st += n
+		versions[v] = true
+	}
+	var out []Agreement
+	if ct == 0 || st == 0 {
+		return out
+	}
+	for v := range versions {
+		a := Agreement{Version: v, Client: 100 * float64(client[v]) / ct, Server: 100 * server[v] / st}
+		a.OK = math.Abs(a.Client-a.Server) <= c.Tolerance
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	return out
+}

@@ -1,0 +1,122 @@
+package verify
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/canary-gate/canary/report"
+)
+
+// serverVerdict judges the server side: it fails on a confident FAIL of the
+// same test or on disagreement with the client, and cannot confirm anything
+// when proxies restarted or a version reports no telemetry.
+func serverVerdict(o *Options, s *Server) (report.Verdict, string) {
+	var total float64
+	for _, n := range s.Counts {
+		total += n
+	}
+	switch {
+	case len(s.Restarted) > 0:
+		return report.Inconclusive, fmt.Sprintf("proxies restarted inside the window (%s): their counts may be short", strings.Join(s.Restarted, ", "))
+	case total == 0:
+		return report.Inconclusive, "no server-side requests in the window: is Prometheus scraping the sidecars?"
+	case len(s.NoTelemetry) > 0:
+		var parts []string
+		for _, v := range s.NoTelemetry {
+			parts = append(parts, fmt.Sprintf("no telemetry from %s-%s: is its sidecar injected?", o.Service, v))
+		}
+		return report.Inconclusive, strings.Join(parts, "; ")
+	case s.Decision.Verdict == report.Fail:
+		return report.Fail, "server: " + s.Decision.Reason
+	}
+	for _, a := range s.Agreement {
+		if !a.OK {
+			return report.Fail, fmt.Sprintf("client and server disagree on %s: %.1f%% of pages, %.1f%% of requests (more than %g points apart)",
+				a.Version, a.Client, a.Server, o.Criteria.Tolerance)
+		}
+	}
+	if s.Decision.Verdict == report.Pass {
+		return report.Pass, fmt.Sprintf("server split confirmed over %.0f requests: every share within tolerance at the same confidence", total)
+	}
+	return report.Pass, fmt.Sprintf("server split agrees with the pages within %g points over %.0f requests (its own interval is not yet decisive)",
+		o.Criteria.Tolerance, total)
+}
+
+// mirror checks shadow traffic: the mirror target's destination-reported
+// requests against the primary's, and that no page came from it.
+func (g *gate) mirror(s *Server) *MirrorResult {
+	m := g.o.Mirror
+	if m == nil {
+		return nil
+	}
+	g.mu.Lock()
+	r := &MirrorResult{Version: m.Version, Expected: m.Percent, Pages: g.mirrored}
+	g.mu.Unlock()
+	if !s.Ran {
+		r.Reason = "the server check did not run, so mirroring could not be checked"
+		return r
+	}
+	for _, rs := range s.Responses {
+		if rs.Version == m.Version {
+			r.Mirrored += rs.Count
+		} else {
+			r.Primary += rs.Count
+		}
+	}
+	if r.Primary > 0 {
+		r.Observed = 100 * r.Mirrored / r.Primary
+	}
+	switch {
+	case r.Pages > 0:
+		r.Reason = fmt.Sprintf("%d pages came from %s: mirrored answers must never reach clients", r.Pages, m.Version)
+	case r.Primary == 0:
+		r.Reason = "no primary requests in the window"
+	case math.Abs(r.Observed-r.Expected) > g.o.Criteria.Tolerance:
+		r.Reason = fmt.Sprintf("%s received %.0f mirrored requests, %.1f%% of the primary's %.0f; expected %g%% ± %g",
+			m.Version, r.Mirrored, r.Observed, r.Primary, r.Expected, g.o.Criteria.Tolerance)
+	default:
+		r.OK = true
+		r.Reason = fmt.Sprintf("%s received %.0f mirrored requests, %.1f%% of the primary's %.0f (expected %g%%), and served no page",
+			m.Version, r.Mirrored, r.Observed, r.Primary, r.Expected)
+	}
+	return r
+}
+
+// overall combines the checks: any FAIL fails the gate; a client verdict
+// that did not decide, or a required server check that did not run or
+// could not confirm, is INCONCLUSIVE.
+func overall(o *Options, r *Result) (report.Verdict, string) {
+	c := r.Client
+	if c.Verdict == report.Fail {
+		return report.Fail, c.Reason
+	}
+	if s := r.Server; s != nil && s.Ran && s.Verdict == report.Fail {
+		return report.Fail, s.Reason
+	}
+	if m := r.Mirror; m != nil && !m.OK && (r.Server.Ran || o.RequireServer) {
+		return report.Fail, "mirror: " + m.Reason
+	}
+	if c.Verdict != report.Pass {
+		reason := c.Reason
+		if r.Interrupted || c.Verdict == report.Pending {
+			reason = fmt.Sprintf("stopped after %d pages before the evidence decided: %s", c.Pages, c.Reason)
+		}
+		return report.Inconclusive, reason
+	}
+	s := r.Server
+	if s == nil {
+		return report.Pass, c.Reason
+	}
+	if !s.Ran || s.Verdict != report.Pass {
+		why := s.Error
+		if s.Ran {
+			why = s.Reason
+		}
+		if o.RequireServer {
+			return report.Inconclusive, "client: " + c.Reason + "; but the server-side check could not confirm it: " + why
+		}
+		return report.Pass, c.Reason + " (server-side check not used: " + why + ")"
+	}
+	return report.Pass, c.Reason + "; " + s.Reason
+}
