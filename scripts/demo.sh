@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The canary walkthrough on the built-in local Bookinfo mesh: start the mesh
-# on free loopback ports, apply each stage's VirtualService and show the split
-# of reviews versions the pages really got.
+# on free loopback ports, apply each stage's VirtualService and gate it with
+# `canary verify`, client side (the pages) and server side (the sidecars'
+# istio_requests_total). Exits non-zero if any stage does not pass.
 set -euo pipefail
 canary=${1:-bin/canary}
 work=$(mktemp -d)
@@ -11,35 +12,43 @@ trap 'kill $mesh_pid 2>/dev/null || true; wait $mesh_pid 2>/dev/null || true; rm
 mesh_pid=$!
 for _ in $(seq 50); do grep -q 'ingress http' "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
 ingress=$(sed -n 's/.*ingress http:\/\/\([^/]*\)\/productpage.*/\1/p' "$work/serve.out")
-export CANARY_BOOKINFO_ADMIN=$(sed -n 's/.*admin http:\/\/\([^ ]*\) .*/\1/p' "$work/serve.out")
+admin=$(sed -n 's/.*admin http:\/\/\([^ ]*\) .*/\1/p' "$work/serve.out")
 [ -n "$ingress" ] || { echo "demo: the mesh did not start:"; cat "$work/serve.log"; exit 4; }
-echo "local Bookinfo mesh: http://$ingress/productpage (admin $CANARY_BOOKINFO_ADMIN)"
+export CANARY_BOOKINFO_ADMIN=$admin
+echo "local Bookinfo mesh: http://$ingress/productpage (admin http://$admin)"
 
-vs() { # name, then "subset weight" pairs
-  local name=$1; shift
+scrape=()
+for v in v1 v2 v3; do scrape+=(--scrape "http://$admin/sidecars/reviews-$v/stats/prometheus"); done
+
+vs() { # "subset weight" pairs, then an optional mirror subset after --mirror
   printf 'apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: reviews\nspec:\n  hosts: [reviews]\n  http:\n  - route:\n'
-  while [ $# -gt 0 ]; do printf '    - destination: {host: reviews, subset: %s}\n      weight: %s\n' "$1" "$2"; shift 2; done
-}
-
-split() { # fetch N pages and count the reviews version of each
-  local n=$1 v1=0 v2=0 v3=0 other=0 page
-  for _ in $(seq "$n"); do
-    page=$(curl -sf "http://$ingress/productpage" || true)
-    if grep -q 'gap-x-1 text-red-500' <<<"$page"; then v3=$((v3+1))
-    elif grep -q 'gap-x-1 text-black-500' <<<"$page"; then v2=$((v2+1))
-    elif grep -q 'Reviewer1' <<<"$page"; then v1=$((v1+1))
-    else other=$((other+1)); fi
+  while [ $# -gt 0 ] && [ "$1" != --mirror ]; do
+    printf '    - destination: {host: reviews, subset: %s}\n      weight: %s\n' "$1" "$2"; shift 2
   done
-  printf '  %-44s v1 %3d  v2 %3d  v3 %3d  other %d  (of %d pages)\n' "$2" "$v1" "$v2" "$v3" "$other" "$n"
+  [ $# -gt 0 ] && printf '    mirror: {host: reviews, subset: %s}\n' "$2"
+  return 0
 }
 
-n=60
-echo "stage                                          split observed"
-split $n "no reviews VirtualService (a third each)"
-vs reviews v1 100 | "$canary" bookinfo apply -f - >/dev/null; sleep 1.2
-split $n "all v1"
-vs reviews v1 50 v3 50 | "$canary" bookinfo apply -f - >/dev/null; sleep 1.2
-split $n "50/50 v1/v3"
-vs reviews v3 100 | "$canary" bookinfo apply -f - >/dev/null; sleep 1.2
-split $n "100% v3"
-echo "demo: done (this stand-in demo becomes 'canary demo' with verdicts as the verify command lands)"
+failed=0
+stage() { # name, expect, extra verify flags...
+  local name=$1 expect=$2; shift 2
+  printf '\n== %s: expect %s\n' "$name" "$expect"
+  if ! "$canary" verify --target "http://$ingress/productpage" --rate 200/s --expect "$expect" "${scrape[@]}" "$@"; then
+    failed=1
+  fi
+}
+
+stage "no reviews VirtualService (a third each)" v1=33.3,v2=33.3,v3=33.4 --tolerance 10
+vs v1 100 | "$canary" bookinfo apply -f - >/dev/null
+stage "all v1" v1=100
+vs v1 50 v3 50 | "$canary" bookinfo apply -f - >/dev/null
+stage "canary 50/50 v1/v3" v1=50,v3=50
+vs v3 100 | "$canary" bookinfo apply -f - >/dev/null
+stage "promote v3" v3=100
+vs v1 100 | "$canary" bookinfo apply -f - >/dev/null
+stage "back to v1" v1=100
+vs v1 100 --mirror v2 | "$canary" bookinfo apply -f - >/dev/null
+stage "mirror v1 to v2" v1=100 --mirror v2 --settle-min 2s
+echo
+if [ $failed = 0 ]; then echo "demo: every stage passed"; else echo "demo: a stage did not pass"; fi
+exit $failed

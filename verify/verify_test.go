@@ -1,0 +1,173 @@
+package verify
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/canary-gate/canary/attack"
+	"github.com/canary-gate/canary/bookinfo"
+	"github.com/canary-gate/canary/report"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// startMesh runs the local mesh in-process (so the race detector sees the
+// gate and the mesh) with routing applied from YAML.
+func startMesh(t *testing.T, vs string) *bookinfo.Mesh {
+	t.Helper()
+	m, err := bookinfo.Start(bookinfo.Options{Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", PropagationDelay: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
+	rs, err := bookinfo.ParseManifests("vs.yaml", []byte(vs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Apply(rs); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+const fiftyFifty = `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews}
+spec:
+  hosts: [reviews]
+  http:
+  - route:
+    - destination: {host: reviews, subset: v1}
+      weight: 50
+    - destination: {host: reviews, subset: v3}
+      weight: 50
+`
+
+func gateOptions(t *testing.T, m *bookinfo.Mesh, expect string, tolerance float64) Options {
+	e, err := report.ParseExpect(expect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := report.DefaultCriteria(e)
+	c.Tolerance = tolerance
+	o := Options{
+		Attack:   attack.Options{Target: "http://" + m.Addr() + "/productpage", Rate: 300, Requests: 20000},
+		Criteria: c, Settle: true, Timeout: time.Minute, RequireServer: true,
+	}
+	for _, v := range []string{"v1", "v2", "v3"} {
+		o.Scrape = append(o.Scrape, "http://"+m.AdminAddr()+"/sidecars/reviews-"+v+"/stats/prometheus")
+	}
+	return o
+}
+
+// TestGate runs whole gates against the mesh right after a weight change:
+// the right expectation passes with the server window holding exactly the
+// evidence's requests, and wrong ones fail.
+func TestGate(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, expect string
+		tolerance    float64
+		want         report.Verdict
+	}{
+		{"right split", "v1=50,v3=50", 10, report.Pass},
+		{"shares off", "v1=80,v3=20", 5, report.Fail},
+		{"version expected at zero shows", "v1=50,v2=50", 5, report.Fail},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			m := startMesh(t, fiftyFifty)
+			o := gateOptions(t, m, tc.expect, tc.tolerance)
+			o.SettleTimeout = 3 * time.Second
+			res, err := Run(context.Background(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Verdict != tc.want {
+				t.Fatalf("Run() verdict = %s (%s); want %s", res.Verdict, res.Reason, tc.want)
+			}
+			if tc.want != report.Pass {
+				return
+			}
+			s := res.Server
+			if !s.Ran || s.Counts["v1"] != float64(s.ClientPages["v1"]) || s.Counts["v3"] != float64(s.ClientPages["v3"]) {
+				t.Errorf("server counts %v, client pages in the window %v: want them equal", s.Counts, s.ClientPages)
+			}
+			if res.Settle.After < 200*time.Millisecond {
+				t.Errorf("new weights in effect %v after the start; the mesh takes 300ms", res.Settle.After)
+			}
+		})
+	}
+}
+
+// TestGateUnreachable: a target that is down at the start is an error.
+func TestGateUnreachable(t *testing.T) {
+	t.Parallel()
+	e, _ := report.ParseExpect("v1=100")
+	_, err := Run(context.Background(), Options{
+		Attack: attack.Options{Target: "http://127.0.0.1:1/productpage"}, Criteria: report.DefaultCriteria(e),
+	})
+	if err == nil {
+		t.Fatal("Run() against a closed port: nil error")
+	}
+}
+
+// goldenResult is a fixed result, so the renderers' output can be golden.
+func goldenResult() *Result {
+	start := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	return &Result{
+		Verdict: report.Fail, Reason: "v1 share 44.3% [24.8%, 65.0%] is below 70% ± 5 at 95% confidence after 79 pages",
+		Target: "http://ingress/productpage", Start: start, End: start.Add(1400 * time.Millisecond),
+		Client: report.Decision{Verdict: report.Fail, Expect: "v1=70,v3=30", N: 79, Pages: 80, Tolerance: 5, Confidence: 0.95,
+			Method: report.Method,
+			Versions: []report.VersionResult{
+				{Version: "v1", Expected: 70, Count: 35, Share: 44.3, Low: 24.8, High: 65, Status: report.Outside},
+				{Version: "v3", Expected: 30, Count: 44, Share: 55.7, Low: 35, High: 75.2, Status: report.Outside},
+			},
+			Errors: report.ErrorBudget{Status: report.Undecided, Budget: 1, Buckets: []report.ErrorBucket{{Version: "", Pages: 80, Errors: 1, Rate: 1.25, Low: 0.01, High: 20.3, Status: report.Undecided}}},
+		},
+		Settle: SettleInfo{Enabled: true, Window: 59, Discarded: 60, After: 300 * time.Millisecond},
+		Server: &Server{Source: "sidecar scrape", Query: "scrape diff of istio_requests_total", Ran: true, Start: start, End: start.Add(time.Second),
+			Counts: map[string]float64{"v1": 35, "v3": 46}, ClientPages: map[string]int{"v1": 35, "v3": 44}, Extra: 2,
+			Responses: []Responses{{Version: "v3", Code: "200", Flags: "-", Count: 46}, {Version: "v1", Code: "503", Flags: "UF", Count: 1}},
+			Verdict:   report.Fail, Reason: "server: v1 share 43.2% [22.5%, 65.0%] is below 70% ± 5 at 95% confidence after 81 pages"},
+	}
+}
+
+func TestWriteGolden(t *testing.T) {
+	t.Parallel()
+	for _, format := range Formats {
+		t.Run(format, func(t *testing.T) {
+			t.Parallel()
+			var buf bytes.Buffer
+			if err := Write(&buf, format, goldenResult()); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join("testdata", "golden", "fail."+format)
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if !bytes.Equal(buf.Bytes(), want) {
+				t.Errorf("Write(%s) differs from %s:\n%s", format, path, buf.String())
+			}
+		})
+	}
+	if err := Write(&bytes.Buffer{}, "yaml", goldenResult()); err == nil {
+		t.Error("Write(yaml): nil error, want an unknown-format error")
+	}
+}
