@@ -13,7 +13,7 @@ build: ## build bin/canary
 	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o bin/canary ./cmd/canary
 
 demo: build ## run the canary walkthrough on the built-in local Bookinfo mesh
-	./scripts/demo.sh bin/canary
+	./bin/canary demo --output canary-demo.md
 
 test: lint ## lint, then every test with the race detector (end-to-end tests need Debian's prometheus)
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)

@@ -23,6 +23,9 @@ func newApp() *cli.App {
 			attackCommand(),
 			verifyCommand(),
 			planCommand(),
+			runCommand(),
+			scenariosCommand(),
+			demoCommand(),
 		},
 		// Errors are printed once, by main, as one line; codes come from exitCode.
 		ExitErrHandler: func(*cli.Context, error) {},

@@ -303,3 +303,11 @@ func adminDo(c *cli.Context, method, path, ctype string, body []byte, out any) e
 	}
 	return nil
 }
+
+func decodeJSON(r io.Reader, v any) error {
+	data, err := io.ReadAll(io.LimitReader(r, 8<<20))
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(data, v)
+}

@@ -144,7 +144,8 @@ func (mp *meshProc) url(path string) string { return "http://" + mp.ingress + pa
 // run runs the canary binary and returns stdout, stderr and the exit code.
 func run(t *testing.T, stdin string, args ...string) (string, string, int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	// The demo runs a whole rollout (about a minute); nothing runs longer.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, canaryBin, args...)
 	var out, errb bytes.Buffer

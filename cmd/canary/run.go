@@ -1,0 +1,213 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/canary-gate/canary/bookinfo"
+	"github.com/canary-gate/canary/scenarios"
+	"github.com/canary-gate/canary/verify"
+	"github.com/urfave/cli/v2"
+)
+
+func runCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "run a whole rollout: each stage applies routing, gates it with verify, pauses; a failed stage rolls back",
+		ArgsUsage: "SCENARIO.yaml|BUILTIN",
+		Description: "Exits 0 if every stage passed, 1 on the first failed stage (after its rollback), 3 if a stage\n" +
+			"was inconclusive, 4 if a stage could not run. See `canary scenarios` for the built-in scenarios.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "target", Usage: "page `URL`, overriding the scenario's target"},
+			&cli.StringFlag{Name: "mesh-admin", Usage: "apply the scenario's manifests steps to the local mesh at `HOST:PORT`"},
+			&cli.StringFlag{Name: "format", Value: "text", Usage: "report: text, json, junit or markdown"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` (the text table still goes to stdout)"},
+		},
+		Action: runAction,
+	}
+}
+
+func scenariosCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "scenarios",
+		Usage: "list the built-in scenarios, or print one to copy and edit (canary scenarios show NAME)",
+		Subcommands: []*cli.Command{{
+			Name: "show", Usage: "print a built-in scenario's YAML", ArgsUsage: "NAME",
+			Action: func(c *cli.Context) error {
+				src, ok := scenarios.BuiltinSource(c.Args().First())
+				if !ok || c.NArg() != 1 {
+					return usageError(fmt.Errorf("scenarios show: want one of %s", strings.Join(scenarios.Builtin(), ", ")))
+				}
+				_, err := c.App.Writer.Write(src)
+				return err
+			},
+		}},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return unknownCommand(c)
+			}
+			for _, name := range scenarios.Builtin() {
+				src, _ := scenarios.BuiltinSource(name)
+				sc, err := scenarios.Load(name, src)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(c.App.Writer, "%-12s %d stages  %s\n", name, len(sc.Stages), sc.Description)
+			}
+			return nil
+		},
+	}
+}
+
+// loadScenario reads a scenario file, or a built-in by name.
+func loadScenario(arg string) (*scenarios.Scenario, string, error) {
+	if src, ok := scenarios.BuiltinSource(arg); ok {
+		sc, err := scenarios.Load(arg, src)
+		return sc, ".", err
+	}
+	data, err := os.ReadFile(arg)
+	if err != nil {
+		return nil, "", usageError(fmt.Errorf("run: %s: %w (built-ins: %s)", arg, unwrapPath(err), strings.Join(scenarios.Builtin(), ", ")))
+	}
+	sc, err := scenarios.Load(arg, data)
+	if err != nil {
+		return nil, "", usageError(err)
+	}
+	return sc, filepath.Dir(arg), nil
+}
+
+func runAction(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return usageError(errors.New("run: want one SCENARIO.yaml or built-in name"))
+	}
+	if f := c.String("format"); !contains(verify.Formats, f) {
+		return usageError(fmt.Errorf("--format %q: want one of %s", f, strings.Join(verify.Formats, ", ")))
+	}
+	sc, dir, err := loadScenario(c.Args().First())
+	if err != nil {
+		return err
+	}
+	env := verify.ScenarioEnv{Dir: dir, Target: c.String("target"), ExpectFrom: expectFromFile}
+	if admin := c.String("mesh-admin"); admin != "" {
+		env.Apply = adminApplier(admin)
+	}
+	if env.Target == "" && sc.Target == "" {
+		return usageError(errors.New("run: the scenario has no target: give --target URL"))
+	}
+	return runScenario(c, sc, env, c.String("format"), c.String("output"))
+}
+
+// runScenario runs it with live stage lines and writes the reports.
+func runScenario(c *cli.Context, sc *scenarios.Scenario, env verify.ScenarioEnv, format, output string) error {
+	w := c.App.ErrWriter
+	env.OnStart = func(i int, name string) { fmt.Fprintf(w, "stage %d/%d %s ...\n", i+1, len(sc.Stages), name) }
+	env.OnStage = func(s verify.StageResult) {
+		fmt.Fprintf(w, "stage %s: %s in %s: %s\n", s.Name, verdictWord(s), s.End.Sub(s.Start).Round(100*time.Millisecond), firstLine(s))
+	}
+	res := verify.RunScenario(c.Context, sc, env)
+	if output != "" {
+		if err := writeFile(output, func(f io.Writer) error { return verify.WriteScenario(f, format, res) }); err != nil {
+			return err
+		}
+	} else if format != "text" {
+		if err := verify.WriteScenario(c.App.Writer, format, res); err != nil {
+			return err
+		}
+		return scenarioExit(res)
+	}
+	if err := verify.WriteScenario(c.App.Writer, "text", res); err != nil {
+		return err
+	}
+	return scenarioExit(res)
+}
+
+func verdictWord(s verify.StageResult) string {
+	if s.Error != "" {
+		return "ERROR"
+	}
+	return s.Verdict.String()
+}
+
+func firstLine(s verify.StageResult) string {
+	if s.Error != "" {
+		return s.Error
+	}
+	return s.Reason
+}
+
+// scenarioExit maps a run to the exit code: a stage that could not run is
+// an error (4), not a verdict.
+func scenarioExit(res *verify.ScenarioResult) error {
+	for _, s := range res.Stages {
+		if s.Error != "" {
+			return &codedError{err: errSilent, code: ExitError}
+		}
+	}
+	return verdictError(res.Verdict)
+}
+
+func writeFile(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("--output: %w", err)
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("--output %s: %w", path, err)
+	}
+	return nil
+}
+
+// adminApplier applies manifests through a running mesh's admin API.
+func adminApplier(admin string) verify.Applier {
+	return func(ctx context.Context, name string, data []byte) ([]string, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+admin+"/apply?source="+url.QueryEscape(name), bytes.NewReader(data))
+		if err != nil {
+			return nil, err
+		}
+		resp, err := adminClient.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("local mesh admin API at %s unreachable: %w", admin, err)
+		}
+		defer resp.Body.Close()
+		var ans struct {
+			Changes []string `json:"changes"`
+			Error   string   `json:"error"`
+		}
+		if err := decodeJSON(resp.Body, &ans); err != nil {
+			return nil, err
+		}
+		if ans.Error != "" {
+			return nil, errors.New(ans.Error)
+		}
+		return ans.Changes, nil
+	}
+}
+
+// meshApplier applies manifests to an in-process mesh.
+func meshApplier(m *bookinfo.Mesh) verify.Applier {
+	return func(_ context.Context, name string, data []byte) ([]string, error) {
+		rs, err := bookinfo.ParseManifests(name, data)
+		if err != nil {
+			return nil, err
+		}
+		changes, err := m.Apply(rs)
+		lines := make([]string, len(changes))
+		for i, ch := range changes {
+			lines[i] = ch.String()
+		}
+		return lines, err
+	}
+}

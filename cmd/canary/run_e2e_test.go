@@ -1,0 +1,73 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestDemo runs `canary demo` as the README's first command does: every
+// stage of the built-in walkthrough passes on the local mesh, with a real
+// Prometheus when one is installed (always under CI).
+func TestDemo(t *testing.T) {
+	t.Parallel()
+	report := filepath.Join(t.TempDir(), "demo.md")
+	out, stderr, code := run(t, "", "demo", "--output", report)
+	if code != ExitPass {
+		t.Fatalf("canary demo: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
+	}
+	md, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stage := range []string{"round-robin", "all-v1", "canary-50-50", "mirror"} {
+		if !strings.Contains(string(md), stage) {
+			t.Errorf("demo report lacks stage %s", stage)
+		}
+	}
+	if strings.Count(out, "PASS") < 8 || strings.Contains(out, "FAIL") {
+		t.Errorf("demo table:\n%s\nwant every stage PASS", out)
+	}
+	if os.Getenv("CI") == "true" && !strings.Contains(stderr, "Prometheus at") {
+		t.Errorf("under CI the demo must check against the installed Prometheus; stderr:\n%s", stderr)
+	}
+}
+
+// TestRunWrongStageRollsBack: a stage expecting v2 while routing sends v3
+// fails, runs its rollback with the stage and verdict in the environment,
+// and stops the run with exit 1.
+func TestRunWrongStageRollsBack(t *testing.T) {
+	mp := startMesh(t, "--propagation-delay", "300ms")
+	marker := filepath.Join(t.TempDir(), "rolled-back")
+	t.Setenv("ROLLBACK_MARKER", marker)
+	out, stderr, code := run(t, "", "run", "--mesh-admin", mp.admin, "--target", mp.url("/productpage"), "testdata/scenarios/wrong-stage.yaml")
+	if code != ExitFail {
+		t.Fatalf("canary run: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, ExitFail, out, stderr)
+	}
+	got, err := os.ReadFile(marker)
+	if err != nil || strings.TrimSpace(string(got)) != "rolled back expects-v2 after FAIL" {
+		t.Errorf("rollback marker = %q, %v; want the stage and verdict from the rollback's environment", got, err)
+	}
+	if strings.Contains(out+stderr, "never-reached") {
+		t.Errorf("the run went on after the failed stage:\n%s\n%s", out, stderr)
+	}
+}
+
+// TestScenariosShow: every built-in scenario prints and loads back.
+func TestScenariosShow(t *testing.T) {
+	t.Parallel()
+	out, _, code := run(t, "", "scenarios")
+	if code != 0 || !strings.Contains(out, "walkthrough") || !strings.Contains(out, "progressive") {
+		t.Fatalf("canary scenarios: exit %d\n%s", code, out)
+	}
+	yaml, _, code := run(t, "", "scenarios", "show", "progressive")
+	f := filepath.Join(t.TempDir(), "p.yaml")
+	if err := os.WriteFile(f, []byte(yaml), 0o644); err != nil || code != 0 {
+		t.Fatal(err, code)
+	}
+	_, stderr, code := run(t, "", "run", f)
+	if code != ExitUsage || !strings.Contains(stderr, "target") {
+		t.Errorf("run of a scenario without target: exit %d, stderr %q; want a usage error asking for --target", code, stderr)
+	}
+}
