@@ -27,7 +27,7 @@ Reviews_served_by:_reviews-v9-a-b Reviews_served_by: Ratings_service_is_currentl
 // fuzzing rarely builds.
 func TestPageSplice(t *testing.T) {
 	t.Parallel()
-	n := 3000
+	n := 1500
 	if testing.Short() {
 		n = 300
 	}
