@@ -125,16 +125,19 @@ func isTokenRune(r rune) bool {
 }
 
 // checkManifests checks that inline manifests are YAML mappings with a
-// kind; line is the line of the problem in text, 0 if unknown.
+// kind, at least one; line is the line of the problem in text, 0 if none.
 func checkManifests(text string) (line int, msg string) {
 	dec := yaml.NewDecoder(bytes.NewReader([]byte(text)))
+	resources := 0
 	for {
 		var doc yaml.Node
 		err := decodeNode(dec, &doc)
-		if errors.Is(err, io.EOF) {
+		switch {
+		case errors.Is(err, io.EOF) && resources == 0:
+			return 1, "no resources, expected Istio manifests"
+		case errors.Is(err, io.EOF):
 			return 0, ""
-		}
-		if err != nil {
+		case err != nil:
 			e := syntaxError("", []byte(text), err).(*fieldError)
 			return e.line, e.msg + ", expected Istio manifests"
 		}
@@ -145,6 +148,7 @@ func checkManifests(text string) (line int, msg string) {
 		if root.Kind != yaml.MappingNode || !hasKey(root, "kind") {
 			return root.Line, fmt.Sprintf("got %s, expected an Istio resource with apiVersion, kind, metadata and spec", describe(root))
 		}
+		resources++
 	}
 }
 

@@ -30,8 +30,8 @@ func Load(name string, data []byte) (*Scenario, error) {
 	if err := d.mapping(root, "", d.scenarioFields(s)); err != nil {
 		return nil, err
 	}
-	if s.Name == "" {
-		s.Name = strings.TrimSuffix(filepath.Base(name), filepath.Ext(name))
+	if base := strings.TrimSuffix(filepath.Base(name), filepath.Ext(name)); s.Name == "" && base != "-" {
+		s.Name = base // "" for no name, and "-" is stdin: then validate asks for one
 	}
 	if err := validate(s, d.locator); err != nil {
 		return nil, err

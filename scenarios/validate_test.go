@@ -36,6 +36,8 @@ func TestValidate(t *testing.T) {
 			"stages[0].apply: command and manifests and inline set together"},
 		{"inline without a line", ok(func(s *Scenario) { s.Stages[0].Apply = &Step{Inline: "kind: A\n---\n- b"} }),
 			`stages[0].apply.inline: line 3 of the manifests: got a list`},
+		{"inline without resources", ok(func(s *Scenario) { s.Stages[0].Apply = &Step{Inline: "# none\n---\n"} }),
+			"stages[0].apply.inline: line 1 of the manifests: no resources"},
 		{"stage prometheus and scrape", ok(func(s *Scenario) {
 			s.Stages[0].Gate = Gate{Prometheus: &Prometheus{URL: "http://p"}, Scrape: []string{"http://s"}}
 		}), "stages[0].scrape: set together with prometheus"},
