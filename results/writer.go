@@ -144,3 +144,15 @@ func (w *Writer) Close() error {
 	w.wg.Wait()
 	return err
 }
+
+// OpenAppend opens path for appending, creating it if needed, so that a
+// soak restarted after a crash adds to what the first run measured.
+func OpenAppend(path string) (*Writer, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open results file: %w", err)
+	}
+	w := NewWriter(f)
+	w.closer = f
+	return w, nil
+}

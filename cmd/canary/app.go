@@ -26,6 +26,8 @@ func newApp() *cli.App {
 			runCommand(),
 			scenariosCommand(),
 			demoCommand(),
+			reportCommand(),
+			soakCommand(),
 		},
 		// Errors are printed once, by main, as one line; codes come from exitCode.
 		ExitErrHandler: func(*cli.Context, error) {},

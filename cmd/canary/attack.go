@@ -101,6 +101,12 @@ func statusLines(c *cli.Context, o *attack.Options) (stop func()) {
 // attackOptions builds the load options shared by attack and verify. The
 // returned function closes the results file, returning its first error.
 func attackOptions(c *cli.Context) (attack.Options, func() error, error) {
+	return loadOptions(c, results.Create)
+}
+
+// loadOptions is attackOptions with the way the results file is opened:
+// soak appends to it, the others start it afresh.
+func loadOptions(c *cli.Context, open func(string) (*results.Writer, error)) (attack.Options, func() error, error) {
 	noop := func() error { return nil }
 	o := attack.Options{
 		Target: c.String("target"), Login: c.String("login"), Timeout: c.Duration("request-timeout"),
@@ -128,7 +134,7 @@ func attackOptions(c *cli.Context) (attack.Options, func() error, error) {
 	}
 	o.Classify = classifier
 	if path := c.String("results"); path != "" {
-		w, err := results.Create(path)
+		w, err := open(path)
 		if err != nil {
 			return o, noop, fmt.Errorf("--results: %w", err)
 		}

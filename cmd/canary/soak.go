@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/canary-gate/canary/attack"
+	"github.com/canary-gate/canary/report"
+	"github.com/canary-gate/canary/results"
+	"github.com/urfave/cli/v2"
+)
+
+func soakCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "soak",
+		Usage: "hold a steady rate for hours, judge every window, keep every result on disk",
+		Description: "Per --window: the split with its interval, the error rate and p50/p90/p99 per version; a window\n" +
+			"outside tolerance, over the error budget or over --latency-p99 raises an alarm line. Memory stays\n" +
+			"constant (windows are aggregates). --results is appended and flushed every second; Ctrl-C or\n" +
+			"SIGTERM ends the current window, writes the final report and exits. Exit 0 if no window alarmed, 1 if\n" +
+			"one did, 3 if nothing was measured, 4 if the results file failed.",
+		Flags: append(append(loadFlags(), windowFlags()...),
+			&cli.DurationFlag{Name: "duration", Usage: "stop after `D` (default: until Ctrl-C)"},
+			&cli.BoolFlag{Name: "fail-fast", Usage: "stop at the first alarm"},
+			&cli.DurationFlag{Name: "every", Value: 10 * time.Second, Usage: "log a status line this often when not on a terminal"},
+			&cli.StringFlag{Name: "format", Value: "text", Usage: "final report: text, json, junit, markdown or html"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the final report to `FILE`"},
+		),
+		Action: soakAction,
+	}
+}
+
+// soak is the state shared by the workers (through Observe) and the loop
+// that closes windows.
+type soak struct {
+	mu      sync.Mutex
+	agg     *report.Aggregator
+	wc      report.WindowCriteria
+	windows []report.Window
+	alarms  []report.Alarm
+}
+
+// close judges the windows the aggregator hands out and prints alarms.
+func (s *soak) close(ws []report.Window, log func(string)) (alarmed bool) {
+	for _, w := range ws {
+		s.windows = append(s.windows, w)
+		as := judge(w, s.wc)
+		s.alarms = append(s.alarms, as...)
+		for _, a := range as {
+			log("ALARM " + a.Start.Format(time.TimeOnly) + " " + a.Message)
+		}
+		alarmed = alarmed || len(as) > 0
+	}
+	return alarmed
+}
+
+func soakAction(c *cli.Context) error {
+	format := c.String("format")
+	if !contains(reportFormats, format) {
+		return usageError(fmt.Errorf("--format %q: want one of %s", format, strings.Join(reportFormats, ", ")))
+	}
+	o, s, closeResults, err := soakOptions(c)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(c.Context)
+	defer cancel()
+	logLine := func(line string) { fmt.Fprintf(c.App.ErrWriter, "%s %s\n", time.Now().Format(time.TimeOnly), line) }
+	stopStatus := statusLines(c, &o)
+	done := make(chan struct{})
+	go func() { // close windows as their grace passes
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-t.C:
+				s.mu.Lock()
+				if s.close(s.agg.Flush(now), logLine) && c.Bool("fail-fast") {
+					cancel()
+				}
+				s.mu.Unlock()
+			}
+		}
+	}()
+	sum, runErr := attack.Run(ctx, o)
+	close(done)
+	stopStatus()
+	closeErr := closeResults()
+	s.mu.Lock()
+	s.close(s.agg.Close(), logLine)
+	s.mu.Unlock()
+	rep := &report.Report{Title: "canary soak " + o.Target, Windows: s.windows, Alarms: s.alarms,
+		Expect: c.String("expect"), Tolerance: s.wc.Tolerance}
+	if p := c.String("results"); p != "" {
+		rep.Sources = []string{p}
+	}
+	if sum != nil {
+		rep.Start, rep.End = sum.Start, sum.Start.Add(sum.Elapsed)
+	}
+	if err := errors.Join(runErr, closeErr); err != nil {
+		rep.Warnings = append(rep.Warnings, "the run stopped early: "+oneLine(err))
+		_ = renderSoak(c, rep, format)
+		return err
+	}
+	return renderSoak(c, rep, format)
+}
+
+func renderSoak(c *cli.Context, rep *report.Report, format string) error {
+	v, reason := report.SoakVerdict(rep.Windows, rep.Alarms)
+	rep.Verdict, rep.Reason = v.String(), reason
+	if out := c.String("output"); out != "" {
+		if err := writeFile(out, func(w io.Writer) error { return report.Render(w, format, rep) }); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.App.Writer, "%s: %s; report %s\n", v, reason, out)
+	} else if err := report.Render(c.App.Writer, format, rep); err != nil {
+		return err
+	}
+	return verdictError(v)
+}
+
+func soakOptions(c *cli.Context) (attack.Options, *soak, func() error, error) {
+	noop := func() error { return nil }
+	if c.NArg() > 0 {
+		return attack.Options{}, nil, noop, usageError(fmt.Errorf("soak: unexpected argument %q", c.Args().First()))
+	}
+	windows := 0
+	if d := c.Duration("duration"); d > 0 && c.Duration("window") > 0 {
+		windows = int((d + c.Duration("window") - 1) / c.Duration("window"))
+	}
+	if c.String("expect") == "" {
+		return attack.Options{}, nil, noop, usageError(errors.New("soak: want --expect, e.g. --expect v1=90,v3=10"))
+	}
+	wc, err := windowCriteria(c, windows)
+	if err != nil {
+		return attack.Options{}, nil, noop, err
+	}
+	o, closeResults, err := loadOptions(c, results.OpenAppend)
+	if err != nil {
+		return o, nil, noop, err
+	}
+	o.Duration = c.Duration("duration")
+	// Records reach the aggregator when they complete: a window stays open
+	// for the request timeout after its end.
+	agg, err := report.NewAggregator(c.Duration("window"), o.Timeout+time.Second)
+	if err != nil {
+		closeResults()
+		return o, nil, noop, usageError(err)
+	}
+	s := &soak{agg: agg, wc: wc}
+	o.Observe = func(r *results.Record) {
+		s.mu.Lock()
+		s.agg.Add(r)
+		s.mu.Unlock()
+	}
+	if err := o.Validate(); err != nil {
+		closeResults()
+		return o, nil, noop, usageError(err)
+	}
+	return o, s, closeResults, nil
+}
