@@ -28,6 +28,10 @@ func soakCommand() *cli.Command {
 			&cli.DurationFlag{Name: "duration", Usage: "stop after `D` (default: until Ctrl-C)"},
 			&cli.BoolFlag{Name: "fail-fast", Usage: "stop at the first alarm"},
 			&cli.DurationFlag{Name: "every", Value: 10 * time.Second, Usage: "log a status line this often when not on a terminal"},
+			&cli.StringFlag{Name: "prometheus", Usage: "Prometheus `URL`: server-side requests per version for every window"},
+			&cli.StringSliceFlag{Name: "scrape", Usage: "without Prometheus: sidecar metrics `URL` read at every window boundary (repeatable)"},
+			&cli.StringFlag{Name: "host", Value: "reviews", Usage: "service whose split is checked (destination_service_name)"},
+			&cli.StringFlag{Name: "namespace", Value: "default", Usage: "the service's namespace"},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "final report: text, json, junit, markdown or html"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the final report to `FILE`"},
 		),
@@ -38,6 +42,7 @@ func soakCommand() *cli.Command {
 // soak is the state shared by the workers (through Observe) and the loop
 // that closes windows.
 type soak struct {
+	server  *soakServer // nil: client side only
 	mu      sync.Mutex
 	agg     *report.Aggregator
 	wc      report.WindowCriteria
@@ -48,6 +53,9 @@ type soak struct {
 // close judges the windows the aggregator hands out and prints alarms.
 func (s *soak) close(ws []report.Window, log func(string)) (alarmed bool) {
 	for _, w := range ws {
+		if s.server != nil {
+			s.server.fill(context.Background(), &w)
+		}
 		s.windows = append(s.windows, w)
 		as := judge(w, s.wc)
 		s.alarms = append(s.alarms, as...)
@@ -70,6 +78,12 @@ func soakAction(c *cli.Context) error {
 	}
 	ctx, cancel := context.WithCancel(c.Context)
 	defer cancel()
+	if s.server != nil {
+		sctx, stopServer := context.WithCancel(context.Background())
+		defer stopServer()
+		go s.server.run(sctx)
+		go func() { <-ctx.Done(); stopServer() }()
+	}
 	logLine := func(line string) { fmt.Fprintf(c.App.ErrWriter, "%s %s\n", time.Now().Format(time.TimeOnly), line) }
 	stopStatus := statusLines(c, &o)
 	done := make(chan struct{})
@@ -154,7 +168,12 @@ func soakOptions(c *cli.Context) (attack.Options, *soak, func() error, error) {
 		closeResults()
 		return o, nil, noop, usageError(err)
 	}
-	s := &soak{agg: agg, wc: wc}
+	server, err := newSoakServer(c, c.Duration("window"))
+	if err != nil {
+		closeResults()
+		return o, nil, noop, err
+	}
+	s := &soak{agg: agg, wc: wc, server: server}
 	o.Observe = func(r *results.Record) {
 		s.mu.Lock()
 		s.agg.Add(r)

@@ -47,12 +47,24 @@ func TestSoakAndReport(t *testing.T) {
 	go func() {
 		time.Sleep(4 * time.Second)
 		mp.ctl(t, "apply", "-f", filepath.Join(seed, "virtual-service-all-v1.yaml"))
+		time.Sleep(4 * time.Second)
+		mp.ctl(t, "scale", "reviews-v1=0")
 	}()
+	var scrape []string
+	for _, v := range []string{"v1", "v2", "v3"} {
+		scrape = append(scrape, "--scrape", "http://"+mp.admin+"/sidecars/reviews-"+v+"/stats/prometheus")
+	}
 	start := time.Now()
-	out, stderr, code := run(t, "", "soak", "--target", mp.url("/productpage"), "--rate", "100/s", "--duration", "9s",
-		"--window", "1s", "--expect", "v1=50,v3=50", "--results", first)
+	out, stderr, code := run(t, "", append([]string{"soak", "--target", mp.url("/productpage"), "--rate", "100/s", "--duration", "12s",
+		"--window", "1s", "--expect", "v1=50,v3=50", "--results", first}, scrape...)...)
 	if code != ExitFail || !strings.Contains(stderr, "ALARM") {
 		t.Fatalf("soak across a weight change: exit %d, want %d with alarms\n%s\n%s", code, ExitFail, out, stderr)
+	}
+	if !regexp.MustCompile(`ALARM .*error`).MatchString(stderr) {
+		t.Errorf("no error-rate alarm after reviews-v1 was scaled to 0:\n%s", stderr)
+	}
+	if !strings.Contains(out, "server") {
+		t.Errorf("soak report shows no server-side counts:\n%s", out)
 	}
 	for _, line := range strings.Split(stderr, "\n") {
 		i := strings.Index(line, "ALARM ")

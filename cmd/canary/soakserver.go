@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/canary-gate/canary/prom"
+	"github.com/canary-gate/canary/report"
+	"github.com/urfave/cli/v2"
+)
+
+// soakServer gives each closed window the server-side requests per version
+// for its span, from sidecar snapshots taken at every window boundary
+// (--scrape) or from Prometheus (--prometheus). With Prometheus the window
+// edges fall at each target's scrape, so per-window counts are good to
+// about one scrape interval of traffic; over the whole run they are exact.
+type soakServer struct {
+	size    time.Duration
+	filter  func(map[string]string) bool
+	scraper *prom.Scraper
+	client  *prom.Client
+	sel     string
+
+	mu    sync.Mutex
+	snaps map[time.Time]prom.Snapshot
+}
+
+func newSoakServer(c *cli.Context, size time.Duration) (*soakServer, error) {
+	service, ns := c.String("host"), c.String("namespace")
+	s := &soakServer{size: size, snaps: map[time.Time]prom.Snapshot{},
+		sel: fmt.Sprintf(`istio_requests_total{reporter="destination",destination_service_name=%q,destination_service_namespace=%q}`, service, ns),
+		filter: func(l map[string]string) bool {
+			return l["reporter"] == "destination" && l["destination_service_name"] == service && l["destination_service_namespace"] == ns
+		}}
+	switch {
+	case c.String("prometheus") != "" && len(c.StringSlice("scrape")) > 0:
+		return nil, usageError(fmt.Errorf("--prometheus and --scrape: give one"))
+	case c.String("prometheus") != "":
+		client, err := prom.New(prom.Options{URL: c.String("prometheus")})
+		if err != nil {
+			return nil, usageError(err)
+		}
+		s.client = client
+	case len(c.StringSlice("scrape")) > 0:
+		s.scraper = &prom.Scraper{URLs: c.StringSlice("scrape")}
+	default:
+		return nil, nil
+	}
+	return s, nil
+}
+
+// run snapshots the sidecars at every window boundary until ctx ends.
+func (s *soakServer) run(ctx context.Context) {
+	if s.scraper == nil {
+		return
+	}
+	for {
+		s.snapshot(ctx, time.Now().Truncate(s.size))
+		next := time.Now().Truncate(s.size).Add(s.size)
+		select {
+		case <-ctx.Done():
+			s.snapshot(context.Background(), time.Now())
+			return
+		case <-time.After(time.Until(next)):
+		}
+	}
+}
+
+func (s *soakServer) snapshot(ctx context.Context, at time.Time) {
+	snap, err := s.scraper.Snapshot(ctx)
+	if err != nil {
+		return // the window shows no server counts rather than wrong ones
+	}
+	s.mu.Lock()
+	s.snaps[at] = snap
+	s.mu.Unlock()
+}
+
+// fill sets w.Server when the counts for its span can be had.
+func (s *soakServer) fill(ctx context.Context, w *report.Window) {
+	var res prom.Result
+	if s.client != nil {
+		r, err := s.client.Increase(ctx, s.sel, w.Start, w.End)
+		if err != nil {
+			return
+		}
+		res = r
+	} else {
+		s.mu.Lock()
+		before, ok1 := s.snaps[w.Start]
+		after, ok2 := s.snaps[w.End]
+		delete(s.snaps, w.Start)
+		s.mu.Unlock()
+		if !ok1 || !ok2 {
+			return
+		}
+		res = prom.Diff(before, after).Filter(s.filter)
+	}
+	w.Server = res.Sum("destination_version")
+}
