@@ -118,7 +118,12 @@ func soakAction(c *cli.Context) error {
 	if sum != nil {
 		rep.Start, rep.End = sum.Start, sum.Start.Add(sum.Elapsed)
 	}
-	if err := errors.Join(runErr, closeErr); err != nil {
+	// The results writer's error is sticky: Run and Close report the same
+	// one, so say it once.
+	if runErr == nil {
+		runErr = closeErr
+	}
+	if err := runErr; err != nil {
 		rep.Warnings = append(rep.Warnings, "the run stopped early: "+oneLine(err))
 		_ = renderSoak(c, rep, format)
 		return err

@@ -105,3 +105,19 @@ func TestSoakAndReport(t *testing.T) {
 		t.Errorf("merged report: %d requests, want %d + %d", n, lines(t, first), flushed)
 	}
 }
+
+// TestSoakDiskFull: a results file that cannot be written stops the soak
+// with a clear error (exit 4) instead of running on blind.
+func TestSoakDiskFull(t *testing.T) {
+	t.Parallel()
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full on this system")
+	}
+	mp := startMesh(t, "--propagation-delay", "0")
+	start := time.Now()
+	_, stderr, code := run(t, "", "soak", "--target", mp.url("/productpage"), "--rate", "100/s", "--duration", "30s",
+		"--window", "1s", "--expect", "v1=100", "--results", "/dev/full")
+	if code != ExitError || !strings.Contains(stderr, "no space left on device") || time.Since(start) > 10*time.Second {
+		t.Errorf("soak writing to a full disk: exit %d after %v, stderr %q; want exit %d within seconds", code, time.Since(start), stderr, ExitError)
+	}
+}
