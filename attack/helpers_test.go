@@ -36,6 +36,7 @@ func fakeClassify(status int, _ http.Header, body []byte) classify.Result {
 type testServer struct {
 	*httptest.Server
 	hits, conns, logins atomic.Int64
+	closed              atomic.Int64
 
 	mu       sync.Mutex
 	ids      []string
@@ -60,8 +61,11 @@ func newTestServer(t *testing.T, h http.HandlerFunc) *testServer {
 		h(w, r)
 	}))
 	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
+		switch s {
+		case http.StateNew:
 			ts.conns.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			ts.closed.Add(1)
 		}
 	}
 	srv.Start()

@@ -43,8 +43,8 @@ func (w *worker) login(id, tp string) (classify.Result, int, bool) {
 	for _, c := range resp.Cookies() {
 		if c.Name == "session" && c.Value != "" {
 			w.cookie = "session=" + c.Value
-			w.req.close()
-			w.req = w.newReqState()
+			w.req.Load().cancel()
+			w.req.Store(w.newReqState())
 			w.a.logins.Add(1)
 			return classify.Result{}, resp.StatusCode, true
 		}

@@ -44,9 +44,9 @@ type Options struct {
 	Target   string        // absolute http or https URL, requested with GET
 	Rate     float64       // requests per second; 0 = closed loop, as fast as Workers allow
 	Duration time.Duration // stop after this long; 0 = until ctx is done or Requests are sent
-	Requests uint64        // stop after this many requests; 0 = no limit
+	Requests uint64        // stop after this many requests (open loop: ticks, dropped ones too); 0 = no limit
 
-	Workers    int // closed-loop concurrency, or open-loop workers started up front
+	Workers    int // closed-loop concurrency; open loop: the least started up front (2 ms of ticks if more)
 	MaxWorkers int // open-loop bound; ticks that find every worker busy are dropped and counted
 
 	Timeout           time.Duration // per request, body included

@@ -9,21 +9,36 @@ import (
 // Arrivals never wait for responses: a tick that finds every worker busy
 // starts a new worker, or, at MaxWorkers, is dropped and counted.
 func (a *Attack) runOpen() {
-	a.free.Store(int64(a.o.Workers))
-	for range a.o.Workers {
+	n := openWorkers(a.o)
+	a.free.Store(int64(n))
+	a.lowFree.Store(int64(n))
+	for range n {
 		a.spawn(false, a.openLoop)
 	}
+	stop := make(chan struct{})
+	go a.janitor(stop)
 	// The rate is measured over the schedule's span, so a run on time
 	// reports exactly the requested rate and a run behind reports less.
 	scheduled := time.Duration(a.pace()) * a.interval
 	a.paceEnd.Store(int64(max(time.Since(a.start), scheduled, 1)))
+	close(stop)
 	close(a.ticks)
 }
 
-// openLoop serves ticks until the pacer closes the channel. A tick still
-// queued when the attack is halted (Ctrl-C) is not sent, and not counted.
+// openLoop serves ticks until the pacer closes the channel or the janitor
+// retires the worker. A tick still queued when the attack is halted
+// (Ctrl-C) is not sent, and not counted.
 func (a *Attack) openLoop(w *worker) {
-	for range a.ticks {
+	for {
+		select {
+		case _, ok := <-a.ticks:
+			if !ok {
+				return
+			}
+		case <-a.retire:
+			a.leave(w)
+			return
+		}
 		select {
 		case <-a.done:
 			a.sent.Add(^uint64(0))
@@ -139,14 +154,18 @@ func (s *smoother) wait(now time.Duration) time.Duration {
 	return 0
 }
 
-// dispatch hands one tick to a free worker, or starts one, or drops the
-// tick. It returns false once the attack is halted.
+// dispatch hands one tick to a free worker, or queues it briefly, or
+// starts a worker, or drops the tick. It returns false once the attack is
+// halted.
 //
-// Free workers are counted rather than found by a non-blocking send on an
-// unbuffered channel: on a busy CPU a worker that has finished may not be
-// back at its receive yet, and treating it as busy would start workers (and
-// connections) that only add load. Only dispatch takes from free, so a
-// queued tick always has a worker; the queue holds at most MaxWorkers.
+// free counts idle workers minus queued ticks. It is counted rather than
+// found by a non-blocking send on an unbuffered channel: on a busy CPU a
+// worker that has finished may not be back at its receive yet, and
+// treating it as busy would start workers (and connections) that only add
+// load. For the same reason a few ticks (backlog, about 0.5 ms worth) may
+// wait for the next worker to finish before a new one is started: each new
+// worker dials, and at 20k/s a burst of dials at start-up fed itself until
+// MaxWorkers.
 func (a *Attack) dispatch() bool {
 	select {
 	case <-a.done:
@@ -154,11 +173,13 @@ func (a *Attack) dispatch() bool {
 	default:
 	}
 	switch {
-	case a.free.Load() > 0:
+	case a.free.Load() > -a.backlog:
 		a.free.Add(-1)
+		a.noteFree()
 		a.sent.Add(1)
 		a.ticks <- struct{}{}
 	case a.workerCount() < a.o.MaxWorkers:
+		a.lowFree.Store(min(a.lowFree.Load(), 0))
 		a.sent.Add(1)
 		a.spawn(true, a.openLoop)
 	default:

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -142,5 +143,29 @@ func TestTransferEqualsOnePass(t *testing.T) {
 	many.fill(&b)
 	if diff := cmp.Diff(a, b); diff != "" {
 		t.Errorf("merged summary differs from one pass (-one +merged):\n%s", diff)
+	}
+}
+
+func TestObserveSeesEveryRequest(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, page("v3"))
+	var mu sync.Mutex
+	seen := map[string]results.Record{}
+	observe := func(r *results.Record) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen[r.ID] = *r
+	}
+	run(t, Options{Target: ts.URL, Requests: 30, Workers: 3, Observe: observe})
+	ids, _ := ts.seen()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 30 {
+		t.Fatalf("Observe saw %d distinct requests; want 30", len(seen))
+	}
+	for _, id := range ids {
+		if r, ok := seen[id]; !ok || r.Version != "v3" || r.Outcome != classify.OK {
+			t.Errorf("request %s: observed %+v, %v; want an ok v3 record", id, r, ok)
+		}
 	}
 }

@@ -24,7 +24,7 @@ func fixedSummary() *Summary {
 	at := time.Date(2026, 11, 25, 8, 24, 0, 0, time.UTC)
 	return &Summary{
 		Target: "http://127.0.0.1:9080/productpage", Requested: 100, Start: at, Elapsed: 10 * time.Second,
-		Rate: 99.9, Throughput: 99.8, Sent: 1000, Completed: 999, Dropped: 0, Workers: 12, MaxWorkers: 512,
+		Rate: 99.9, Throughput: 99.8, Sent: 1000, Completed: 999, Dropped: 0, Workers: 12, PeakWorkers: 14, MaxWorkers: 512,
 		Done: true,
 		Latency: Latency{P50: 420 * time.Microsecond, P90: 900 * time.Microsecond, P99: 3 * time.Millisecond,
 			Max: 12 * time.Millisecond, Mean: 500 * time.Microsecond},

@@ -25,7 +25,8 @@ type Summary struct {
 	Completed   uint64         `json:"completed"`    // requests finished and counted
 	Dropped     uint64         `json:"dropped"`      // ticks not sent: every worker busy at MaxWorkers
 	Late        uint64         `json:"late"`         // ticks sent more than 10 ms behind schedule
-	Workers     int            `json:"workers"`      // workers started so far
+	Workers     int            `json:"workers"`      // workers now; idle ones retire
+	PeakWorkers int            `json:"peak_workers"` // most workers at once
 	MaxWorkers  int            `json:"max_workers"`  // the bound on Workers
 	Logins      uint64         `json:"logins"`       // successful logins
 	Done        bool           `json:"done"`         // the attack has ended
@@ -83,6 +84,7 @@ func (a *Attack) Snapshot() *Summary {
 		Dropped:     a.dropped.Load(),
 		Late:        a.late.Load(),
 		Workers:     len(ws),
+		PeakWorkers: int(a.peakWorkers.Load()),
 		MaxWorkers:  a.o.MaxWorkers,
 		Logins:      a.logins.Load(),
 		Interrupted: a.interrupted.Load(),

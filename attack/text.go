@@ -21,8 +21,8 @@ func (s *Summary) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "target      %s\n", s.Target)
 	fmt.Fprintf(&b, "rate        %s achieved, %s requested, over %s\n",
 		fmtRate(s.Rate), requested(s.Requested), s.Elapsed.Round(time.Millisecond))
-	fmt.Fprintf(&b, "requests    %d sent, %d completed, %d dropped, %d late, %d in flight; %d workers (max %d)",
-		s.Sent, s.Completed, s.Dropped, s.Late, s.InFlight(), s.Workers, s.MaxWorkers)
+	fmt.Fprintf(&b, "requests    %d sent, %d completed, %d dropped, %d late, %d in flight; %d workers (peak %d, max %d)",
+		s.Sent, s.Completed, s.Dropped, s.Late, s.InFlight(), s.Workers, s.PeakWorkers, s.MaxWorkers)
 	if s.Logins > 0 {
 		fmt.Fprintf(&b, ", %d logins", s.Logins)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/canary-gate/canary/classify"
@@ -26,16 +27,16 @@ type worker struct {
 	ids     *idGen
 	stats   *workerStats
 	buf     []byte
-	scratch []byte // drain buffer, allocated on first use
-	req     *reqState
-	cookie  string // session cookie after a successful login
-	note    string // reason for the next failure when the Result has none
+	scratch []byte                   // drain buffer, allocated on first use
+	req     atomic.Pointer[reqState] // read by the watchdog
+	cookie  string                   // session cookie after a successful login
+	note    string                   // reason for the next failure when the Result has none
 }
 
 func (a *Attack) newWorker() *worker {
 	w := &worker{a: a, ids: newIDGen(), stats: newWorkerStats()}
 	w.buf = make([]byte, min(initialBody, a.o.MaxBody))
-	w.req = w.newReqState()
+	w.req.Store(w.newReqState())
 	return w
 }
 
@@ -52,7 +53,7 @@ func (w *worker) hit() bool {
 	}
 	st := w.prepare(id, tp)
 	start := time.Now()
-	st.arm(w.a.o.Timeout)
+	st.arm(int64(start.Sub(w.a.start)))
 	resp, err := w.a.transport.RoundTrip(st.req)
 	if err != nil {
 		st.disarm()

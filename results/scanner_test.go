@@ -191,3 +191,30 @@ func TestDiskFull(t *testing.T) {
 		t.Errorf("Close on /dev/full = %v; want ENOSPC", err)
 	}
 }
+
+func TestOpenAppendCutsTornLine(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "run.jsonl")
+	all := encodeAll(goldenRecords[:2])
+	if err := os.WriteFile(path, []byte(all+all[:30]), 0o644); err != nil { // killed mid-line
+		t.Fatal(err)
+	}
+	w, err := OpenAppend(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(&goldenRecords[2]); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, s := scanAll(t, string(data))
+	if s.Err() != nil || s.Warning() != nil || len(got) != 3 {
+		t.Errorf("after append: %d records, error %v, warning %v; want 3 clean records:\n%s", len(got), s.Err(), s.Warning(), data)
+	}
+}

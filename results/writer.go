@@ -2,6 +2,7 @@ package results
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -146,13 +147,41 @@ func (w *Writer) Close() error {
 }
 
 // OpenAppend opens path for appending, creating it if needed, so that a
-// soak restarted after a crash adds to what the first run measured.
+// soak restarted after a crash adds to what the first run measured. A torn
+// last line left by the crash is cut off first: appended after it, it
+// would become a bad line in the middle of the file, which Scanner rejects.
 func OpenAppend(path string) (*Writer, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("open results file: %w", err)
+	}
+	if err := cutTornLine(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open results file %s: %w", path, err)
 	}
 	w := NewWriter(f)
 	w.closer = f
 	return w, nil
+}
+
+// cutTornLine truncates f after its last newline and leaves the offset at
+// the end. A file without any newline is emptied.
+func cutTornLine(f *os.File) error {
+	end, err := f.Seek(0, io.SeekEnd)
+	if err != nil || end == 0 {
+		return err
+	}
+	buf := make([]byte, min(end, MaxLineBytes+1))
+	if _, err := f.ReadAt(buf, end-int64(len(buf))); err != nil {
+		return err
+	}
+	keep := end - int64(len(buf)) + int64(bytes.LastIndexByte(buf, '\n')+1)
+	if keep == end {
+		return nil
+	}
+	if err := f.Truncate(keep); err != nil {
+		return err
+	}
+	_, err = f.Seek(keep, io.SeekStart)
+	return err
 }

@@ -48,7 +48,7 @@ func attackAction(c *cli.Context) error {
 		closeResults()
 		return usageError(err)
 	}
-	stopStatus := statusLines(c, &o)
+	stopStatus := statusLines(c, &o, nil)
 	sum, runErr := attack.Run(c.Context, o)
 	stopStatus()
 	closeErr := closeResults()
@@ -67,7 +67,7 @@ func attackAction(c *cli.Context) error {
 
 // statusLines shows the live status: one line redrawn in place on a
 // terminal, else a log line every --every on stderr.
-func statusLines(c *cli.Context, o *attack.Options) (stop func()) {
+func statusLines(c *cli.Context, o *attack.Options, prefix func() string) (stop func()) {
 	tty := false
 	if f, ok := c.App.ErrWriter.(*os.File); ok {
 		tty = term.IsTerminal(int(f.Fd()))
@@ -82,6 +82,9 @@ func statusLines(c *cli.Context, o *attack.Options) (stop func()) {
 		mu.Lock()
 		defer mu.Unlock()
 		line := attack.StatusLine(prev, s)
+		if prefix != nil {
+			line = prefix() + " " + line
+		}
 		prev = s
 		if tty {
 			fmt.Fprintf(c.App.ErrWriter, "\r\033[K%s", line)

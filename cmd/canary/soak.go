@@ -85,7 +85,8 @@ func soakAction(c *cli.Context) error {
 		go func() { <-ctx.Done(); stopServer() }()
 	}
 	logLine := func(line string) { fmt.Fprintf(c.App.ErrWriter, "%s %s\n", time.Now().Format(time.TimeOnly), line) }
-	stopStatus := statusLines(c, &o)
+	began := time.Now()
+	stopStatus := statusLines(c, &o, func() string { return soakProgress(began, o.Duration, c.Duration("window")) })
 	done := make(chan struct{})
 	go func() { // close windows as their grace passes
 		t := time.NewTicker(time.Second)
@@ -189,4 +190,17 @@ func soakOptions(c *cli.Context) (attack.Options, *soak, func() error, error) {
 		return o, nil, noop, usageError(err)
 	}
 	return o, s, closeResults, nil
+}
+
+// soakProgress is the head of the soak's status line: elapsed and remaining
+// time, a progress bar when the duration is known, and the current window.
+func soakProgress(began time.Time, total, window time.Duration) string {
+	el := time.Since(began).Round(time.Second)
+	head := fmt.Sprintf("%s elapsed", el)
+	if total > 0 {
+		done := min(float64(el)/float64(total), 1)
+		n := int(done * 20)
+		head = fmt.Sprintf("[%s%s] %s / %s, %s left", strings.Repeat("#", n), strings.Repeat(".", 20-n), el, total, max(total-el, 0))
+	}
+	return head + ", window " + time.Now().Truncate(window).Format(time.TimeOnly) + " |"
 }
