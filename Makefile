@@ -20,6 +20,7 @@ test: lint ## lint, then every test with the race detector (end-to-end tests nee
 
 bench: build ## Go benchmarks (classify, mesh pages/s, attack)
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+	./scripts/bench-attack.sh
 
 fuzz: ## run each fuzz test for FUZZTIME (default 30s)
 	./scripts/fuzz.sh $(FUZZTIME)

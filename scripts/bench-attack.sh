@@ -131,7 +131,7 @@ if [ $long = 1 ]; then
   long_load_start=$(cut -d' ' -f1-3 /proc/loadavg)
   long_started=$(date -u '+%Y-%m-%d %H:%M UTC')
   curl -fsS "http://127.0.0.1:$port/__reset" >/dev/null
-  "${attack[@]}" --target "$url" --rate 5000 --duration 600s --format json --every 1h >"$tmp/long.out" 2>"$tmp/long.err" &
+  GODEBUG=gctrace=1 "${attack[@]}" --target "$url" --rate 5000 --duration 600s --format json --every 1h >"$tmp/long.out" 2>"$tmp/long.err" &
   pid=$!
   : >"$tmp/rss.txt"
   for t in $(seq 10 10 600); do
@@ -146,6 +146,13 @@ if [ $long = 1 ]; then
   growth=$(awk -v a="$rss1" -v b="$rss10" 'BEGIN { printf "%+.1f", b - a }')
   long_table="| 5000/s for 600 s | $(jq -r '.count' "$tmp/long.stats") | $(pct "$(jq -r '.rate_err' "$tmp/long.stats")") | $(jq -r '"\(.dropped) / \(.late)"' "$tmp/long.out" 2>/dev/null || echo '?') | $rss1 MB | $rss10 MB | $growth MB | $rssmax MB | $(verdict "$growth <= 5 && $growth >= -5") |"
   long_load="load average at the start of the long run: $long_load_start, at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+  rss_series=$(awk '$1 % 60 == 0 && $2 > 0 { printf "%s%.1f", sep, $2 / 1024; sep = ", " }' "$tmp/rss.txt")
+  peak=$(jq -r '.peak_workers' "$tmp/long.out" 2>/dev/null || echo '?')
+  # Live heap after each GC (the c in "a->b->c MB"), at 1 and at 10 minutes.
+  live=$(awk '/^gc / { t = $3; gsub(/[@s]/, "", t)
+      for (i = 1; i <= NF; i++) if ($i ~ /->.*->/) { split($i, a, "->"); v = a[3] }
+      if (t + 0 <= 60) h1 = v; h10 = v }
+    END { printf "%s MB after 1 min, %s MB after 10 min", h1, h10 }' "$tmp/long.err")
 fi
 
 # --- report --------------------------------------------------------------
@@ -203,6 +210,11 @@ if [ -n "$long_table" ]; then
     echo "| run | requests (server) | rate error | dropped / late | RSS at 1 min | RSS at 10 min | growth | max RSS | within 5 MB |"
     echo "|---|---|---|---|---|---|---|---|---|"
     echo "$long_table"
+    echo
+    echo "RSS each minute (MB): $rss_series. Peak workers: $peak. Live heap after GC (GODEBUG=gctrace=1):"
+    echo "$live. RSS growth with a flat live heap is the worker pool growing through a load spike"
+    echo "(idle workers retire after 10 s; Go returns their memory to the OS only gradually), not"
+    echo "memory kept per request."
   } >"$tmp/long.md"
   cat "$tmp/long.md"
 fi
