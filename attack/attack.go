@@ -39,14 +39,16 @@ type Attack struct {
 	wg    sync.WaitGroup
 
 	sent, dropped, late, logins atomic.Uint64
-	free                        atomic.Int64 // open loop: idle workers minus queued ticks
-	backlog                     int64        // open loop: ticks that may queue for a busy worker
-	lowFree                     atomic.Int64 // open loop: lowest free since the janitor looked
-	retire                      chan struct{}
-	idleWindow                  time.Duration // idleWindow; shorter in tests
-	peakWorkers                 atomic.Int64
 	paceEnd                     atomic.Int64 // ns after start when sending stopped; 0 while sending
 	started, interrupted        atomic.Bool
+
+	// The open-loop pool; see dispatch and janitor.
+	free        atomic.Int64 // idle workers minus queued ticks
+	backlog     int64        // ticks that may queue for a busy worker
+	lowFree     atomic.Int64 // lowest free since the janitor last looked
+	retire      chan struct{}
+	idleWindow  time.Duration // the const idleWindow; shorter in tests
+	peakWorkers atomic.Int64
 
 	wmu     sync.Mutex
 	workers []*worker
