@@ -12,6 +12,7 @@ import (
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+	"github.com/valyala/fasthttp"
 )
 
 // lateAfter is how far behind schedule a tick must be dispatched to count
@@ -26,7 +27,8 @@ type Attack struct {
 	target    *url.URL
 	loginURL  *url.URL
 	host      string
-	transport *http.Transport
+	transport *http.Transport      // for logins, and for requests when fast is nil
+	fast      *fasthttp.HostClient // for requests, unless a proxy is in the way
 	dialer    *dialer
 	pacer     vegeta.ConstantPacer
 	interval  time.Duration // between ticks; 0 in closed loop
@@ -91,6 +93,9 @@ func New(o Options) (*Attack, error) {
 	}
 	a.dialer = newDialer(o.Timeout, warm)
 	a.transport = newTransport(o, a.dialer)
+	if !o.viaTransport && useFast(u) {
+		a.fast = newFastClient(o, u, a.dialer)
+	}
 	return a, nil
 }
 
@@ -143,6 +148,9 @@ func (a *Attack) Run(ctx context.Context) (*Summary, error) {
 		return nil, errors.New("attack: Run called twice")
 	}
 	defer a.transport.CloseIdleConnections()
+	if a.fast != nil {
+		defer a.fast.CloseIdleConnections()
+	}
 	defer a.dialer.close()
 	a.base = context.WithoutCancel(ctx)
 	a.warm(ctx, a.dialer) // before the clock starts
@@ -154,7 +162,9 @@ func (a *Attack) Run(ctx context.Context) (*Summary, error) {
 	defer stopBridge()
 	stopProgress := a.progress()
 	stopWatchdog := make(chan struct{})
-	go a.watchdog(stopWatchdog)
+	if a.fast == nil { // fasthttp enforces Timeout with connection deadlines
+		go a.watchdog(stopWatchdog)
+	}
 	if a.o.Rate > 0 {
 		a.runOpen()
 	} else {

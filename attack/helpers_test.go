@@ -101,3 +101,19 @@ func (ts *testServer) seen() (ids, traces []string) {
 	defer ts.mu.Unlock()
 	return append([]string(nil), ts.ids...), append([]string(nil), ts.traces...)
 }
+
+// bothClients runs f as a parallel subtest once per HTTP client: fasthttp,
+// and net/http's Transport, which the attack uses when a proxy applies.
+// f passes its Options through via.
+func bothClients(t *testing.T, f func(t *testing.T, via func(Options) Options)) {
+	t.Helper()
+	for _, c := range []struct {
+		name      string
+		transport bool
+	}{{"fasthttp", false}, {"net-http", true}} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f(t, func(o Options) Options { o.viaTransport = c.transport; return o })
+		})
+	}
+}

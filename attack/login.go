@@ -45,6 +45,9 @@ func (w *worker) login(id, tp string) (classify.Result, int, bool) {
 			w.cookie = "session=" + c.Value
 			w.req.Load().cancel()
 			w.req.Store(w.newReqState())
+			if w.fast != nil {
+				w.fast.req.Header.Set("Cookie", w.cookie)
+			}
 			w.a.logins.Add(1)
 			return classify.Result{}, resp.StatusCode, true
 		}

@@ -3,8 +3,9 @@
 // that received it and keeps only counters and latency histograms.
 //
 // Pacing uses vegeta's ConstantPacer; the workers are our own, over one
-// shared http.Transport, so bodies are read into reused per-worker buffers
-// and dropped right after classification.
+// shared fasthttp client (net/http's Transport when a proxy applies), so
+// requests, responses and bodies live in reused per-worker buffers and
+// bodies are dropped right after classification.
 package attack
 
 import (
@@ -72,6 +73,10 @@ type Options struct {
 	// (default 1s) while the attack runs, from a goroutine of its own.
 	Progress func(*Summary)
 	Every    time.Duration
+
+	// viaTransport sends through net/http's Transport even when no proxy
+	// applies, so tests cover both clients.
+	viaTransport bool
 }
 
 // Validate reports the first invalid option in one line that names it.

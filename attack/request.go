@@ -2,11 +2,15 @@ package attack
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptrace"
 	"sync/atomic"
 	"time"
 )
+
+// userAgent is sent unless the user's headers set one.
+const userAgent = "canary"
 
 // reqState is a worker's reusable request: the *http.Request, its Header map
 // and its context are built once and reused for every request, which saves
@@ -35,6 +39,9 @@ func (w *worker) newReqState() *reqState {
 	h := w.a.o.Headers.Clone()
 	if h == nil {
 		h = make(http.Header, 3)
+	}
+	if _, ok := h["User-Agent"]; !ok {
+		h["User-Agent"] = []string{userAgent}
 	}
 	h["X-Request-Id"] = st.id
 	h["Traceparent"] = st.tp
@@ -79,6 +86,18 @@ func (st *reqState) disarm() {
 	if s := st.since.Load(); s < 0 || !st.since.CompareAndSwap(s, 0) {
 		st.fired = true
 	}
+}
+
+// errTimedOut is the error of a request the watchdog cancelled.
+var errTimedOut = errors.New("timed out")
+
+// cause returns errTimedOut if the watchdog cancelled the request, else err.
+// Call it after disarm.
+func (st *reqState) cause(err error) error {
+	if st.fired {
+		return errTimedOut
+	}
+	return err
 }
 
 // expire cancels the request in flight if it started before deadline.

@@ -29,6 +29,7 @@ type worker struct {
 	buf     []byte
 	scratch []byte                   // drain buffer, allocated on first use
 	req     atomic.Pointer[reqState] // read by the watchdog
+	fast    *fastReq                 // the fasthttp request, when the attack uses fasthttp
 	cookie  string                   // session cookie after a successful login
 	note    string                   // reason for the next failure when the Result has none
 }
@@ -37,6 +38,9 @@ func (a *Attack) newWorker() *worker {
 	w := &worker{a: a, ids: newIDGen(), stats: newWorkerStats()}
 	w.buf = make([]byte, min(initialBody, a.o.MaxBody))
 	w.req.Store(w.newReqState())
+	if a.fast != nil {
+		w.fast = a.newFastReq("")
+	}
 	return w
 }
 
@@ -51,40 +55,49 @@ func (w *worker) hit() bool {
 		}
 		id, tp = w.ids.next() // one id per request, so each finds its own trace
 	}
+	if w.fast != nil {
+		return w.hitFast(id, tp)
+	}
 	st := w.prepare(id, tp)
 	start := time.Now()
 	st.arm(int64(start.Sub(w.a.start)))
 	resp, err := w.a.transport.RoundTrip(st.req)
 	if err != nil {
 		st.disarm()
-		return w.record(start, time.Since(start), 0, classify.Transport(err), id, tp)
+		return w.record(start, time.Since(start), 0, classify.Transport(w.a.clientError(st.cause(err))), id, tp)
 	}
 	body, err := w.read(resp)
 	lat := time.Since(start)
 	st.disarm()
 	if err != nil {
-		return w.record(start, lat, resp.StatusCode, classify.Transport(err), id, tp)
+		return w.record(start, lat, resp.StatusCode, classify.Transport(w.a.clientError(st.cause(err))), id, tp)
 	}
 	return w.record(start, lat, resp.StatusCode, w.a.o.Classify(resp.StatusCode, resp.Header, body), id, tp)
 }
 
-// read reads up to MaxBody bytes into the worker's buffer, then drains up to
-// drainLimit more so the connection can be reused, and closes the body.
+// read reads the body with readBody and closes it.
 func (w *worker) read(resp *http.Response) ([]byte, error) {
 	defer resp.Body.Close()
+	return w.readBody(resp.Body, resp.ContentLength)
+}
+
+// readBody reads up to MaxBody bytes of body into the worker's buffer,
+// sized up front from the Content-Length cl (-1 or less: unknown), then
+// drains up to drainLimit more so the connection can be reused.
+func (w *worker) readBody(body io.Reader, cl int64) ([]byte, error) {
 	limit := int(w.a.o.MaxBody)
-	if cl := resp.ContentLength; cl > int64(len(w.buf)) && len(w.buf) < limit {
+	if cl > int64(len(w.buf)) && len(w.buf) < limit {
 		w.grow(int(min(cl, int64(limit))))
 	}
 	n := 0
 	for {
 		if n == len(w.buf) {
 			if n >= limit {
-				return w.buf[:n], w.drain(resp.Body)
+				return w.buf[:n], w.drain(body)
 			}
 			w.grow(min(2*n, limit))
 		}
-		m, err := resp.Body.Read(w.buf[n:])
+		m, err := body.Read(w.buf[n:])
 		n += m
 		if errors.Is(err, io.EOF) {
 			return w.buf[:n], nil
