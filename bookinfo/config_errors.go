@@ -1,15 +1,14 @@
 package bookinfo
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/canary-gate/canary/internal/yamlerr"
 )
 
 var (
@@ -225,54 +224,8 @@ func joinPath(path, name string) string {
 	return path + "." + name
 }
 
-var (
-	yamlLine   = regexp.MustCompile(`^yaml: line (\d+): `)
-	yamlAnchor = regexp.MustCompile(`^unknown anchor '(.*)' referenced$`)
-)
-
-// yamlParserProblems are yaml.v3's parser (not scanner) errors: it reports
-// them with the 0-based line of the construct they are in, so add one.
-var yamlParserProblems = map[string]bool{
-	"did not find expected <stream-start>": true, "did not find expected <document start>": true,
-	"found undefined tag handle": true, "did not find expected node content": true,
-	"did not find expected '-' indicator": true, "did not find expected key": true,
-	"did not find expected ',' or ']'": true, "did not find expected ',' or '}'": true,
-	"found duplicate %YAML directive": true, "found incompatible YAML document": true,
-	"found duplicate %TAG directive": true,
-}
-
 // yamlError rewrites a yaml.v3 syntax error as "FILE:LINE: invalid YAML: ...".
 func yamlError(name string, data []byte, err error) error {
-	msg, line := strings.TrimPrefix(err.Error(), "yaml: "), 1
-	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-		line, _ = strconv.Atoi(m[1])
-		msg = err.Error()[len(m[0]):]
-		if yamlParserProblems[msg] {
-			line++
-		}
-	} else if m := yamlAnchor.FindStringSubmatch(msg); m != nil {
-		if i := bytes.Index(data, []byte("*"+m[1])); i >= 0 {
-			line = 1 + bytes.Count(data[:i], []byte("\n"))
-		}
-	} else {
-		line = badByteLine(data)
-	}
+	line, msg := yamlerr.Locate(data, err)
 	return invalidf("%s:%d: invalid YAML: %s, expected a YAML stream of Kubernetes resources", name, line, msg)
-}
-
-// badByteLine finds the line of the first byte YAML rejects outright (invalid
-// UTF-8 or a control character); 1 when there is none.
-func badByteLine(data []byte) int {
-	line := 1
-	for i := 0; i < len(data); {
-		r, size := utf8.DecodeRune(data[i:])
-		if r == utf8.RuneError && size <= 1 || r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0x7f {
-			return line
-		}
-		if r == '\n' {
-			line++
-		}
-		i += size
-	}
-	return 1
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/andybalholm/cascadia"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/canary-gate/canary/internal/yamlerr"
 )
 
 // ParseRules reads rules from the YAML document data; name (usually the
@@ -33,7 +35,7 @@ func ParseRules(name string, data []byte) (*Rules, error) {
 	p := rulesParser{name: name}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, p.yamlError(err)
+		return nil, p.yamlError(data, err)
 	}
 	if len(doc.Content) == 0 {
 		return nil, p.errorf(nil, "rules", "want at least one rule, or a version_header; the file is empty")
@@ -52,16 +54,10 @@ func (p rulesParser) errorf(n *yaml.Node, field, format string, args ...any) err
 	return fmt.Errorf("%s:%d: %s: %s", p.name, line, field, msg)
 }
 
-var reYAMLLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
 // yamlError rewrites a syntax error of the YAML decoder into our form.
-func (p rulesParser) yamlError(err error) error {
-	msg := strings.ReplaceAll(err.Error(), "\n", " ")
-	if m := reYAMLLine.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return p.errorf(&yaml.Node{Line: line}, "syntax", "%s", m[2])
-	}
-	return p.errorf(nil, "syntax", "%s", strings.TrimPrefix(msg, "yaml: "))
+func (p rulesParser) yamlError(data []byte, err error) error {
+	line, msg := yamlerr.Locate(data, err)
+	return p.errorf(&yaml.Node{Line: line}, "syntax", "%s", msg)
 }
 
 // fields checks that n is a mapping of known, unique, scalar keys with

@@ -16,12 +16,14 @@ check() { # package, allowed internal imports (space separated)
     if [ $ok = 0 ]; then echo "deps-check: $pkg must not import $short"; fail=1; fi
   done
 }
-check scenarios
-check classify scenarios
+# internal/yamlerr is a leaf every YAML reader may use.
+check internal/yamlerr
+check scenarios internal/yamlerr
+check classify scenarios internal/yamlerr
 check results classify
 check attack classify results scenarios
 check report classify results scenarios
-check bookinfo
+check bookinfo internal/yamlerr
 check verify attack classify prom report results scenarios
 check prom
 exit $fail
