@@ -17,17 +17,27 @@ var Formats = []string{"text", "json", "junit", "markdown"}
 
 // Write renders r in one of Formats.
 func Write(w io.Writer, format string, r *Result) error {
+	return renderers[*Result]{text: writeText, junit: writeJUnit, markdown: writeMarkdown}.write(w, format, r)
+}
+
+// renderers are the writers of one result type for the formats other than
+// JSON, which is the same for every type.
+type renderers[T any] struct {
+	text, junit, markdown func(io.Writer, T) error
+}
+
+func (rs renderers[T]) write(w io.Writer, format string, r T) error {
 	switch format {
 	case "text", "":
-		return writeText(w, r)
+		return rs.text(w, r)
 	case "json":
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(r)
 	case "junit":
-		return writeJUnit(w, r)
+		return rs.junit(w, r)
 	case "markdown":
-		return writeMarkdown(w, r)
+		return rs.markdown(w, r)
 	}
 	return fmt.Errorf("--format %q: want one of %s", format, strings.Join(Formats, ", "))
 }

@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -15,19 +14,7 @@ import (
 
 // WriteScenario renders a scenario run in one of Formats.
 func WriteScenario(w io.Writer, format string, r *ScenarioResult) error {
-	switch format {
-	case "text", "":
-		return scenarioText(w, r)
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
-	case "junit":
-		return scenarioJUnit(w, r)
-	case "markdown":
-		return scenarioMarkdown(w, r)
-	}
-	return fmt.Errorf("--format %q: want one of %s", format, strings.Join(Formats, ", "))
+	return renderers[*ScenarioResult]{text: scenarioText, junit: scenarioJUnit, markdown: scenarioMarkdown}.write(w, format, r)
 }
 
 // stageRow is one stage's line of the final table.
