@@ -102,6 +102,22 @@ var mutations = []struct {
 	{"anchor in pod sibling", func(s string) string { return strings.ReplaceAll(s, "<u>", "<a href=x><u>") }},
 	{"no doctype", func(s string) string { return strings.Replace(s, "<!DOCTYPE html>", "", 1) }},
 	{"text after body", func(s string) string { return strings.Replace(s, "</body>", "</body>x", 1) }},
+	// Bootstrap's star spans, spelled exactly, skip the attribute read;
+	// these change what is around them.
+	{"star span with text", func(s string) string {
+		return strings.ReplaceAll(s, `glyphicon-star"></span>`, `glyphicon-star"> </span>`)
+	}},
+	{"star spans nested", func(s string) string {
+		return strings.ReplaceAll(s, `<span class="glyphicon glyphicon-star"></span>`,
+			`<span class="glyphicon glyphicon-star"><span class="glyphicon glyphicon-star-empty"></span></span>`)
+	}},
+	{"star span in pod block", func(s string) string {
+		return strings.ReplaceAll(s, "<u>", `<span class="glyphicon glyphicon-star"></span><u>`)
+	}},
+	{"star span after label", func(s string) string {
+		return strings.ReplaceAll(s, "served by:</dt>", `served by:</dt><span class="glyphicon glyphicon-star"></span>`)
+	}},
+	{"star span in banner", banner(`<font color="red"><span class="glyphicon glyphicon-star"></span></font>`)},
 	{"NUL", func(s string) string { return strings.Replace(s, "Book Reviews", "Book\x00 Reviews", 1) }},
 }
 

@@ -15,9 +15,26 @@ func (s *scanner) start(k int) int {
 	if t == tagNone || s.sib >= 0 {
 		return -1
 	}
-	end, self, a := s.startAttrs(k, p, t)
-	if a == nil {
-		return -1
+	// A star as Bootstrap spells it, closed at once, needs no attribute
+	// read: its bytes say what readAttrs and star would find.
+	var star *int // the count to add one to
+	starEnd := 0
+	if t == tagSpan && s.wrapper >= 0 && s.watch < 0 {
+		r := &s.reviews[s.nrev-1]
+		switch {
+		case hasAt(s.b, k, filledStar):
+			star, starEnd = &r.filled, k+len(filledStar)
+		case hasAt(s.b, k, emptyStar):
+			star, starEnd = &r.empty, k+len(emptyStar)
+		}
+	}
+	var end int
+	var self bool
+	var a *attrs
+	if star == nil {
+		if end, self, a = s.startAttrs(k, p, t); a == nil {
+			return -1
+		}
 	}
 	if s.pending >= 0 { // any element after a <blockquote> review completes it
 		s.reviews[s.pending].complete, s.pending = true, -1
@@ -54,7 +71,25 @@ func (s *scanner) start(k int) int {
 		}
 		return map01(s.evidence(t, a, -1), end)
 	}
+	if star != nil {
+		// Pushed and popped, the span would leave nothing behind: a span
+		// takes no role, and with no pod name watched the pop has no work.
+		// Only the count remains.
+		*star++
+		return starEnd
+	}
 	return map01(s.push(t, a, fresh), end)
+}
+
+// The stars of Bootstrap-era pages, byte for byte, with their end tags.
+const (
+	filledStar = `<span class="glyphicon glyphicon-star"></span>`
+	emptyStar  = `<span class="glyphicon glyphicon-star-empty"></span>`
+)
+
+// hasAt reports whether b holds s at i.
+func hasAt(b []byte, i int, s string) bool {
+	return i+len(s) <= len(b) && string(b[i:i+len(s)]) == s
 }
 
 // startAttrs reads the attributes of the start tag at b[k] whose name ends
