@@ -32,6 +32,7 @@ type Attack struct {
 	dialer    *dialer
 	pacer     vegeta.ConstantPacer
 	interval  time.Duration // between ticks; 0 in closed loop
+	headers   bool          // Classify reads response headers
 
 	base  context.Context // for requests: values of Run's ctx, never cancelled
 	start time.Time
@@ -65,6 +66,7 @@ func New(o Options) (*Attack, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
+	headers := o.Classify != nil
 	o = o.withDefaults()
 	u, _ := parseTarget(o.Target) // validated above
 	a := &Attack{
@@ -78,6 +80,7 @@ func New(o Options) (*Attack, error) {
 		done:       make(chan struct{}),
 		agg:        newAggregate(),
 	}
+	a.headers = headers
 	a.halt = sync.OnceFunc(func() { close(a.done) })
 	if o.Login != "" {
 		a.loginURL = u.ResolveReference(&url.URL{Path: "/login"})

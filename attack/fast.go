@@ -116,7 +116,11 @@ func (w *worker) hitFast(id, tp string) bool {
 	if err != nil {
 		return w.record(start, lat, status, classify.Transport(w.a.clientError(err)), id, tp)
 	}
-	return w.record(start, lat, status, w.a.o.Classify(status, f.fill(&f.resp.Header), body), id, tp)
+	var h http.Header
+	if w.a.headers {
+		h = f.fill(&f.resp.Header)
+	}
+	return w.record(start, lat, status, w.a.o.Classify(status, h, body), id, tp)
 }
 
 // readFast reads the body as read does: up to MaxBody bytes into the

@@ -56,7 +56,8 @@ type Options struct {
 	Headers           http.Header   // added to every request; "Host" sets the Host header
 	Login             string        // "user" or "user:password": POST /login once per worker
 
-	// Classify turns a response into a Result; nil means classify.Page.
+	// Classify turns a response into a Result; nil means classify.Page,
+	// which reads no header, so that then none are collected for it.
 	// It runs in the worker and must not keep body after returning.
 	Classify func(status int, header http.Header, body []byte) classify.Result
 

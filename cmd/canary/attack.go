@@ -135,7 +135,9 @@ func loadOptions(c *cli.Context, open func(string) (*results.Writer, error)) (at
 	if err != nil {
 		return o, noop, err
 	}
-	o.Classify = classifier
+	if c.String("rules") != "" || c.String("version-header") != "" {
+		o.Classify = classifier // else classify.Page, which needs no headers collected
+	}
 	if path := c.String("results"); path != "" {
 		w, err := open(path)
 		if err != nil {
