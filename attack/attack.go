@@ -126,6 +126,7 @@ func newTransport(o Options, d *dialer) *http.Transport {
 		DisableCompression:  true,           // classify the bytes the server sent
 		IdleConnTimeout:     2 * idleWindow, // connections of retired workers
 		TLSHandshakeTimeout: o.Timeout,
+		TLSClientConfig:     o.tlsConfig,
 		// One read syscall for a 5 KB product page instead of two with the
 		// default 4 KB; bigger bodies are read straight into the worker's
 		// buffer anyway, so more would only cost memory per connection.

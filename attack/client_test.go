@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -122,4 +123,57 @@ func TestChunkedBody(t *testing.T) {
 			t.Errorf("summary:\n%s\nwant 20 v3 pages", s)
 		}
 	})
+}
+
+// TestTLSTarget checks an https target, with the Host header overridden as
+// for an ingress reached by IP.
+func TestTLSTarget(t *testing.T) {
+	t.Parallel()
+	bothClients(t, func(t *testing.T, via func(Options) Options) {
+		ts := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Host != "bookinfo.example" || r.TLS == nil {
+				w.WriteHeader(http.StatusMisdirectedRequest)
+				return
+			}
+			_, _ = w.Write([]byte("page v2"))
+		}))
+		t.Cleanup(ts.Close)
+		o := via(Options{Target: ts.URL + "/productpage", Requests: 20, Workers: 2, Classify: fakeClassify,
+			Headers: http.Header{"Host": {"bookinfo.example"}}})
+		o.tlsConfig = ts.Client().Transport.(*http.Transport).TLSClientConfig
+		if s := run(t, o); s.Count(classify.OK) != 20 {
+			t.Errorf("summary:\n%s\nwant 20 v2 pages over TLS", s)
+		}
+	})
+}
+
+// TestLargeResponseHeaders checks a response whose headers are larger than
+// one read buffer, as with the big session cookies of some login proxies.
+func TestLargeResponseHeaders(t *testing.T) {
+	t.Parallel()
+	bothClients(t, func(t *testing.T, via func(Options) Options) {
+		cookie := strings.Repeat("c", 30<<10)
+		ts := newTestServer(t, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Set-Cookie", "sso="+cookie)
+			_, _ = w.Write([]byte("page v1"))
+		})
+		if s := run(t, via(Options{Target: ts.URL, Requests: 10, Workers: 2})); s.Count(classify.OK) != 10 {
+			t.Errorf("summary:\n%s\nwant 10 v1 pages", s)
+		}
+	})
+}
+
+// TestHugeResponseHeadersSayWhy checks the reason given for a header over
+// what the fasthttp client reads (net/http's limit is 1 MB).
+func TestHugeResponseHeadersSayWhy(t *testing.T) {
+	t.Parallel()
+	cookie := strings.Repeat("c", maxHeaderBytes)
+	ts := newTestServer(t, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Set-Cookie", "sso="+cookie)
+		_, _ = w.Write([]byte("page v1"))
+	})
+	s := run(t, Options{Target: ts.URL, Requests: 2, Workers: 1})
+	if s.Count(classify.TransportError) != 2 || !strings.Contains(s.Failures[0].Reason, "response headers larger than 64 KB") {
+		t.Errorf("summary:\n%s\nwant 2 transport errors naming the 64 KB header limit", s)
+	}
 }

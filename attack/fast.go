@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -42,19 +43,24 @@ func useFast(u *url.URL) bool {
 // d so that the connections opened before the clock started are used.
 func newFastClient(o Options, u *url.URL, d *dialer) *fasthttp.HostClient {
 	return &fasthttp.HostClient{
-		Addr:  canonicalAddr(u.Scheme, u.Host),
-		Name:  userAgent,
-		IsTLS: u.Scheme == "https",
+		Addr:      canonicalAddr(u.Scheme, u.Host),
+		Name:      userAgent,
+		IsTLS:     u.Scheme == "https",
+		TLSConfig: o.tlsConfig,
 		Dial: func(addr string) (net.Conn, error) {
 			return d.DialContext(context.Background(), "tcp", addr)
 		},
 		MaxConns:                  o.MaxWorkers + 16, // a worker holds one at a time; closing ones still count
 		MaxIdleConnDuration:       fastIdle,
 		MaxIdemponentCallAttempts: 1,
-		ReadBufferSize:            8 << 10, // one read for a 5 KB page, as with net/http
-		MaxResponseBodySize:       int(o.MaxBody),
-		StreamResponseBody:        true, // bodies above MaxBody: classify the prefix, drain the rest
-		DisablePathNormalizing:    true, // request the URL exactly as given
+		// fasthttp needs a response's whole header in this buffer. Envoy
+		// passes headers up to 60 KB (big SSO cookies do happen), so the
+		// buffer is 64 KB rather than the 4 KB default. Buffers are pooled:
+		// only requests in flight hold one.
+		ReadBufferSize:         maxHeaderBytes,
+		MaxResponseBodySize:    int(o.MaxBody),
+		StreamResponseBody:     true, // bodies above MaxBody: classify the prefix, drain the rest
+		DisablePathNormalizing: true, // request the URL exactly as given
 	}
 }
 
@@ -66,6 +72,9 @@ type fastReq struct {
 	header http.Header
 	names  map[string]string // interned header names and values
 }
+
+// maxHeaderBytes is the largest response header the fasthttp client reads.
+const maxHeaderBytes = 64 << 10
 
 // maxInterned bounds fastReq.names; a header whose value changes with
 // every response (a date, a request id) would otherwise grow it forever.
@@ -174,6 +183,8 @@ func (a *Attack) clientError(err error) error {
 		return fmt.Errorf("no complete response within the %v timeout", a.o.Timeout)
 	case errors.Is(err, fasthttp.ErrConnectionClosed), errors.Is(err, io.EOF):
 		return errors.New("the server closed the connection before responding")
+	case strings.Contains(err.Error(), "small read buffer"):
+		return fmt.Errorf("response headers larger than %d KB", maxHeaderBytes>>10)
 	case errors.Is(err, fasthttp.ErrNoFreeConns):
 		return errors.New("no free connection to the target")
 	}

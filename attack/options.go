@@ -9,6 +9,7 @@
 package attack
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"math"
@@ -78,6 +79,9 @@ type Options struct {
 	// viaTransport sends through net/http's Transport even when no proxy
 	// applies, so tests cover both clients.
 	viaTransport bool
+	// tlsConfig, when set, replaces the default (system roots), so tests
+	// can trust their own server's certificate.
+	tlsConfig *tls.Config
 }
 
 // Validate reports the first invalid option in one line that names it.
