@@ -67,7 +67,7 @@ func TestBrokenServers(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			bothClients(t, func(t *testing.T, via func(Options) Options) {
-				addr := brokenServer(t, tc.reply)
+				addr := replyServer(t, tc.reply)
 				s := run(t, via(Options{Target: "http://" + addr + "/productpage", Requests: 5, Workers: 1}))
 				if s.Count(classify.TransportError) != 5 || s.Completed != 5 {
 					t.Fatalf("summary:\n%s\nwant 5 transport errors", s)
@@ -80,9 +80,22 @@ func TestBrokenServers(t *testing.T) {
 	}
 }
 
-// brokenServer answers every request on a fresh connection with reply, then
+// TestBodyUntilClose checks a body that ends when the server closes the
+// connection (no Content-Length, not chunked), which HTTP/1.1 allows.
+func TestBodyUntilClose(t *testing.T) {
+	t.Parallel()
+	bothClients(t, func(t *testing.T, via func(Options) Options) {
+		addr := replyServer(t, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\npage v3")
+		s := run(t, via(Options{Target: "http://" + addr + "/productpage", Requests: 5, Workers: 1}))
+		if s.Count(classify.OK) != 5 || s.Versions[0].Name != "v3" {
+			t.Errorf("summary:\n%s\nwant 5 v3 pages", s)
+		}
+	})
+}
+
+// replyServer answers every request on a fresh connection with reply, then
 // closes the connection.
-func brokenServer(t *testing.T, reply string) string {
+func replyServer(t *testing.T, reply string) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
