@@ -165,7 +165,7 @@ func TestTLSTarget(t *testing.T) {
 func TestLargeResponseHeaders(t *testing.T) {
 	t.Parallel()
 	bothClients(t, func(t *testing.T, via func(Options) Options) {
-		cookie := strings.Repeat("c", 30<<10)
+		cookie := strings.Repeat("c", 24<<10)
 		ts := newTestServer(t, func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Set-Cookie", "sso="+cookie)
 			_, _ = w.Write([]byte("page v1"))
@@ -186,7 +186,7 @@ func TestHugeResponseHeadersSayWhy(t *testing.T) {
 		_, _ = w.Write([]byte("page v1"))
 	})
 	s := run(t, Options{Target: ts.URL, Requests: 2, Workers: 1})
-	if s.Count(classify.TransportError) != 2 || !strings.Contains(s.Failures[0].Reason, "response headers larger than 64 KB") {
-		t.Errorf("summary:\n%s\nwant 2 transport errors naming the 64 KB header limit", s)
+	if s.Count(classify.TransportError) != 2 || !strings.Contains(s.Failures[0].Reason, "response headers larger than 32 KB") {
+		t.Errorf("summary:\n%s\nwant 2 transport errors naming the 32 KB header limit", s)
 	}
 }
