@@ -18,12 +18,12 @@ import (
 
 // The attack's requests go through fasthttp unless an HTTP proxy from the
 // environment applies to the target, which only net/http's Transport
-// knows how to use. On this 2-core box net/http's client cost about 27 µs
-// per classified page, most of it in its per-connection read and write
-// goroutines and the hand-offs between them; fasthttp reads and writes in
-// the calling goroutine and reuses every request, response and buffer,
-// for about 17 µs. Client and server share the cores, so that is the
-// difference between about 35k and 47k pages/s.
+// knows how to use. On this 2-core box net/http's client cost about 29 µs
+// of CPU per classified page, much of it in its per-connection read and
+// write goroutines and the hand-offs between them; fasthttp reads and
+// writes in the calling goroutine and reuses every request, response and
+// buffer, for about 19 µs. Client and server share the cores, so that is
+// the difference between about 34k and 45k pages/s (BENCHMARKS.md).
 
 // fastIdle is how long a connection may sit idle in the pool before it is
 // closed. The request is never retried (every request sent must be one
