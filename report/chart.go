@@ -49,6 +49,8 @@ type chart struct {
 	xs     []float64   // Unix seconds; NaN marks a gap between windows
 	marks  plotter.XYs // points of alarmed windows
 	bands  [][2]float64
+	// barsNamed: the legend already explains interval bars.
+	barsNamed bool
 }
 
 // newChart starts a chart over [x0, x1] (Unix seconds); its title is the
@@ -133,6 +135,30 @@ func (c *chart) drawAlarms() {
 	s.GlyphStyle = vgdraw.GlyphStyle{Color: alarmColor, Radius: 4.5, Shape: vgdraw.RingGlyph{}}
 	c.p.Add(s)
 	c.legend.Add("alarm", s)
+}
+
+// intervals draws each point's interval as a thin bar in a lighter col,
+// under the series line.
+func (c *chart) intervals(bars intervalBars, col color.RGBA) {
+	if len(bars) == 0 {
+		return
+	}
+	e, err := plotter.NewYErrorBars(bars)
+	if err != nil {
+		return // a NaN share: nothing sensible to draw
+	}
+	e.LineStyle = vgdraw.LineStyle{Color: color.NRGBA{col.R, col.G, col.B, 0x70}, Width: 1}
+	e.CapWidth = 3
+	if len(c.xs) >= sparsePoints {
+		e.CapWidth = 0 // caps would touch
+	}
+	c.p.Add(e)
+	if !c.barsNamed {
+		thumb, _ := plotter.NewLine(plotter.XYs{{}, {X: 1}})
+		thumb.LineStyle = vgdraw.LineStyle{Color: color.NRGBA{0x80, 0x80, 0x80, 0xa0}, Width: 1}
+		c.legend.Add("interval", thumb)
+		c.barsNamed = true
+	}
 }
 
 // band shades [lo, hi] across the run, with a dashed line at mid; a band

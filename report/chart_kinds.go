@@ -52,6 +52,11 @@ func shareChart(tl *timeline) *chart {
 	}
 	for i, name := range tl.v.versions {
 		ys := tl.ys(shareOf(name))
+		if crit := tl.v.rep.Criteria; crit != nil {
+			if e := crit.Expect.Percent(name); e > 0 && e < 100 {
+				c.intervals(tl.intervals(name, *crit), versionColor(i))
+			}
+		}
 		c.series(name, ys, versionColor(i), false)
 		c.alarms(tl.alarmed(ys, name, AlarmSplit, AlarmStray))
 	}

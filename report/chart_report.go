@@ -107,3 +107,33 @@ func serverShareOf(version string) func(Window) float64 {
 		return w.Server[version] / total * 100
 	}
 }
+
+// intervals returns, for every point, the interval of version's share that
+// Judge would use for the point's windows (merged ones judged as one),
+// centred on the share; points without a version's request are left out.
+func (tl *timeline) intervals(version string, c WindowCriteria) intervalBars {
+	var out intervalBars
+	for i, g := range tl.idx {
+		if g < 0 {
+			continue
+		}
+		for _, r := range tl.groups[g].Split(c) {
+			if r.Version == version && tl.groups[g].Total() > tl.groups[g].Count("") {
+				out = append(out, intervalBar{x: tl.xs[i], y: r.Share, low: r.Share - r.Low, high: r.High - r.Share})
+			}
+		}
+	}
+	return out
+}
+
+// intervalBars are plotter.YErrorBars' input: a share with the distances
+// down to its interval's low end and up to its high end.
+type intervalBars []intervalBar
+
+type intervalBar struct{ x, y, low, high float64 }
+
+func (b intervalBars) Len() int                    { return len(b) }
+func (b intervalBars) XY(i int) (float64, float64) { return b[i].x, b[i].y }
+func (b intervalBars) YError(i int) (float64, float64) {
+	return b[i].low, b[i].high
+}

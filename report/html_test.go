@@ -300,3 +300,45 @@ func checkScreenshot(t *testing.T, path string) {
 		}
 	}
 }
+
+// TestHTMLIntervals checks that with the criteria known, the share chart
+// draws one interval bar (a line and two caps) per version expected
+// strictly between 0% and 100%, per window, and names them in the legend.
+func TestHTMLIntervals(t *testing.T) {
+	t.Parallel()
+	a, err := NewAggregator(time.Minute, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const windows = 10
+	for i := range windows {
+		for j := range 100 {
+			v := []string{"v1", "v3"}[j%2]
+			if i == 4 && j%5 == 0 {
+				v = "v1" // one window at 60/40
+			}
+			r := rec(time.Duration(i)*time.Minute+time.Duration(j)*100*time.Millisecond, v, classify.OK, 200, 30*time.Millisecond)
+			a.Add(&r)
+		}
+	}
+	e, err := ParseExpect("v1=50,v3=50")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wc := WindowCriteria{Expect: e, Tolerance: 5, Confidence: 0.95, MaxErrorRate: 0.01}
+	if err := wc.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ws := a.Close()
+	sharePaths := func(c *WindowCriteria) int {
+		page := renderHTMLString(t, &Report{Windows: ws, Expect: "v1=50,v3=50", Tolerance: 5, Criteria: c})
+		i := strings.Index(page, "<svg")
+		j := strings.Index(page[i:], "</svg>")
+		return countElements(t, page[i:i+j+len("</svg>")], "path")
+	}
+	without, with := sharePaths(nil), sharePaths(&wc)
+	if got, want := with-without, 2*windows*3+1; got != want {
+		t.Errorf("the share chart has %d more paths with the criteria; want %d (2 versions x %d windows x 3, and the legend's)",
+			got, want, windows)
+	}
+}

@@ -25,6 +25,9 @@ type Report struct {
 	// band of ± Tolerance percentage points.
 	Expect    string
 	Tolerance float64
+	// Criteria, when set, are those the windows were judged by: the HTML
+	// share chart then draws each point's interval at their confidence.
+	Criteria *WindowCriteria
 	// Start and End bound the run; zero means the windows' span.
 	Start, End time.Time
 	Warnings   []string // torn lines, late records and the like

@@ -94,7 +94,7 @@ func reportAction(c *cli.Context) error {
 	if err != nil {
 		return usageError(err)
 	}
-	rep := &report.Report{Title: c.String("title"), Expect: c.String("expect"), Tolerance: wc.Tolerance}
+	rep := &report.Report{Title: c.String("title"), Expect: c.String("expect"), Tolerance: wc.Tolerance, Criteria: &wc}
 	for _, name := range c.Args().Slice() {
 		warn, err := readResults(name, agg)
 		if err != nil {

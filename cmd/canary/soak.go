@@ -112,7 +112,7 @@ func soakAction(c *cli.Context) error {
 	s.close(s.agg.Close(), logLine)
 	s.mu.Unlock()
 	rep := &report.Report{Title: "canary soak " + o.Target, Windows: s.windows, Alarms: s.alarms,
-		Expect: c.String("expect"), Tolerance: s.wc.Tolerance}
+		Expect: c.String("expect"), Tolerance: s.wc.Tolerance, Criteria: &s.wc}
 	if p := c.String("results"); p != "" {
 		rep.Sources = []string{p}
 	}
