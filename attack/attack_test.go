@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -105,19 +106,10 @@ func checkFailureIDs(t *testing.T, ts *testServer, s *Summary, want int, receive
 		if !uuidV4.MatchString(f.ID) || !traceparent.MatchString(f.Trace) {
 			t.Errorf("failure %+v: want a request id and a traceparent", f)
 		}
-		if received && (!contains(ids, f.ID) || !contains(traces, f.Trace)) {
+		if received && (!slices.Contains(ids, f.ID) || !slices.Contains(traces, f.Trace)) {
 			t.Errorf("failure %+v: id or traceparent not sent", f)
 		}
 	}
-}
-
-func contains(xs []string, x string) bool {
-	for _, s := range xs {
-		if s == x {
-			return true
-		}
-	}
-	return false
 }
 
 func TestTargetDown(t *testing.T) {

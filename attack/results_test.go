@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -53,7 +54,7 @@ func TestResultsFile(t *testing.T) {
 		t.Fatalf("%d records; want 50", len(rs))
 	}
 	for _, r := range rs {
-		if r.Version != "v2" || r.Outcome != classify.OK || r.Status != 200 || r.Trace != "" || !contains(ids, r.ID) || r.Latency <= 0 {
+		if r.Version != "v2" || r.Outcome != classify.OK || r.Status != 200 || r.Trace != "" || !slices.Contains(ids, r.ID) || r.Latency <= 0 {
 			t.Errorf("record %+v; want an ok v2 sample with a sent id and no trace", r)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -80,7 +81,7 @@ func (p rulesParser) fields(n *yaml.Node, field string, known ...string) (map[st
 		switch {
 		case k.Kind != yaml.ScalarNode:
 			return nil, p.errorf(k, name, "want a field name, such as %s", known[0])
-		case !contains(known, k.Value):
+		case !slices.Contains(known, k.Value):
 			return nil, p.errorf(k, name, "unknown field; want one of %s", strings.Join(known, ", "))
 		case m[k.Value] != nil:
 			return nil, p.errorf(k, name, "duplicate field")
@@ -90,15 +91,6 @@ func (p rulesParser) fields(n *yaml.Node, field string, known ...string) (map[st
 		m[k.Value] = v
 	}
 	return m, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // str returns the string of a scalar field; empty is an error unless

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -81,7 +82,7 @@ func reportAction(c *cli.Context) error {
 		return usageError(errors.New("report: want at least one results FILE"))
 	}
 	format := c.String("format")
-	if !contains(reportFormats, format) {
+	if !slices.Contains(reportFormats, format) {
 		return usageError(fmt.Errorf("--format %q: want one of %s", format, strings.Join(reportFormats, ", ")))
 	}
 	wc, err := windowCriteria(c, 0)

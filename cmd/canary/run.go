@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -89,7 +90,7 @@ func runAction(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return usageError(errors.New("run: want one SCENARIO.yaml or built-in name"))
 	}
-	if f := c.String("format"); !contains(verify.Formats, f) {
+	if f := c.String("format"); !slices.Contains(verify.Formats, f) {
 		return usageError(fmt.Errorf("--format %q: want one of %s", f, strings.Join(verify.Formats, ", ")))
 	}
 	sc, dir, err := loadScenario(c.Args().First())

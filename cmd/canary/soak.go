@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -69,7 +70,7 @@ func (s *soak) close(ws []report.Window, log func(string)) (alarmed bool) {
 
 func soakAction(c *cli.Context) error {
 	format := c.String("format")
-	if !contains(reportFormats, format) {
+	if !slices.Contains(reportFormats, format) {
 		return usageError(fmt.Errorf("--format %q: want one of %s", format, strings.Join(reportFormats, ", ")))
 	}
 	o, s, closeResults, err := soakOptions(c)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -133,7 +134,7 @@ func writeVerifyReport(c *cli.Context, res *verify.Result) error {
 func verifyOptions(c *cli.Context) (verify.Options, func() error, error) {
 	var o verify.Options
 	noop := func() error { return nil }
-	if f := c.String("format"); !contains(verify.Formats, f) {
+	if f := c.String("format"); !slices.Contains(verify.Formats, f) {
 		return o, noop, usageError(fmt.Errorf("--format %q: want one of %s", f, strings.Join(verify.Formats, ", ")))
 	}
 	crit, err := criteria(c)
@@ -240,13 +241,4 @@ func serverOptions(c *cli.Context, o *verify.Options) error {
 	}
 	o.Prometheus = client
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
