@@ -50,11 +50,16 @@ func shareChart(tl *timeline) *chart {
 			c.band(fmt.Sprintf("expected %s±%s", fmtNum(e), fmtNum(tol)), max(e-tol, 0), e, min(e+tol, 100), versionColor(i))
 		}
 	}
+	var bars map[string]intervalBars
+	crit := tl.v.rep.Criteria
+	if crit != nil {
+		bars = tl.intervals(*crit)
+	}
 	for i, name := range tl.v.versions {
 		ys := tl.ys(shareOf(name))
-		if crit := tl.v.rep.Criteria; crit != nil {
+		if crit != nil {
 			if e := crit.Expect.Percent(name); e > 0 && e < 100 {
-				c.intervals(tl.intervals(name, *crit), versionColor(i))
+				c.intervals(bars[name], versionColor(i))
 			}
 		}
 		c.series(name, ys, versionColor(i), false)

@@ -3,6 +3,7 @@ package report
 import (
 	"html/template"
 	"math"
+	"slices"
 	"time"
 
 	"gonum.org/v1/plot/plotter"
@@ -61,22 +62,13 @@ func (tl *timeline) alarmed(ys []float64, version string, kinds ...AlarmKind) pl
 			continue
 		}
 		for _, a := range tl.v.alarmsIn(tl.groups[g]) {
-			if a.Version == version && containsKind(kinds, a.Kind) {
+			if a.Version == version && slices.Contains(kinds, a.Kind) {
 				pts = append(pts, plotter.XY{X: tl.xs[i], Y: ys[i]})
 				break
 			}
 		}
 	}
 	return pts
-}
-
-func containsKind(kinds []AlarmKind, k AlarmKind) bool {
-	for _, x := range kinds {
-		if x == k {
-			return true
-		}
-	}
-	return false
 }
 
 func (tl *timeline) chart(ylabel string) *chart {
@@ -108,19 +100,18 @@ func serverShareOf(version string) func(Window) float64 {
 	}
 }
 
-// intervals returns, for every point, the interval of version's share that
-// Judge would use for the point's windows (merged ones judged as one),
-// centred on the share; points without a version's request are left out.
-func (tl *timeline) intervals(version string, c WindowCriteria) intervalBars {
-	var out intervalBars
+// intervals returns, by version, the interval of its share at every point
+// that Judge would use for the point's windows (merged ones judged as
+// one), centred on the share; points without a versioned request are
+// left out.
+func (tl *timeline) intervals(c WindowCriteria) map[string]intervalBars {
+	out := map[string]intervalBars{}
 	for i, g := range tl.idx {
-		if g < 0 {
+		if g < 0 || tl.groups[g].Total() == tl.groups[g].Count("") {
 			continue
 		}
 		for _, r := range tl.groups[g].Split(c) {
-			if r.Version == version && tl.groups[g].Total() > tl.groups[g].Count("") {
-				out = append(out, intervalBar{x: tl.xs[i], y: r.Share, low: r.Share - r.Low, high: r.High - r.Share})
-			}
+			out[r.Version] = append(out[r.Version], intervalBar{x: tl.xs[i], y: r.Share, low: r.Share - r.Low, high: r.High - r.Share})
 		}
 	}
 	return out
