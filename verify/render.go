@@ -179,6 +179,19 @@ type junitSet struct {
 	Cases    []junitCase `xml:"testcase"`
 }
 
+// write writes the set as a JUnit XML document of one suite.
+func (set junitSet) write(w io.Writer) error {
+	set.Tests = len(set.Cases)
+	fmt.Fprint(w, xml.Header)
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(junitSuites{Suites: []junitSet{set}}); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintln(w)
+	return err
+}
+
 type junitCase struct {
 	Name    string  `xml:"name,attr"`
 	Class   string  `xml:"classname,attr"`
@@ -228,15 +241,7 @@ func writeJUnit(w io.Writer, r *Result) error {
 		add("mirror to "+m.Version, v, m.Reason)
 	}
 	add("verdict", r.Verdict, r.Reason)
-	set.Tests = len(set.Cases)
-	fmt.Fprint(w, xml.Header)
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(junitSuites{Suites: []junitSet{set}}); err != nil {
-		return err
-	}
-	_, err := fmt.Fprintln(w)
-	return err
+	return set.write(w)
 }
 
 // statusVerdict maps a version's status to a test case outcome; undecided

@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"encoding/xml"
 	"fmt"
 	"io"
 	"sort"
@@ -149,13 +148,5 @@ func scenarioJUnit(w io.Writer, r *ScenarioResult) error {
 		}
 		set.Cases = append(set.Cases, jc)
 	}
-	set.Tests = len(set.Cases)
-	fmt.Fprint(w, xml.Header)
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(junitSuites{Suites: []junitSet{set}}); err != nil {
-		return err
-	}
-	_, err := fmt.Fprintln(w)
-	return err
+	return set.write(w)
 }
