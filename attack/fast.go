@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -81,7 +80,7 @@ const maxHeaderBytes = 32 << 10
 // every response (a date, a request id) would otherwise grow it forever.
 const maxInterned = 512
 
-func (a *Attack) newFastReq(cookie string) *fastReq {
+func (a *Attack) newFastReq() *fastReq {
 	f := &fastReq{
 		req:    &fasthttp.Request{},
 		resp:   &fasthttp.Response{},
@@ -104,9 +103,6 @@ func (a *Attack) newFastReq(cookie string) *fastReq {
 	}
 	if a.o.DisableKeepAlives {
 		f.req.SetConnectionClose()
-	}
-	if cookie != "" {
-		f.req.Header.Set("Cookie", cookie)
 	}
 	return f
 }
@@ -184,7 +180,7 @@ func (a *Attack) clientError(err error) error {
 		return fmt.Errorf("no complete response within the %v timeout", a.o.Timeout)
 	case errors.Is(err, fasthttp.ErrConnectionClosed), errors.Is(err, io.EOF):
 		return errors.New("the server closed the connection before responding")
-	case strings.Contains(err.Error(), "small read buffer"):
+	case errors.As(err, new(*fasthttp.ErrSmallBuffer)):
 		return fmt.Errorf("response headers larger than %d KB", maxHeaderBytes>>10)
 	case errors.Is(err, fasthttp.ErrNoFreeConns):
 		return errors.New("no free connection to the target")

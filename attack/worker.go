@@ -39,7 +39,7 @@ func (a *Attack) newWorker() *worker {
 	w.buf = make([]byte, min(initialBody, a.o.MaxBody))
 	w.req.Store(w.newReqState())
 	if a.fast != nil {
-		w.fast = a.newFastReq("")
+		w.fast = a.newFastReq()
 	}
 	return w
 }
