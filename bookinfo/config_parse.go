@@ -7,6 +7,7 @@ import (
 	"io"
 	"regexp"
 
+	"github.com/canary-gate/canary/internal/yamlerr"
 	"go.yaml.in/yaml/v3"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -56,7 +57,7 @@ func ParseManifests(name string, data []byte) ([]Resource, error) {
 	var out []Resource
 	for {
 		var doc yaml.Node
-		err := decodeYAML(dec, &doc)
+		err := yamlerr.Decode(dec, &doc)
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -76,17 +77,6 @@ func ParseManifests(name string, data []byte) ([]Resource, error) {
 		return nil, invalidf("%s:1: no resources found, expected at least one %s", name, supportedKinds)
 	}
 	return out, nil
-}
-
-// decodeYAML decodes one document, turning a parser panic into an error so
-// that malformed input can never crash the caller.
-func decodeYAML(dec *yaml.Decoder, n *yaml.Node) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("yaml: parser failure: %v", r)
-		}
-	}()
-	return dec.Decode(n)
 }
 
 // parseDocument parses one document: a resource or a List of resources.

@@ -13,6 +13,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/canary-gate/canary/internal/yamlerr"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -131,7 +132,7 @@ func checkManifests(text string) (line int, msg string) {
 	resources := 0
 	for {
 		var doc yaml.Node
-		err := decodeNode(dec, &doc)
+		err := yamlerr.Decode(dec, &doc)
 		switch {
 		case errors.Is(err, io.EOF) && resources == 0:
 			return 1, "no resources, expected Istio manifests"

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/canary-gate/canary/internal/yamlerr"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -53,7 +54,7 @@ func setStepTimeout(st *Step) {
 func parse(name string, data []byte) (*yaml.Node, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
-	err := decodeNode(dec, &doc)
+	err := yamlerr.Decode(dec, &doc)
 	if errors.Is(err, io.EOF) {
 		return nil, &fieldError{file: name, line: 1, msg: "empty file, expected a scenario with name and stages"}
 	}
@@ -61,7 +62,7 @@ func parse(name string, data []byte) (*yaml.Node, error) {
 		return nil, syntaxError(name, data, err)
 	}
 	var extra yaml.Node
-	switch err := decodeNode(dec, &extra); {
+	switch err := yamlerr.Decode(dec, &extra); {
 	case err == nil:
 		return nil, &fieldError{file: name, line: extra.Line, msg: "a second YAML document, expected one scenario per file"}
 	case !errors.Is(err, io.EOF):
@@ -72,17 +73,6 @@ func parse(name string, data []byte) (*yaml.Node, error) {
 		return nil, &fieldError{file: name, line: root.Line, msg: "empty document, expected a scenario with name and stages"}
 	}
 	return root, nil
-}
-
-// decodeNode turns a panic of the YAML parser into an error: a scenario
-// file is user input, and a parser bug must not crash the tool.
-func decodeNode(dec *yaml.Decoder, n *yaml.Node) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("yaml: parser failure: %v", r)
-		}
-	}()
-	return dec.Decode(n)
 }
 
 // locator turns a field path into a file and line for messages. Load fills

@@ -1,15 +1,31 @@
 // Package yamlerr locates yaml.v3's syntax errors, so that every YAML input
 // of the tool (Istio manifests, scenarios, classification rules) reports
-// them the same way: "FILE:LINE: ...", on one line.
+// them the same way: "FILE:LINE: ...", on one line, and turns the parser's
+// panics into errors.
 package yamlerr
 
 import (
 	"bytes"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"go.yaml.in/yaml/v3"
 )
+
+// Decode decodes one document into n, turning a panic of the parser into
+// an error: YAML files are user input, and a parser bug must not crash
+// the tool.
+func Decode(dec *yaml.Decoder, n *yaml.Node) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("yaml: parser failure: %v", r)
+		}
+	}()
+	return dec.Decode(n)
+}
 
 var (
 	reLine   = regexp.MustCompile(`^yaml: line (\d+): `)
@@ -40,15 +56,15 @@ func Locate(data []byte, err error) (line int, msg string) {
 			line++
 		}
 	} else if m := reAnchor.FindStringSubmatch(msg); m != nil {
-		line = LineOf(data, "*"+m[1])
+		line = lineOf(data, "*"+m[1])
 	} else {
-		line = BadByteLine(data)
+		line = badByteLine(data)
 	}
 	return max(line, 1), strings.ReplaceAll(msg, "\n", " ")
 }
 
-// LineOf is the 1-based line of the first occurrence of s in data, or 0.
-func LineOf(data []byte, s string) int {
+// lineOf is the 1-based line of the first occurrence of s in data, or 0.
+func lineOf(data []byte, s string) int {
 	i := bytes.Index(data, []byte(s))
 	if i < 0 {
 		return 0
@@ -56,9 +72,9 @@ func LineOf(data []byte, s string) int {
 	return 1 + bytes.Count(data[:i], []byte("\n"))
 }
 
-// BadByteLine finds the line of the first byte YAML rejects outright
+// badByteLine finds the line of the first byte YAML rejects outright
 // (invalid UTF-8 or a control character); 0 when there is none.
-func BadByteLine(data []byte) int {
+func badByteLine(data []byte) int {
 	line := 1
 	for i := 0; i < len(data); {
 		r, size := utf8.DecodeRune(data[i:])
