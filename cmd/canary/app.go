@@ -1,18 +1,25 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"regexp"
+	"strings"
 
-	"github.com/urfave/cli/v2"
+	"github.com/urfave/cli/v3"
 )
 
 // newApp builds the command tree; tests build a fresh one per case.
-func newApp() *cli.App {
-	app := &cli.App{
+//
+// urfave/cli v3 reads flags anywhere among the arguments (`canary report
+// soak.jsonl --window 1m`) and stops at `--`; v2 stopped at the first
+// argument, so a flag after a file was taken for a file name.
+func newApp() *cli.Command {
+	app := &cli.Command{
 		Name:    "canary",
 		Usage:   "prove that an Istio canary rollout splits traffic as its VirtualService says",
-		Version: version,
+		Version: buildVersion(),
 		Description: "Exit codes: 0 pass, 1 fail, 2 usage error, 3 inconclusive, 4 other error " +
 			"(target or Prometheus unreachable, I/O).",
 		Writer:    os.Stdout,
@@ -28,14 +35,25 @@ func newApp() *cli.App {
 			demoCommand(),
 			reportCommand(),
 			soakCommand(),
+			versionCommand(),
+		},
+		// `canary completion bash|zsh|fish|pwsh` prints the script; the
+		// script asks canary itself, so completion never drifts from the flags.
+		EnableShellCompletion: true,
+		ConfigureShellCompletionCommand: func(c *cli.Command) {
+			c.Hidden = false
+			c.Usage = "print a shell completion script: bash, zsh, fish or pwsh (source <(canary completion bash))"
 		},
 		// Errors are printed once, by main, as one line; codes come from exitCode.
-		ExitErrHandler: func(*cli.Context, error) {},
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return usageError(err)
+		ExitErrHandler: func(context.Context, *cli.Command, error) {},
+		OnUsageError: func(_ context.Context, c *cli.Command, err error, _ bool) error {
+			return usageError(flagError(c, err))
 		},
 		HideHelpCommand: true,
-		Action:          unknownCommand,
+		// Repeatable flags take each value whole: a header value or URL may
+		// hold a comma.
+		DisableSliceFlagSeparator: true,
+		Action:                    unknownCommand,
 	}
 	for _, c := range app.Commands {
 		setUsageErrors(c)
@@ -45,26 +63,45 @@ func newApp() *cli.App {
 
 // unknownCommand is the action of commands that only group subcommands: with
 // no argument it shows help, with one it is a usage error, not a silent 0.
-func unknownCommand(c *cli.Context) error {
+func unknownCommand(_ context.Context, c *cli.Command) error {
 	if c.NArg() > 0 {
-		name := c.App.Name
-		if c.Command != nil && c.Command.Name != "" {
-			name += " " + c.Command.FullName()
-		}
-		return usageError(fmt.Errorf("unknown command %q (see %s --help)", c.Args().First(), name))
+		return usageError(fmt.Errorf("unknown command %q (see %s --help)", c.Args().First(), c.FullName()))
 	}
 	return cli.ShowSubcommandHelp(c)
 }
 
 // setUsageErrors makes flag errors of every subcommand exit with ExitUsage.
 func setUsageErrors(c *cli.Command) {
-	c.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
-		return usageError(fmt.Errorf("%s: %w", c.Name, err))
+	c.OnUsageError = func(_ context.Context, c *cli.Command, err error, _ bool) error {
+		return usageError(fmt.Errorf("%s: %w", commandPath(c), flagError(c, err)))
 	}
-	if len(c.Subcommands) > 0 && c.Action == nil {
+	if len(c.Commands) > 0 && c.Action == nil {
 		c.Action = unknownCommand
 	}
-	for _, sub := range c.Subcommands {
+	for _, sub := range c.Commands {
 		setUsageErrors(sub)
 	}
+}
+
+// commandPath names a subcommand as typed after "canary", e.g. "bookinfo apply".
+func commandPath(c *cli.Command) string {
+	return strings.TrimPrefix(c.FullName(), c.Root().Name+" ")
+}
+
+var (
+	undefinedFlag = regexp.MustCompile(`^flag provided but not defined: -+(.+)$`)
+	badFlagValue  = regexp.MustCompile(`^invalid value (".*") for flag -+([^:]+): (.*)$`)
+)
+
+// flagError words the flag package's errors the way the rest of canary
+// speaks: --name first, then what is wrong with it.
+func flagError(c *cli.Command, err error) error {
+	msg := err.Error()
+	if m := undefinedFlag.FindStringSubmatch(msg); m != nil {
+		return fmt.Errorf("unknown flag --%s (see %s --help)", m[1], c.FullName())
+	}
+	if m := badFlagValue.FindStringSubmatch(msg); m != nil {
+		return fmt.Errorf("--%s %s: %s", m[2], m[1], m[3])
+	}
+	return err
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,7 +12,7 @@ import (
 
 	"github.com/canary-gate/canary/attack"
 	"github.com/canary-gate/canary/results"
-	"github.com/urfave/cli/v2"
+	"github.com/urfave/cli/v3"
 	"golang.org/x/term"
 )
 
@@ -32,7 +33,7 @@ func attackCommand() *cli.Command {
 	}
 }
 
-func attackAction(c *cli.Context) error {
+func attackAction(ctx context.Context, c *cli.Command) error {
 	if c.NArg() > 0 {
 		return usageError(fmt.Errorf("attack: unexpected argument %q", c.Args().First()))
 	}
@@ -49,14 +50,14 @@ func attackAction(c *cli.Context) error {
 		return usageError(err)
 	}
 	stopStatus := statusLines(c, &o, nil)
-	sum, runErr := attack.Run(c.Context, o)
+	sum, runErr := attack.Run(ctx, o)
 	stopStatus()
 	closeErr := closeResults()
 	if sum != nil {
 		if c.String("format") == "json" {
-			_ = sum.WriteJSON(c.App.Writer)
+			_ = sum.WriteJSON(c.Writer)
 		} else {
-			_ = sum.WriteText(c.App.Writer)
+			_ = sum.WriteText(c.Writer)
 		}
 	}
 	if runErr != nil {
@@ -67,9 +68,9 @@ func attackAction(c *cli.Context) error {
 
 // statusLines shows the live status: one line redrawn in place on a
 // terminal, else a log line every --every on stderr.
-func statusLines(c *cli.Context, o *attack.Options, prefix func() string) (stop func()) {
+func statusLines(c *cli.Command, o *attack.Options, prefix func() string) (stop func()) {
 	tty := false
-	if f, ok := c.App.ErrWriter.(*os.File); ok {
+	if f, ok := c.ErrWriter.(*os.File); ok {
 		tty = term.IsTerminal(int(f.Fd()))
 	}
 	o.Every = c.Duration("every")
@@ -87,29 +88,29 @@ func statusLines(c *cli.Context, o *attack.Options, prefix func() string) (stop 
 		}
 		prev = s
 		if tty {
-			fmt.Fprintf(c.App.ErrWriter, "\r\033[K%s", line)
+			fmt.Fprintf(c.ErrWriter, "\r\033[K%s", line)
 			return
 		}
-		fmt.Fprintf(c.App.ErrWriter, "%s %s\n", time.Now().Format(time.TimeOnly), line)
+		fmt.Fprintf(c.ErrWriter, "%s %s\n", time.Now().Format(time.TimeOnly), line)
 	}
 	return func() {
 		mu.Lock()
 		defer mu.Unlock()
 		if tty && prev != nil {
-			fmt.Fprintln(c.App.ErrWriter)
+			fmt.Fprintln(c.ErrWriter)
 		}
 	}
 }
 
 // attackOptions builds the load options shared by attack and verify. The
 // returned function closes the results file, returning its first error.
-func attackOptions(c *cli.Context) (attack.Options, func() error, error) {
+func attackOptions(c *cli.Command) (attack.Options, func() error, error) {
 	return loadOptions(c, results.Create)
 }
 
 // loadOptions is attackOptions with the way the results file is opened:
 // soak appends to it, the others start it afresh.
-func loadOptions(c *cli.Context, open func(string) (*results.Writer, error)) (attack.Options, func() error, error) {
+func loadOptions(c *cli.Command, open func(string) (*results.Writer, error)) (attack.Options, func() error, error) {
 	noop := func() error { return nil }
 	o := attack.Options{
 		Target: c.String("target"), Login: c.String("login"), Timeout: c.Duration("request-timeout"),

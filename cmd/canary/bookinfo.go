@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/canary-gate/canary/bookinfo"
-	"github.com/urfave/cli/v2"
+	"github.com/urfave/cli/v3"
 )
 
 const (
@@ -25,7 +25,7 @@ const (
 
 func adminAddrFlag() *cli.StringFlag {
 	return &cli.StringFlag{
-		Name: "admin-addr", Value: defaultAdminAddr, EnvVars: []string{"CANARY_BOOKINFO_ADMIN"},
+		Name: "admin-addr", Value: defaultAdminAddr, Sources: cli.EnvVars("CANARY_BOOKINFO_ADMIN"),
 		Usage: "admin address of the local mesh (`HOST:PORT`)",
 	}
 }
@@ -34,17 +34,17 @@ func bookinfoCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "bookinfo",
 		Usage: "run and steer the built-in local Bookinfo mesh (a stand-in for Bookinfo on Istio)",
-		Subcommands: []*cli.Command{
+		Commands: []*cli.Command{
 			bookinfoServeCommand(),
 			{
 				Name: "apply", Usage: "apply Istio resources (VirtualService, DestinationRule, Gateway) like kubectl apply",
 				ArgsUsage: " ", Flags: []cli.Flag{adminAddrFlag(), filesFlag()},
-				Action: func(c *cli.Context) error { return configAction(c, "apply") },
+				Action: func(ctx context.Context, c *cli.Command) error { return configAction(ctx, c, "apply") },
 			},
 			{
 				Name: "delete", Usage: "delete Istio resources like kubectl delete",
 				ArgsUsage: " ", Flags: []cli.Flag{adminAddrFlag(), filesFlag()},
-				Action: func(c *cli.Context) error { return configAction(c, "delete") },
+				Action: func(ctx context.Context, c *cli.Command) error { return configAction(ctx, c, "delete") },
 			},
 			{
 				Name: "scale", Usage: "scale workloads to 0 or 1 replicas (callers of a version at 0 get 503 no healthy upstream)",
@@ -86,7 +86,7 @@ func bookinfoServeCommand() *cli.Command {
 	}
 }
 
-func serveAction(c *cli.Context) error {
+func serveAction(ctx context.Context, c *cli.Command) error {
 	if c.NArg() > 0 {
 		return usageError(fmt.Errorf("bookinfo serve: unexpected argument %q", c.Args().First()))
 	}
@@ -95,7 +95,7 @@ func serveAction(c *cli.Context) error {
 		Markup: bookinfo.Markup(c.String("markup")), PropagationDelay: c.Duration("propagation-delay"),
 		NoSidecar: c.StringSlice("no-sidecar"),
 		Logf: func(format string, args ...any) {
-			fmt.Fprintf(c.App.ErrWriter, "%s %s\n", time.Now().Format(time.TimeOnly), fmt.Sprintf(format, args...))
+			fmt.Fprintf(c.ErrWriter, "%s %s\n", time.Now().Format(time.TimeOnly), fmt.Sprintf(format, args...))
 		},
 	}
 	if opts.Markup != bookinfo.MarkupCurrent && opts.Markup != bookinfo.Markup122 {
@@ -113,15 +113,15 @@ func serveAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.Writer, "bookinfo mesh: ingress http://%s/productpage, admin http://%s (markup %s, propagation delay %v); Ctrl-C stops\n",
+	fmt.Fprintf(c.Writer, "bookinfo mesh: ingress http://%s/productpage, admin http://%s (markup %s, propagation delay %v); Ctrl-C stops\n",
 		m.Addr(), m.AdminAddr(), opts.Markup, opts.PropagationDelay)
-	<-c.Context.Done()
+	<-ctx.Done()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := m.Shutdown(ctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
-	fmt.Fprintln(c.App.Writer, "bookinfo mesh: stopped")
+	fmt.Fprintln(c.Writer, "bookinfo mesh: stopped")
 	return nil
 }
 
@@ -141,7 +141,7 @@ func filesFlag() *cli.StringSliceFlag {
 
 // configAction sends each file to the mesh, in order, like kubectl: a file
 // is applied whole or not at all, and the first bad file stops the command.
-func configAction(c *cli.Context, op string) error {
+func configAction(ctx context.Context, c *cli.Command, op string) error {
 	if c.NArg() > 0 {
 		return usageError(fmt.Errorf("bookinfo %s: unexpected argument %q (files go after -f)", op, c.Args().First()))
 	}
@@ -156,11 +156,11 @@ func configAction(c *cli.Context, op string) error {
 		}
 		var ans bookinfo.ConfigAnswer
 		path := "/" + op + "?source=" + url.QueryEscape(name)
-		if err := adminCall(c, path, "application/yaml", data, &ans); err != nil {
+		if err := adminCall(ctx, c, path, "application/yaml", data, &ans); err != nil {
 			return err
 		}
 		for _, line := range ans.Changes {
-			fmt.Fprintln(c.App.Writer, line)
+			fmt.Fprintln(c.Writer, line)
 		}
 	}
 	return nil
@@ -177,8 +177,8 @@ func readInput(name string) ([]byte, error) {
 	return data, err
 }
 
-func scaleAction(c *cli.Context) error {
-	return pairsAction(c, "scale", "WORKLOAD=REPLICAS", func(w, v string) (string, any, error) {
+func scaleAction(ctx context.Context, c *cli.Command) error {
+	return pairsAction(ctx, c, "scale", "WORKLOAD=REPLICAS", func(w, v string) (string, any, error) {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 || n > 1 {
 			return "", nil, fmt.Errorf("%s=%s: replicas must be 0 or 1", w, v)
@@ -187,8 +187,8 @@ func scaleAction(c *cli.Context) error {
 	})
 }
 
-func sidecarAction(c *cli.Context) error {
-	return pairsAction(c, "sidecar", "WORKLOAD=on|off", func(w, v string) (string, any, error) {
+func sidecarAction(ctx context.Context, c *cli.Command) error {
+	return pairsAction(ctx, c, "sidecar", "WORKLOAD=on|off", func(w, v string) (string, any, error) {
 		if v != "on" && v != "off" {
 			return "", nil, fmt.Errorf("%s=%s: want on or off", w, v)
 		}
@@ -198,7 +198,7 @@ func sidecarAction(c *cli.Context) error {
 
 // pairsAction checks every WORKLOAD=VALUE argument before sending any, so a
 // typo in the third argument does not leave the first two half-done.
-func pairsAction(c *cli.Context, name, form string, parse func(w, v string) (string, any, error)) error {
+func pairsAction(ctx context.Context, c *cli.Command, name, form string, parse func(w, v string) (string, any, error)) error {
 	if c.NArg() == 0 {
 		return usageError(fmt.Errorf("bookinfo %s: want at least one %s argument", name, form))
 	}
@@ -221,20 +221,20 @@ func pairsAction(c *cli.Context, name, form string, parse func(w, v string) (str
 	}
 	for i, cl := range calls {
 		data, _ := json.Marshal(cl.body)
-		if err := adminCall(c, cl.path, "application/json", data, nil); err != nil {
+		if err := adminCall(ctx, c, cl.path, "application/json", data, nil); err != nil {
 			return err
 		}
-		fmt.Fprintf(c.App.Writer, "%s: %s done\n", name, c.Args().Get(i))
+		fmt.Fprintf(c.Writer, "%s: %s done\n", name, c.Args().Get(i))
 	}
 	return nil
 }
 
-func statusAction(c *cli.Context) error {
+func statusAction(ctx context.Context, c *cli.Command) error {
 	var st bookinfo.Status
-	if err := adminGet(c, "/status", &st); err != nil {
+	if err := adminGet(ctx, c, "/status", &st); err != nil {
 		return err
 	}
-	w := c.App.Writer
+	w := c.Writer
 	fmt.Fprintf(w, "ingress http://%s/productpage  markup %s  propagation delay %s  propagated %v\n",
 		st.Ingress, st.Markup, st.PropagationDelay, st.Propagated)
 	fmt.Fprintf(w, "%-16s %-32s %-8s\n", "WORKLOAD", "POD", "SIDECAR")
@@ -249,30 +249,30 @@ func statusAction(c *cli.Context) error {
 	return nil
 }
 
-func promConfigAction(c *cli.Context) error {
+func promConfigAction(ctx context.Context, c *cli.Command) error {
 	iv := c.Duration("scrape-interval")
 	if iv < time.Second {
 		return usageError(fmt.Errorf("--scrape-interval %v: want at least 1s", iv))
 	}
-	_, err := io.WriteString(c.App.Writer, bookinfo.PrometheusConfig(c.String("admin-addr"), iv))
+	_, err := io.WriteString(c.Writer, bookinfo.PrometheusConfig(c.String("admin-addr"), iv))
 	return err
 }
 
 var adminClient = &http.Client{Timeout: 30 * time.Second}
 
-func adminGet(c *cli.Context, path string, out any) error {
-	return adminDo(c, http.MethodGet, path, "", nil, out)
+func adminGet(ctx context.Context, c *cli.Command, path string, out any) error {
+	return adminDo(ctx, c, http.MethodGet, path, "", nil, out)
 }
 
-func adminCall(c *cli.Context, path, ctype string, body []byte, out any) error {
-	return adminDo(c, http.MethodPost, path, ctype, body, out)
+func adminCall(ctx context.Context, c *cli.Command, path, ctype string, body []byte, out any) error {
+	return adminDo(ctx, c, http.MethodPost, path, ctype, body, out)
 }
 
 // adminDo talks to a running mesh. Its refusals (bad manifests, unknown
 // workloads) are the user's input errors; not reaching it is not.
-func adminDo(c *cli.Context, method, path, ctype string, body []byte, out any) error {
+func adminDo(ctx context.Context, c *cli.Command, method, path, ctype string, body []byte, out any) error {
 	addr := c.String("admin-addr")
-	req, err := http.NewRequestWithContext(c.Context, method, "http://"+addr+path, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, bytes.NewReader(body))
 	if err != nil {
 		return usageError(fmt.Errorf("--admin-addr %q: %w", addr, err))
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,7 +12,7 @@ import (
 	"time"
 
 	"github.com/canary-gate/canary/classify"
-	"github.com/urfave/cli/v2"
+	"github.com/urfave/cli/v3"
 )
 
 // maxPageBytes bounds what classify reads of one page or file.
@@ -37,7 +38,7 @@ func classifyCommand() *cli.Command {
 // pageClassifier is the classifier chosen by --rules and --version-header.
 type pageClassifier func(status int, header http.Header, body []byte) classify.Result
 
-func chooseClassifier(c *cli.Context) (pageClassifier, error) {
+func chooseClassifier(c *cli.Command) (pageClassifier, error) {
 	rulesFile, header := c.String("rules"), c.String("version-header")
 	switch {
 	case rulesFile != "":
@@ -59,7 +60,7 @@ func chooseClassifier(c *cli.Context) (pageClassifier, error) {
 	return classify.Page, nil
 }
 
-func classifyAction(c *cli.Context) error {
+func classifyAction(ctx context.Context, c *cli.Command) error {
 	if c.NArg() == 0 {
 		return usageError(errors.New("classify: want at least one FILE, URL or -"))
 	}
@@ -69,20 +70,20 @@ func classifyAction(c *cli.Context) error {
 	}
 	client := &http.Client{Timeout: 10 * time.Second}
 	for _, src := range c.Args().Slice() {
-		res, err := classifySource(c, client, classifier, src)
+		res, err := classifySource(ctx, client, classifier, src)
 		if err != nil {
 			return err
 		}
-		if err := printClass(c.App.Writer, c.Bool("json"), src, res); err != nil {
+		if err := printClass(c.Writer, c.Bool("json"), src, res); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func classifySource(c *cli.Context, client *http.Client, classifier pageClassifier, src string) (classify.Result, error) {
+func classifySource(ctx context.Context, client *http.Client, classifier pageClassifier, src string) (classify.Result, error) {
 	if strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://") {
-		req, err := http.NewRequestWithContext(c.Context, http.MethodGet, src, nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, src, nil)
 		if err != nil {
 			return classify.Result{}, usageError(fmt.Errorf("classify: URL %q: %w", src, err))
 		}

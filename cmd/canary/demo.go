@@ -15,7 +15,7 @@ import (
 	"github.com/canary-gate/canary/bookinfo"
 	"github.com/canary-gate/canary/prom"
 	"github.com/canary-gate/canary/verify"
-	"github.com/urfave/cli/v2"
+	"github.com/urfave/cli/v3"
 )
 
 func demoCommand() *cli.Command {
@@ -36,7 +36,7 @@ func demoCommand() *cli.Command {
 	}
 }
 
-func demoAction(c *cli.Context) error {
+func demoAction(ctx context.Context, c *cli.Command) error {
 	rate, err := attack.ParseRate(c.String("rate"))
 	if err != nil {
 		return usageError(fmt.Errorf("--rate: %w", err))
@@ -55,24 +55,24 @@ func demoAction(c *cli.Context) error {
 		defer cancel()
 		_ = m.Shutdown(ctx)
 	}()
-	fmt.Fprintf(c.App.ErrWriter, "local Bookinfo mesh: http://%s/productpage (admin http://%s)\n", m.Addr(), m.AdminAddr())
-	server, stop := demoServer(c, m)
+	fmt.Fprintf(c.ErrWriter, "local Bookinfo mesh: http://%s/productpage (admin http://%s)\n", m.Addr(), m.AdminAddr())
+	server, stop := demoServer(ctx, c, m)
 	defer stop()
 	env := verify.ScenarioEnv{Dir: dir, Target: "http://" + m.Addr() + "/productpage", Apply: meshApplier(m),
 		ExpectFrom: expectFromFile, Prepare: func(o *verify.Options) {
 			o.Attack.Rate = rate
 			server(o)
 		}}
-	err = runScenario(c, sc, env, "markdown", c.String("output"))
+	err = runScenario(ctx, c, sc, env, "markdown", c.String("output"))
 	if out := c.String("output"); out != "" {
-		fmt.Fprintf(c.App.ErrWriter, "report: %s\n", out)
+		fmt.Fprintf(c.ErrWriter, "report: %s\n", out)
 	}
 	return err
 }
 
 // demoServer picks the server-side source: a real Prometheus scraping the
 // mesh every second when the binary is there, else the sidecars directly.
-func demoServer(c *cli.Context, m *bookinfo.Mesh) (func(*verify.Options), func()) {
+func demoServer(ctx context.Context, c *cli.Command, m *bookinfo.Mesh) (func(*verify.Options), func()) {
 	var scrape []string
 	for _, v := range []string{"v1", "v2", "v3"} {
 		scrape = append(scrape, "http://"+m.AdminAddr()+"/sidecars/reviews-"+v+"/stats/prometheus")
@@ -80,15 +80,15 @@ func demoServer(c *cli.Context, m *bookinfo.Mesh) (func(*verify.Options), func()
 	direct := func(o *verify.Options) { o.Prometheus, o.Scrape, o.RequireServer = nil, scrape, true }
 	bin, err := exec.LookPath("prometheus")
 	if !c.Bool("prometheus") || err != nil {
-		fmt.Fprintln(c.App.ErrWriter, "server side: reading the sidecars directly (no prometheus binary on PATH)")
+		fmt.Fprintln(c.ErrWriter, "server side: reading the sidecars directly (no prometheus binary on PATH)")
 		return direct, func() {}
 	}
-	client, stop, err := startPrometheus(c.Context, bin, m)
+	client, stop, err := startPrometheus(ctx, bin, m)
 	if err != nil {
-		fmt.Fprintf(c.App.ErrWriter, "server side: reading the sidecars directly (prometheus did not start: %v)\n", err)
+		fmt.Fprintf(c.ErrWriter, "server side: reading the sidecars directly (prometheus did not start: %v)\n", err)
 		return direct, func() {}
 	}
-	fmt.Fprintf(c.App.ErrWriter, "server side: Prometheus at %s, scraping every second\n", client.URL())
+	fmt.Fprintf(c.ErrWriter, "server side: Prometheus at %s, scraping every second\n", client.URL())
 	return func(o *verify.Options) { o.Prometheus, o.Scrape, o.RequireServer = client, nil, true }, stop
 }
 

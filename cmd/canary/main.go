@@ -12,14 +12,11 @@ import (
 	"syscall"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	app := newApp()
-	err := app.RunContext(ctx, os.Args)
+	err := app.Run(ctx, os.Args)
 	if err != nil && err.Error() != "" {
 		fmt.Fprintln(app.ErrWriter, "canary:", oneLine(err))
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -8,7 +9,7 @@ import (
 
 	"github.com/canary-gate/canary/attack"
 	"github.com/canary-gate/canary/report"
-	"github.com/urfave/cli/v2"
+	"github.com/urfave/cli/v3"
 )
 
 func planCommand() *cli.Command {
@@ -25,7 +26,7 @@ func planCommand() *cli.Command {
 	}
 }
 
-func planAction(c *cli.Context) error {
+func planAction(ctx context.Context, c *cli.Command) error {
 	if c.String("expect") == "" {
 		return usageError(errors.New("plan: want --expect, e.g. --expect v1=90,v2=10"))
 	}
@@ -46,7 +47,7 @@ func planAction(c *cli.Context) error {
 	at := func(n int) string {
 		return (time.Duration(math.Ceil(float64(n)/rate)) * time.Second).String()
 	}
-	w := c.App.Writer
+	w := c.Writer
 	fmt.Fprintf(w, "expect %s ±%g points at %g%% confidence, %g requests/s (simulated, %d runs):\n", p.Expect, p.Tolerance, 100*p.Confidence, rate, p.Runs)
 	fmt.Fprintf(w, "  PASS when the split is as expected: median %d requests (%s), 90%% within %d (%s)\n", p.PassMedian, at(p.PassMedian), p.PassP90, at(p.PassP90))
 	fmt.Fprintf(w, "  FAIL when it is %s: median %d requests (%s), 90%% within %d (%s)\n", p.FailTruth, p.FailMedian, at(p.FailMedian), p.FailP90, at(p.FailP90))

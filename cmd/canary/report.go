@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +12,7 @@ import (
 
 	"github.com/canary-gate/canary/report"
 	"github.com/canary-gate/canary/results"
-	"github.com/urfave/cli/v2"
+	"github.com/urfave/cli/v3"
 )
 
 var reportFormats = []string{"text", "json", "junit", "markdown", "html"}
@@ -47,7 +48,7 @@ func windowFlags() []cli.Flag {
 
 // windowCriteria builds the per-window criteria; windows is the expected
 // number of windows of the run (0: each window judged on its own).
-func windowCriteria(c *cli.Context, windows int) (report.WindowCriteria, error) {
+func windowCriteria(c *cli.Command, windows int) (report.WindowCriteria, error) {
 	wc := report.WindowCriteria{Tolerance: c.Float64("tolerance"), MaxErrorRate: c.Float64("max-error-rate") / 100,
 		LatencyP99: c.Duration("latency-p99"), Confidence: c.Float64("confidence"), Windows: windows}
 	if s := c.String("expect"); s != "" {
@@ -77,7 +78,7 @@ func judge(w report.Window, wc report.WindowCriteria) []report.Alarm {
 	return report.Judge(w, wc)
 }
 
-func reportAction(c *cli.Context) error {
+func reportAction(ctx context.Context, c *cli.Command) error {
 	if c.NArg() == 0 {
 		return usageError(errors.New("report: want at least one results FILE"))
 	}
@@ -134,7 +135,7 @@ func readResults(name string, agg *report.Aggregator) ([]string, error) {
 }
 
 // finishReport judges every window and renders.
-func finishReport(c *cli.Context, rep *report.Report, wc report.WindowCriteria, format, output string) error {
+func finishReport(c *cli.Command, rep *report.Report, wc report.WindowCriteria, format, output string) error {
 	if wc.Windows == 0 {
 		wc.Windows = len(rep.Windows)
 	}
@@ -148,8 +149,8 @@ func finishReport(c *cli.Context, rep *report.Report, wc report.WindowCriteria, 
 		if err := writeFile(output, render); err != nil {
 			return err
 		}
-		fmt.Fprintf(c.App.ErrWriter, "%s: %s (%s)\n", v, output, reason)
-	} else if err := render(c.App.Writer); err != nil {
+		fmt.Fprintf(c.ErrWriter, "%s: %s (%s)\n", v, output, reason)
+	} else if err := render(c.Writer); err != nil {
 		return err
 	}
 	return verdictError(v)

@@ -17,7 +17,7 @@ import (
 	"github.com/canary-gate/canary/bookinfo"
 	"github.com/canary-gate/canary/scenarios"
 	"github.com/canary-gate/canary/verify"
-	"github.com/urfave/cli/v2"
+	"github.com/urfave/cli/v3"
 )
 
 func runCommand() *cli.Command {
@@ -41,20 +41,20 @@ func scenariosCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "scenarios",
 		Usage: "list the built-in scenarios, or print one to copy and edit (canary scenarios show NAME)",
-		Subcommands: []*cli.Command{{
+		Commands: []*cli.Command{{
 			Name: "show", Usage: "print a built-in scenario's YAML", ArgsUsage: "NAME",
-			Action: func(c *cli.Context) error {
+			Action: func(ctx context.Context, c *cli.Command) error {
 				src, ok := scenarios.BuiltinSource(c.Args().First())
 				if !ok || c.NArg() != 1 {
 					return usageError(fmt.Errorf("scenarios show: want one of %s", strings.Join(scenarios.Builtin(), ", ")))
 				}
-				_, err := c.App.Writer.Write(src)
+				_, err := c.Writer.Write(src)
 				return err
 			},
 		}},
-		Action: func(c *cli.Context) error {
+		Action: func(ctx context.Context, c *cli.Command) error {
 			if c.NArg() > 0 {
-				return unknownCommand(c)
+				return unknownCommand(ctx, c)
 			}
 			for _, name := range scenarios.Builtin() {
 				src, _ := scenarios.BuiltinSource(name)
@@ -62,7 +62,7 @@ func scenariosCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(c.App.Writer, "%-12s %d stages  %s\n", name, len(sc.Stages), sc.Description)
+				fmt.Fprintf(c.Writer, "%-12s %d stages  %s\n", name, len(sc.Stages), sc.Description)
 			}
 			return nil
 		},
@@ -86,7 +86,7 @@ func loadScenario(arg string) (*scenarios.Scenario, string, error) {
 	return sc, filepath.Dir(arg), nil
 }
 
-func runAction(c *cli.Context) error {
+func runAction(ctx context.Context, c *cli.Command) error {
 	if c.NArg() != 1 {
 		return usageError(errors.New("run: want one SCENARIO.yaml or built-in name"))
 	}
@@ -104,28 +104,28 @@ func runAction(c *cli.Context) error {
 	if env.Target == "" && sc.Target == "" {
 		return usageError(errors.New("run: the scenario has no target: give --target URL"))
 	}
-	return runScenario(c, sc, env, c.String("format"), c.String("output"))
+	return runScenario(ctx, c, sc, env, c.String("format"), c.String("output"))
 }
 
 // runScenario runs it with live stage lines and writes the reports.
-func runScenario(c *cli.Context, sc *scenarios.Scenario, env verify.ScenarioEnv, format, output string) error {
-	w := c.App.ErrWriter
+func runScenario(ctx context.Context, c *cli.Command, sc *scenarios.Scenario, env verify.ScenarioEnv, format, output string) error {
+	w := c.ErrWriter
 	env.OnStart = func(i int, name string) { fmt.Fprintf(w, "stage %d/%d %s ...\n", i+1, len(sc.Stages), name) }
 	env.OnStage = func(s verify.StageResult) {
 		fmt.Fprintf(w, "stage %s: %s in %s: %s\n", s.Name, verdictWord(s), s.End.Sub(s.Start).Round(100*time.Millisecond), firstLine(s))
 	}
-	res := verify.RunScenario(c.Context, sc, env)
+	res := verify.RunScenario(ctx, sc, env)
 	if output != "" {
 		if err := writeFile(output, func(f io.Writer) error { return verify.WriteScenario(f, format, res) }); err != nil {
 			return err
 		}
 	} else if format != "text" {
-		if err := verify.WriteScenario(c.App.Writer, format, res); err != nil {
+		if err := verify.WriteScenario(c.Writer, format, res); err != nil {
 			return err
 		}
 		return scenarioExit(res)
 	}
-	if err := verify.WriteScenario(c.App.Writer, "text", res); err != nil {
+	if err := verify.WriteScenario(c.Writer, "text", res); err != nil {
 		return err
 	}
 	return scenarioExit(res)

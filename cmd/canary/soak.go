@@ -13,7 +13,7 @@ import (
 	"github.com/canary-gate/canary/attack"
 	"github.com/canary-gate/canary/report"
 	"github.com/canary-gate/canary/results"
-	"github.com/urfave/cli/v2"
+	"github.com/urfave/cli/v3"
 )
 
 func soakCommand() *cli.Command {
@@ -68,7 +68,7 @@ func (s *soak) close(ws []report.Window, log func(string)) (alarmed bool) {
 	return alarmed
 }
 
-func soakAction(c *cli.Context) error {
+func soakAction(ctx context.Context, c *cli.Command) error {
 	format := c.String("format")
 	if !slices.Contains(reportFormats, format) {
 		return usageError(fmt.Errorf("--format %q: want one of %s", format, strings.Join(reportFormats, ", ")))
@@ -77,7 +77,7 @@ func soakAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(c.Context)
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if s.server != nil {
 		sctx, stopServer := context.WithCancel(context.Background())
@@ -85,7 +85,7 @@ func soakAction(c *cli.Context) error {
 		go s.server.run(sctx)
 		go func() { <-ctx.Done(); stopServer() }()
 	}
-	logLine := func(line string) { fmt.Fprintf(c.App.ErrWriter, "%s %s\n", time.Now().Format(time.TimeOnly), line) }
+	logLine := func(line string) { fmt.Fprintf(c.ErrWriter, "%s %s\n", time.Now().Format(time.TimeOnly), line) }
 	began := time.Now()
 	stopStatus := statusLines(c, &o, func() string { return soakProgress(began, o.Duration, c.Duration("window")) })
 	done := make(chan struct{})
@@ -133,21 +133,21 @@ func soakAction(c *cli.Context) error {
 	return renderSoak(c, rep, format)
 }
 
-func renderSoak(c *cli.Context, rep *report.Report, format string) error {
+func renderSoak(c *cli.Command, rep *report.Report, format string) error {
 	v, reason := report.SoakVerdict(rep.Windows, rep.Alarms)
 	rep.Verdict, rep.Reason = v.String(), reason
 	if out := c.String("output"); out != "" {
 		if err := writeFile(out, func(w io.Writer) error { return report.Render(w, format, rep) }); err != nil {
 			return err
 		}
-		fmt.Fprintf(c.App.Writer, "%s: %s; report %s\n", v, reason, out)
-	} else if err := report.Render(c.App.Writer, format, rep); err != nil {
+		fmt.Fprintf(c.Writer, "%s: %s; report %s\n", v, reason, out)
+	} else if err := report.Render(c.Writer, format, rep); err != nil {
 		return err
 	}
 	return verdictError(v)
 }
 
-func soakOptions(c *cli.Context) (attack.Options, *soak, func() error, error) {
+func soakOptions(c *cli.Command) (attack.Options, *soak, func() error, error) {
 	noop := func() error { return nil }
 	if c.NArg() > 0 {
 		return attack.Options{}, nil, noop, usageError(fmt.Errorf("soak: unexpected argument %q", c.Args().First()))

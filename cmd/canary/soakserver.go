@@ -8,7 +8,7 @@ import (
 
 	"github.com/canary-gate/canary/prom"
 	"github.com/canary-gate/canary/report"
-	"github.com/urfave/cli/v2"
+	"github.com/urfave/cli/v3"
 )
 
 // soakServer gives each closed window the server-side requests per version
@@ -27,7 +27,7 @@ type soakServer struct {
 	snaps map[time.Time]prom.Snapshot
 }
 
-func newSoakServer(c *cli.Context, size time.Duration) (*soakServer, error) {
+func newSoakServer(c *cli.Command, size time.Duration) (*soakServer, error) {
 	service, ns := c.String("host"), c.String("namespace")
 	s := &soakServer{size: size, snaps: map[time.Time]prom.Snapshot{},
 		sel: fmt.Sprintf(`istio_requests_total{reporter="destination",destination_service_name=%q,destination_service_namespace=%q}`, service, ns),

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -13,7 +14,7 @@ import (
 	"github.com/canary-gate/canary/prom"
 	"github.com/canary-gate/canary/report"
 	"github.com/canary-gate/canary/verify"
-	"github.com/urfave/cli/v2"
+	"github.com/urfave/cli/v3"
 )
 
 func verifyCommand() *cli.Command {
@@ -76,7 +77,7 @@ func loadFlags() []cli.Flag {
 	}
 }
 
-func verifyAction(c *cli.Context) error {
+func verifyAction(ctx context.Context, c *cli.Command) error {
 	if c.NArg() > 0 {
 		return usageError(fmt.Errorf("verify: unexpected argument %q", c.Args().First()))
 	}
@@ -85,7 +86,7 @@ func verifyAction(c *cli.Context) error {
 		return err
 	}
 	defer func() { _ = closeResults() }()
-	res, err := verify.Run(c.Context, o)
+	res, err := verify.Run(ctx, o)
 	if err != nil {
 		if errors.Is(err, report.ErrInvalid) {
 			return usageError(err)
@@ -112,7 +113,7 @@ func verdictError(v report.Verdict) error {
 // errSilent marks an outcome already reported on stdout.
 var errSilent = errors.New("")
 
-func writeVerifyReport(c *cli.Context, res *verify.Result) error {
+func writeVerifyReport(c *cli.Command, res *verify.Result) error {
 	format := c.String("format")
 	if out := c.String("output"); out != "" {
 		f, err := os.Create(out)
@@ -128,10 +129,10 @@ func writeVerifyReport(c *cli.Context, res *verify.Result) error {
 		}
 		format = "text"
 	}
-	return verify.Write(c.App.Writer, format, res)
+	return verify.Write(c.Writer, format, res)
 }
 
-func verifyOptions(c *cli.Context) (verify.Options, func() error, error) {
+func verifyOptions(c *cli.Command) (verify.Options, func() error, error) {
 	var o verify.Options
 	noop := func() error { return nil }
 	if f := c.String("format"); !slices.Contains(verify.Formats, f) {
@@ -167,7 +168,7 @@ func verifyOptions(c *cli.Context) (verify.Options, func() error, error) {
 	return o, closeResults, nil
 }
 
-func criteria(c *cli.Context) (report.Criteria, error) {
+func criteria(c *cli.Command) (report.Criteria, error) {
 	var e report.Expectation
 	var err error
 	switch expect, from := c.String("expect"), c.String("expect-from"); {
@@ -195,7 +196,7 @@ func criteria(c *cli.Context) (report.Criteria, error) {
 	return crit, nil
 }
 
-func settleOptions(c *cli.Context, o *verify.Options) error {
+func settleOptions(c *cli.Command, o *verify.Options) error {
 	switch s := c.String("settle"); s {
 	case "auto":
 		o.Settle, o.SettleTimeout, o.SettleMin = true, c.Duration("settle-timeout"), c.Duration("settle-min")
@@ -217,7 +218,7 @@ func settleOptions(c *cli.Context, o *verify.Options) error {
 	return nil
 }
 
-func serverOptions(c *cli.Context, o *verify.Options) error {
+func serverOptions(c *cli.Command, o *verify.Options) error {
 	o.Scrape = c.StringSlice("scrape")
 	u := c.String("prometheus")
 	if u == "" {
