@@ -16,7 +16,7 @@ const DefaultRate = 20
 
 // Options configure one gate.
 type Options struct {
-	Attack   attack.Options  // target, rate, headers, login, timeouts
+	Attack   attack.Options  // target, rate (0: closed loop), headers, login, timeouts
 	Criteria report.Criteria // expectation, tolerance, confidence, budgets
 
 	// Timeout bounds the whole gate; 0 means none (MaxRequests still ends it).
@@ -80,9 +80,8 @@ func (o *Options) defaults() {
 	if o.SettleTimeout <= 0 {
 		o.SettleTimeout = 60 * time.Second
 	}
-	if o.Attack.Rate == 0 {
-		o.Attack.Rate = DefaultRate
-	}
+	// Attack.Rate 0 stays 0: a closed loop, as fast as the workers go, as
+	// `--rate 0` says. DefaultRate is the callers' default for no rate.
 }
 
 // Validate checks everything that can be checked before sending a request.

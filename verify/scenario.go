@@ -243,7 +243,7 @@ func stageOptions(sc *scenarios.Scenario, i int, target string, env ScenarioEnv)
 		c.MaxErrorRate = *g.MaxErrorRate / 100
 	}
 	o.Criteria = c
-	o.Attack = attack.Options{Target: target, Login: g.Login}
+	o.Attack = attack.Options{Target: target, Login: g.Login, Rate: DefaultRate}
 	if g.Rate != "" {
 		if o.Attack.Rate, err = attack.ParseRate(g.Rate); err != nil {
 			return o, fmt.Errorf("rate: %w", err)

@@ -132,3 +132,38 @@ func TestVerifyExpectFrom(t *testing.T) {
 		t.Errorf("--expect-from a header-routing file: exit %d, stderr %q; want exit 2 explaining the match", code, stderr)
 	}
 }
+
+// TestRateZero: --rate 0 means what --help says, a closed loop as fast as
+// the workers go, in attack and in verify (which once turned 0 into 20/s).
+func TestRateZero(t *testing.T) {
+	t.Parallel()
+	mp := startMesh(t, "--propagation-delay", "0")
+	for _, args := range [][]string{
+		{"attack", "--target", mp.url("/productpage"), "--rate", "0", "--requests", "300", "--format", "json"},
+		{"verify", "--target", mp.url("/productpage"), "--rate", "0", "--expect", "v1=34,v2=33,v3=33", "--tolerance", "15",
+			"--settle", "0", "--max-requests", "300", "--require-prometheus=false", "--format", "json"},
+	} {
+		out, stderr, code := run(t, "", args...)
+		var sum struct {
+			Requested  *float64 `json:"requested_rate"`
+			Workers    int      `json:"workers"`
+			MaxWorkers int      `json:"max_workers"`
+			Completed  int      `json:"completed"`
+			Load       *struct {
+				Requested  *float64 `json:"requested_rate"`
+				MaxWorkers int      `json:"max_workers"`
+				Completed  int      `json:"completed"`
+			} `json:"load"`
+		}
+		if err := json.Unmarshal([]byte(out), &sum); err != nil || code > ExitInconclusive {
+			t.Fatalf("canary %s: exit %d, %v; stderr %s", args[0], code, err, stderr)
+		}
+		if l := sum.Load; l != nil {
+			sum.Requested, sum.MaxWorkers, sum.Completed = l.Requested, l.MaxWorkers, l.Completed
+		}
+		if sum.Requested == nil || *sum.Requested != 0 || sum.MaxWorkers != 10 || sum.Completed < 100 {
+			t.Errorf("canary %s --rate 0: requested rate %v, max workers %d, %d completed; want 0 (closed loop), the 10 workers and at least 100 pages",
+				args[0], sum.Requested, sum.MaxWorkers, sum.Completed)
+		}
+	}
+}
