@@ -28,4 +28,6 @@ check report classify results scenarios
 check bookinfo internal/yamlerr
 check verify attack classify prom report results scenarios
 check prom
+# The benchmark's page server renders the mesh's product page itself.
+check internal/benchserver bookinfo internal/devcert
 exit $fail
