@@ -112,23 +112,41 @@ func checkFailureIDs(t *testing.T, ts *testServer, s *Summary, want int, receive
 	}
 }
 
+// TestTargetDown checks that a refused connection is data, not an error,
+// also where Run checks TLS or HTTP/2 before the load.
 func TestTargetDown(t *testing.T) {
 	t.Parallel()
-	bothClients(t, func(t *testing.T, via func(Options) Options) {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := l.Addr().String()
-		l.Close() // nothing listens there any more
-		s := run(t, via(Options{Target: "http://" + addr + "/productpage", Rate: 100, Duration: 300 * time.Millisecond}))
-		if s.Completed == 0 || s.Count(classify.TransportError) != s.Completed || s.Status[0] != s.Completed {
-			t.Errorf("completed %d, transport errors %d; want all transport errors:\n%s", s.Completed, s.Count(classify.TransportError), s)
-		}
-		if line := StatusLine(nil, s); !strings.Contains(line, "target down?") {
-			t.Errorf("StatusLine() = %q; want it to say target down?", line)
-		}
-	})
+	tests := []struct {
+		name   string
+		scheme string
+		http2  bool
+	}{
+		{"http", "http", false},
+		{"https", "https", false},
+		{"h2c", "http", true},
+		{"h2", "https", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			bothClients(t, func(t *testing.T, via func(Options) Options) {
+				l, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				addr := l.Addr().String()
+				l.Close() // nothing listens there any more
+				s := run(t, via(Options{Target: tc.scheme + "://" + addr + "/productpage", HTTP2: tc.http2,
+					Rate: 100, Duration: 300 * time.Millisecond}))
+				if s.Completed == 0 || s.Count(classify.TransportError) != s.Completed || s.Status[0] != s.Completed {
+					t.Errorf("completed %d, transport errors %d; want all transport errors:\n%s", s.Completed, s.Count(classify.TransportError), s)
+				}
+				if line := StatusLine(nil, s); !strings.Contains(line, "target down?") {
+					t.Errorf("StatusLine() = %q; want it to say target down?", line)
+				}
+			})
+		})
+	}
 }
 
 func TestMaxBodyKeepsConnections(t *testing.T) {

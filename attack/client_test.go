@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -134,28 +133,6 @@ func TestChunkedBody(t *testing.T) {
 		s := run(t, via(Options{Target: ts.URL, Requests: 20, Workers: 2}))
 		if s.Count(classify.OK) != 20 || s.Versions[0].Name != "v3" {
 			t.Errorf("summary:\n%s\nwant 20 v3 pages", s)
-		}
-	})
-}
-
-// TestTLSTarget checks an https target, with the Host header overridden as
-// for an ingress reached by IP.
-func TestTLSTarget(t *testing.T) {
-	t.Parallel()
-	bothClients(t, func(t *testing.T, via func(Options) Options) {
-		ts := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Host != "bookinfo.example" || r.TLS == nil {
-				w.WriteHeader(http.StatusMisdirectedRequest)
-				return
-			}
-			_, _ = w.Write([]byte("page v2"))
-		}))
-		t.Cleanup(ts.Close)
-		o := via(Options{Target: ts.URL + "/productpage", Requests: 20, Workers: 2, Classify: fakeClassify,
-			Headers: http.Header{"Host": {"bookinfo.example"}}})
-		o.tlsConfig = ts.Client().Transport.(*http.Transport).TLSClientConfig
-		if s := run(t, o); s.Count(classify.OK) != 20 {
-			t.Errorf("summary:\n%s\nwant 20 v2 pages over TLS", s)
 		}
 	})
 }

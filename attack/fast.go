@@ -2,6 +2,7 @@ package attack
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -17,11 +18,12 @@ import (
 
 // The attack's requests go through fasthttp unless an HTTP proxy from the
 // environment applies to the target, which only net/http's Transport
-// knows how to use. On this 2-core box net/http's client cost about 29 µs
-// of CPU per classified page, much of it in its per-connection read and
-// write goroutines and the hand-offs between them; fasthttp reads and
-// writes in the calling goroutine and reuses every request, response and
-// buffer, for about 19 µs. Client and server share the cores, so that is
+// knows how to use, or HTTP2 is set, which fasthttp does not speak. On
+// this 2-core box net/http's client cost about 29 µs of CPU per
+// classified page, much of it in its per-connection read and write
+// goroutines and the hand-offs between them; fasthttp reads and writes in
+// the calling goroutine and reuses every request, response and buffer,
+// for about 19 µs. Client and server share the cores, so that is
 // the difference between about 34k and 45k pages/s (BENCHMARKS.md).
 
 // fastIdle is how long a connection may sit idle in the pool before it is
@@ -31,21 +33,21 @@ import (
 // shortest common server keep-alive (Node.js), avoids that race.
 const fastIdle = 4 * time.Second
 
-// useFast reports whether requests to u can go through fasthttp: no proxy
-// from the environment applies to it.
-func useFast(u *url.URL) bool {
+// direct reports whether requests to u go straight to it: no proxy from
+// the environment applies, so fasthttp can send them.
+func direct(u *url.URL) bool {
 	p, err := http.ProxyFromEnvironment(&http.Request{URL: u})
 	return p == nil && err == nil
 }
 
 // newFastClient returns the client for the target's host, dialing through
 // d so that the connections opened before the clock started are used.
-func newFastClient(o Options, u *url.URL, d *dialer) *fasthttp.HostClient {
+func newFastClient(o Options, u *url.URL, d *dialer, cfg *tls.Config) *fasthttp.HostClient {
 	return &fasthttp.HostClient{
 		Addr:      canonicalAddr(u.Scheme, u.Host),
 		Name:      userAgent,
 		IsTLS:     u.Scheme == "https",
-		TLSConfig: o.tlsConfig,
+		TLSConfig: cfg,
 		Dial: func(addr string) (net.Conn, error) {
 			return d.DialContext(context.Background(), "tcp", addr)
 		},

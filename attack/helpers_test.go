@@ -46,6 +46,13 @@ type testServer struct {
 
 func newTestServer(t *testing.T, h http.HandlerFunc) *testServer {
 	t.Helper()
+	return startTestServer(t, h, (*httptest.Server).Start)
+}
+
+// startTestServer is newTestServer with the way the server starts, such as
+// StartTLS after setting its TLS config.
+func startTestServer(t *testing.T, h http.HandlerFunc, start func(*httptest.Server)) *testServer {
+	t.Helper()
 	ts := &testServer{}
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/login" {
@@ -68,7 +75,7 @@ func newTestServer(t *testing.T, h http.HandlerFunc) *testServer {
 			ts.closed.Add(1)
 		}
 	}
-	srv.Start()
+	start(srv)
 	ts.Server = srv
 	t.Cleanup(srv.Close)
 	return ts
@@ -81,12 +88,7 @@ func page(v string) http.HandlerFunc {
 // run runs an attack with a deadline so that no test can hang.
 func run(t *testing.T, o Options) *Summary {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	if o.Classify == nil {
-		o.Classify = fakeClassify
-	}
-	s, err := Run(ctx, o)
+	s, err := runErr(t, o)
 	if err != nil {
 		t.Fatalf("Run() error: %v", err)
 	}
@@ -94,6 +96,17 @@ func run(t *testing.T, o Options) *Summary {
 		t.Errorf("Run() summary has Done = false")
 	}
 	return s
+}
+
+// runErr is run for an attack that may fail.
+func runErr(t *testing.T, o Options) (*Summary, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	if o.Classify == nil {
+		o.Classify = fakeClassify
+	}
+	return Run(ctx, o)
 }
 
 func (ts *testServer) seen() (ids, traces []string) {

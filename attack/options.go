@@ -3,9 +3,13 @@
 // that received it and keeps only counters and latency histograms.
 //
 // Pacing uses vegeta's ConstantPacer; the workers are our own, over one
-// shared fasthttp client (net/http's Transport when a proxy applies), so
-// requests, responses and bodies live in reused per-worker buffers and
-// bodies are dropped right after classification.
+// shared fasthttp client (net/http's Transport when a proxy applies or for
+// HTTP/2), so requests, responses and bodies live in reused per-worker
+// buffers and bodies are dropped right after classification.
+//
+// Before the load, Run checks what would fail every request alike: a TLS
+// certificate one side cannot verify (ErrTLS), or HTTP/2 refused
+// (ErrNoHTTP2). Those are errors; what each request meets is data.
 package attack
 
 import (
@@ -54,7 +58,7 @@ type Options struct {
 	Timeout           time.Duration // per request, body included
 	MaxBody           int64         // body bytes read and classified; the rest is drained
 	DisableKeepAlives bool          // a new connection for every request
-	Headers           http.Header   // added to every request; "Host" sets the Host header
+	Headers           http.Header   // added to every request; "Host" sets the Host header (and SNI; see ServerName)
 	Login             string        // "user" or "user:password": POST /login once per worker
 
 	// Classify turns a response into a Result; nil means classify.Page,
@@ -76,19 +80,53 @@ type Options struct {
 	Progress func(*Summary)
 	Every    time.Duration
 
+	// TLS to an https target. Both clients share the one *tls.Config
+	// built from these, and Run checks the handshake before the load.
+	CAFile   string // PEM bundle trusted instead of the system roots
+	Insecure bool   // skip verifying the target's certificate
+	CertFile string // client certificate (PEM) for an ingress that requires mTLS; with KeyFile
+	KeyFile  string // the client certificate's private key (PEM)
+	// ServerName is sent as SNI and is the name the target's certificate
+	// must be valid for, as with a Gateway that routes by host. Empty:
+	// the hostname of Headers["Host"] if one is given, else the target's.
+	ServerName string
+
+	// HTTP2 sends with HTTP/2 only: ALPN h2 over TLS, prior knowledge
+	// (h2c) over plain http. fasthttp has no HTTP/2, so requests go
+	// through net/http's Transport, as with a proxy.
+	HTTP2 bool
+
 	// viaTransport sends through net/http's Transport even when no proxy
 	// applies, so tests cover both clients.
 	viaTransport bool
-	// tlsConfig, when set, replaces the default (system roots), so tests
-	// can trust their own server's certificate.
-	tlsConfig *tls.Config
 }
 
 // Validate reports the first invalid option in one line that names it.
+// It reads the TLS files, so a missing or malformed one is reported here.
 func (o *Options) Validate() error {
-	if _, err := parseTarget(o.Target); err != nil {
-		return err
+	_, _, err := o.validate()
+	return err
+}
+
+// validate is Validate that also returns what it parsed and built: the
+// target and the TLS configuration for it.
+func (o *Options) validate() (*url.URL, *tls.Config, error) {
+	u, err := parseTarget(o.Target)
+	if err != nil {
+		return nil, nil, err
 	}
+	if err := o.validateLoad(); err != nil {
+		return nil, nil, err
+	}
+	cfg, err := o.tlsConfig(u)
+	if err != nil {
+		return nil, nil, err
+	}
+	return u, cfg, nil
+}
+
+// validateLoad checks the options that shape the load.
+func (o *Options) validateLoad() error {
 	switch {
 	case math.IsNaN(o.Rate) || math.IsInf(o.Rate, 0) || o.Rate < 0:
 		return fmt.Errorf("rate: want a finite number >= 0, got %v", o.Rate)

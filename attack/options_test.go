@@ -2,6 +2,7 @@ package attack
 
 import (
 	"math"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,9 @@ import (
 func TestValidate(t *testing.T) {
 	t.Parallel()
 	ok := Options{Target: "http://127.0.0.1:9080/productpage"}
+	p, other := newPKI(t, "canary"), newPKI(t, "other")
+	missing := filepath.Join(t.TempDir(), "missing.pem")
+	https := func(o *Options) { o.Target = "https://127.0.0.1:9443/productpage" }
 	tests := []struct {
 		name string
 		edit func(*Options)
@@ -30,6 +34,26 @@ func TestValidate(t *testing.T) {
 		{"negative max body", func(o *Options) { o.MaxBody = -1 }, "max-body: want >= 0 bytes"},
 		{"negative every", func(o *Options) { o.Every = -1 }, "every: want >= 0"},
 		{"empty login user", func(o *Options) { o.Login = ":secret" }, "login: want user or user:password"},
+		{"every tls option", func(o *Options) {
+			https(o)
+			o.CAFile, o.CertFile, o.KeyFile, o.ServerName, o.HTTP2 = p.caFile, p.clientCert, p.clientKey, "bookinfo.example", true
+		}, ""},
+		{"insecure mtls", func(o *Options) { https(o); o.Insecure, o.CertFile, o.KeyFile = true, p.clientCert, p.clientKey }, ""},
+		{"http2 over http", func(o *Options) { o.HTTP2 = true }, ""},
+		{"ca-file missing", func(o *Options) { https(o); o.CAFile = missing }, "ca-file: open " + missing + ": no such file"},
+		{"ca-file not pem", func(o *Options) { https(o); o.CAFile = p.clientKey }, "ca-file: want PEM certificates in " + p.clientKey},
+		{"cert-file alone", func(o *Options) { https(o); o.CertFile = p.clientCert }, "cert-file and key-file: give both, got only cert-file"},
+		{"key-file alone", func(o *Options) { https(o); o.KeyFile = p.clientKey }, "cert-file and key-file: give both, got only key-file"},
+		{"cert-file missing", func(o *Options) { https(o); o.CertFile, o.KeyFile = missing, p.clientKey }, "cert-file: open " + missing},
+		{"key-file missing", func(o *Options) { https(o); o.CertFile, o.KeyFile = p.clientCert, missing }, "key-file: open " + missing},
+		{"key of another cert", func(o *Options) { https(o); o.CertFile, o.KeyFile = p.clientCert, other.clientKey },
+			"cert-file and key-file: tls: private key does not match public key"},
+		{"insecure with ca-file", func(o *Options) { https(o); o.Insecure, o.CAFile = true, p.caFile }, "insecure: skips verification, so ca-file"},
+		{"server-name with port", func(o *Options) { https(o); o.ServerName = "bookinfo.example:443" }, "server-name: want a host name without port"},
+		{"ca-file over http", func(o *Options) { o.CAFile = p.caFile }, "ca-file: want an https target, got http://127.0.0.1:9080/productpage"},
+		{"cert-file over http", func(o *Options) { o.CertFile, o.KeyFile = p.clientCert, p.clientKey }, "cert-file: want an https target"},
+		{"insecure over http", func(o *Options) { o.Insecure = true }, "insecure: want an https target"},
+		{"server-name over http", func(o *Options) { o.ServerName = "bookinfo.example" }, "server-name: want an https target"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"math"
 	"net"
-	"net/http"
 	"sync"
 	"time"
 )
@@ -68,7 +67,7 @@ func (a *Attack) warm(ctx context.Context, d *dialer) {
 	if n == 0 {
 		return
 	}
-	if p, err := http.ProxyFromEnvironment(&http.Request{URL: a.target}); p != nil || err != nil {
+	if !direct(a.target) {
 		return
 	}
 	addr := canonicalAddr(a.target.Scheme, a.target.Host)

@@ -2,9 +2,12 @@ package bookinfo
 
 import (
 	"crypto/rand"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httputil"
+	"os"
 	"sync"
 )
 
@@ -27,6 +30,41 @@ func (m *Mesh) ingressProxy() http.Handler {
 			http.Error(rw, "upstream connect error or disconnect/reset before headers: "+err.Error(), http.StatusServiceUnavailable)
 		},
 	}
+}
+
+// loadIngressTLS reads the ingress's certificate and key; both empty
+// means plain http and a nil config.
+func loadIngressTLS(certFile, keyFile string) (*tls.Config, error) {
+	if certFile == "" && keyFile == "" {
+		return nil, nil
+	}
+	if certFile == "" || keyFile == "" {
+		return nil, errors.New("tls-cert and tls-key: give both or neither")
+	}
+	pems := make([][]byte, 2)
+	for i, f := range []struct{ opt, path string }{{"tls-cert", certFile}, {"tls-key", keyFile}} {
+		b, err := os.ReadFile(f.path)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f.opt, err)
+		}
+		pems[i] = b
+	}
+	cert, err := tls.X509KeyPair(pems[0], pems[1])
+	if err != nil {
+		return nil, fmt.Errorf("tls-cert and tls-key: %w", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}}, nil
+}
+
+// ingressProtocols are HTTP/1.1 and HTTP/2: by ALPN over TLS, by prior
+// knowledge (h2c) over plain http, as an Istio gateway's listener accepts
+// both. The pods behind it are still called over HTTP/1.1.
+func ingressProtocols() *http.Protocols {
+	p := new(http.Protocols)
+	p.SetHTTP1(true)
+	p.SetHTTP2(true)
+	p.SetUnencryptedHTTP2(true)
+	return p
 }
 
 // serveIngress is the istio-ingressgateway: it gives every request an

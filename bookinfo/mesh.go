@@ -3,6 +3,7 @@ package bookinfo
 import (
 	"context"
 	crand "crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -26,6 +27,11 @@ type Options struct {
 	// AdminAddr serves the sidecars' metrics, Prometheus service discovery
 	// and the control API used by `canary bookinfo apply|delete|scale|sidecar`.
 	AdminAddr string
+	// TLSCertFile and TLSKeyFile, when set, make the ingress serve https
+	// on Addr (HTTP/1.1 and HTTP/2 by ALPN) with this PEM certificate and
+	// key. Without them it serves plain http, HTTP/1.1 and HTTP/2 with
+	// prior knowledge (h2c).
+	TLSCertFile, TLSKeyFile string
 	// Markup selects the productpage template generation (default current).
 	Markup Markup
 	// PropagationDelay is the time from Apply or Delete to the new routing
@@ -43,6 +49,7 @@ type Mesh struct {
 	transport      *http.Transport
 	sessionKey     []byte
 	ingress        *http.Server
+	ingressTLS     *tls.Config // nil: plain http
 	admin          *http.Server
 	ingressLn      net.Listener
 	adminLn        net.Listener
@@ -79,6 +86,10 @@ func Start(opts Options) (*Mesh, error) {
 	if opts.PropagationDelay < 0 {
 		return nil, fmt.Errorf("propagation delay %v: want zero or more", opts.PropagationDelay)
 	}
+	ingressTLS, err := loadIngressTLS(opts.TLSCertFile, opts.TLSKeyFile)
+	if err != nil {
+		return nil, err
+	}
 	m := &Mesh{
 		opts: opts,
 		transport: &http.Transport{
@@ -86,6 +97,7 @@ func Start(opts Options) (*Mesh, error) {
 			IdleConnTimeout: 90 * time.Second, DisableCompression: true,
 			DialContext: (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
 		},
+		ingressTLS: ingressTLS,
 		sessionKey: make([]byte, 32),
 		workloads:  make(map[string]*workload),
 		byApp:      make(map[string][]*workload),
@@ -141,22 +153,38 @@ func (m *Mesh) listen() error {
 		return fmt.Errorf("admin --admin-addr: %w", err)
 	}
 	m.ingress = newServer(http.HandlerFunc(m.serveIngress))
+	m.ingress.Protocols = ingressProtocols()
+	m.ingress.TLSConfig = m.ingressTLS
 	m.admin = newServer(m.adminHandler())
 	m.serve(m.ingress, m.ingressLn)
 	m.serve(m.admin, m.adminLn)
 	return nil
 }
 
+// serve runs s on ln until Shutdown, over TLS when s has a TLS config.
 func (m *Mesh) serve(s *http.Server, ln net.Listener) {
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
+		if s.TLSConfig != nil {
+			_ = s.ServeTLS(ln, "", "") // the certificate is in TLSConfig
+			return
+		}
 		_ = s.Serve(ln) // returns http.ErrServerClosed on Shutdown
 	}()
 }
 
 // Addr is the ingress gateway's address (host:port).
 func (m *Mesh) Addr() string { return m.ingressLn.Addr().String() }
+
+// Scheme is the ingress gateway's URL scheme: "https" with a TLS
+// certificate, else "http".
+func (m *Mesh) Scheme() string {
+	if m.ingressTLS != nil {
+		return "https"
+	}
+	return "http"
+}
 
 // AdminAddr is the admin API's address (host:port).
 func (m *Mesh) AdminAddr() string { return m.adminLn.Addr().String() }

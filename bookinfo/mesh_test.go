@@ -19,7 +19,13 @@ import (
 // propagation, stopped when the test ends.
 func startTestMesh(t testing.TB, markup Markup) *Mesh {
 	t.Helper()
-	m, err := Start(Options{Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", Markup: markup})
+	return startMesh(t, Options{Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", Markup: markup})
+}
+
+// startMesh is startTestMesh with every option given.
+func startMesh(t testing.TB, o Options) *Mesh {
+	t.Helper()
+	m, err := Start(o)
 	if err != nil {
 		t.Fatal(err)
 	}

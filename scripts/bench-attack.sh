@@ -2,12 +2,14 @@
 # Load benchmark for `canary attack` against the vegeta CLI and library, run
 # against the same static Bookinfo page server in the same run, so that the
 # ratios hold even on a noisy 2-core box. Pacing is measured at the server
-# (internal/benchserver), the same way for every tool.
+# (internal/benchserver), the same way for every tool. The closed loop is
+# also measured over HTTP/2 (h2c, prior knowledge), ours against vegeta -h2c.
 #
-#   scripts/bench-attack.sh          # about 6.5 minutes; rewrites the short table in BENCHMARKS.md
+#   scripts/bench-attack.sh          # about 7 minutes; rewrites the short table in BENCHMARKS.md
 #   scripts/bench-attack.sh --long   # plus 10 min at 5k/s: RSS after 1 min against after 10 min
 #
-# Environment: PORT (0 = any free port), SECS per run (10), PAGE (the 1.22 reviews-v3 page),
+# Environment: PORT (0 = any free port), SECS per run (10), PAGE (a product page FILE to
+# serve instead of the mesh's 1.22 reviews-v3 page, which benchserver renders),
 # RATES ("100 1000 5000 10000 20000"), NO_WRITE=1 to leave BENCHMARKS.md alone,
 # QUIET_LOAD (1.0) and QUIET_WAIT (300 s): on a shared box, wait up to QUIET_WAIT
 # seconds for the 1-minute load average to drop below QUIET_LOAD before measuring.
@@ -18,7 +20,7 @@ long=0
 [ "${1:-}" = "--long" ] && long=1
 port=${PORT:-0} # 0: any free port, read back from the server's first line
 secs=${SECS:-10}
-page=${PAGE:-/work/shared/fixtures/bookinfo-1.22/reviews-v3.html}
+page=${PAGE:-}
 rates=${RATES:-"100 1000 5000 10000 20000"}
 tmp=$(mktemp -d)
 # Results files go to memory when it can: vegeta's, with bodies, are about
@@ -47,7 +49,16 @@ else
   attack=("$tmp/canaryattack")
   driver="internal/benchserver/canaryattack (stand-in for canary attack, calls attack.Run)"
 fi
-log "ours: $driver"
+# Ours over HTTP/2: the same driver once it has --http2, else the stand-in.
+if "${attack[@]}" --help 2>&1 | grep -q -- '--http2'; then
+  attack_h2=("${attack[@]}")
+  driver_h2=$driver
+else
+  [ -x "$tmp/canaryattack" ] || go build -o "$tmp/canaryattack" ./internal/benchserver/canaryattack
+  attack_h2=("$tmp/canaryattack")
+  driver_h2="internal/benchserver/canaryattack"
+fi
+log "ours: $driver; over HTTP/2: $driver_h2"
 GOBIN="$tmp/gobin" go install github.com/tsenart/vegeta/v12@v12.13.0
 vegeta="$tmp/gobin/vegeta"
 
@@ -58,11 +69,14 @@ for _ in $(seq "$(( ${QUIET_WAIT:-300} / 10 ))"); do
   sleep 10
 done
 
-"$tmp/benchserver" -addr "127.0.0.1:$port" -page "$page" >"$tmp/server.log" 2>&1 &
+server_args=(-addr "127.0.0.1:$port")
+[ -n "$page" ] && server_args+=(-page "$page")
+"$tmp/benchserver" "${server_args[@]}" >"$tmp/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 50); do grep -qs '^listening on' "$tmp/server.log" && break; sleep 0.1; done
 port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\),.*/\1/p' "$tmp/server.log")
 [ -n "$port" ] || { log "benchserver did not start:"; cat "$tmp/server.log" >&2; exit 1; }
+page_desc=$(sed -n '1s/^listening on [^,]*, [a-z]*, page //p' "$tmp/server.log")
 url="http://127.0.0.1:$port/productpage"
 echo "GET $url" >"$tmp/targets.txt"
 vegeta_attack=("$vegeta" attack -targets="$tmp/targets.txt" -output=/dev/null)
@@ -107,8 +121,13 @@ for round in 1 2; do
   measure "ours-file-max-$round" 0 "${attack[@]}" --target "$url" --rate 0 --workers 50 --duration "${secs}s" --format json --every 1h \
     --results "$out/ours.jsonl"
   stat -c %s "$out/ours.jsonl" >"$tmp/ours-file-max-$round.bytes"; rm -f "$out/ours.jsonl"
+  # HTTP/2 with prior knowledge to the same server: one multiplexed
+  # connection instead of 50.
+  measure "ours-h2-max-$round" 0 "${attack_h2[@]}" --target "$url" --rate 0 --workers 50 --duration "${secs}s" --format json --every 1h \
+    --http2
+  measure "vegeta-h2c-max-$round" 0 "${vegeta_attack[@]}" -h2c -rate=0 -workers=50 -max-workers=50 -duration="${secs}s" -max-body=-1
 done
-for c in ours vegeta-lib vegeta-cli vegeta-file ours-file; do
+for c in ours vegeta-lib vegeta-cli vegeta-file ours-file ours-h2 vegeta-h2c; do
   best=1
   [ "$(jq .count "$tmp/$c-max-2.stats")" -gt "$(jq .count "$tmp/$c-max-1.stats")" ] && best=2
   for ext in stats time out bytes; do [ -e "$tmp/$c-max-$best.$ext" ] && cp "$tmp/$c-max-$best.$ext" "$tmp/$c-max.$ext"; done
@@ -116,7 +135,9 @@ done
 ours=$(rps ours-max); cli=$(rps vegeta-cli-max); lib=$(rps vegeta-lib-max)
 cli_file=$(rps vegeta-file-max); ours_file=$(rps ours-file-max)
 per_req() { awk -v b="$(cat "$tmp/$1.bytes")" -v n="$(st "$1" .count)" 'BEGIN { if (n > 0) printf "%.0f", b / n; else print "n/a" }'; }
-ours_ok=$(jq -r '[.outcomes[] | select(.outcome == "ok") | .count] | add // 0' "$tmp/ours-max.out")
+ok_count() { jq -r '[.outcomes[] | select(.outcome == "ok") | .count] | add // 0' "$tmp/$1.out"; }
+ours_ok=$(ok_count ours-max)
+ours_h2=$(rps ours-h2-max); vegeta_h2=$(rps vegeta-h2c-max); ours_h2_ok=$(ok_count ours-h2-max)
 
 log "allocation per request (go test)"
 alloc=$(go test -run '^$' -bench 'ClosedLoop/classify.Page' -benchmem -benchtime 2s ./attack 2>/dev/null |
@@ -172,7 +193,7 @@ fi
 # --- report --------------------------------------------------------------
 {
   echo "Measured $started on $(nproc) vCPU ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(go version | cut -d' ' -f3), load average at the start: $load_start, at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
-  echo "Client and server share the cores. Page: $(basename "$page") ($(wc -c <"$page") B). Ours: $driver. vegeta v12.13.0."
+  echo "Client and server share the cores. Page: $page_desc. Ours: $driver. vegeta v12.13.0."
   echo
   echo "**Closed loop** (${secs} s each, 50 workers, every body read; rps counted at the server; better of 2 interleaved rounds)"
   echo
@@ -183,6 +204,14 @@ fi
   echo "| vegeta CLI -max-body=-1 > /dev/null | $cli | $(cpu_us vegeta-cli-max "$(st vegeta-cli-max .count)") | $(rss_mb vegeta-cli-max) MB | $(ratio "$ours" "$cli") |"
   echo "| vegeta CLI -max-body=-1 -output=FILE ($(per_req vegeta-file-max) B/req written) | $cli_file | $(cpu_us vegeta-file-max "$(st vegeta-file-max .count)") | $(rss_mb vegeta-file-max) MB | $(ratio "$ours" "$cli_file") |"
   echo "| ours with --results FILE ($(per_req ours-file-max) B/req written) | $ours_file | $(cpu_us ours-file-max "$(st ours-file-max .count)") | $(rss_mb ours-file-max) MB | $(ratio "$ours" "$ours_file") |"
+  echo
+  echo "**Closed loop over HTTP/2** (h2c, prior knowledge, same server; ${secs} s each, 50 workers; better of 2 interleaved rounds)"
+  echo
+  echo "| client | rps | client µs/req | client max RSS | ours over HTTP/2 ÷ this |"
+  echo "|---|---|---|---|---|"
+  echo "| ours --http2 ($driver_h2; $ours_h2_ok ok) | $ours_h2 | $(cpu_us ours-h2-max "$(st ours-h2-max .count)") | $(rss_mb ours-h2-max) MB | 1.00 |"
+  echo "| ours over HTTP/1.1 (the first table) | $ours | $(cpu_us ours-max "$(st ours-max .count)") | $(rss_mb ours-max) MB | $(ratio "$ours_h2" "$ours") |"
+  echo "| vegeta CLI -h2c -max-body=-1 > /dev/null | $vegeta_h2 | $(cpu_us vegeta-h2c-max "$(st vegeta-h2c-max .count)") | $(rss_mb vegeta-h2c-max) MB | $(ratio "$ours_h2" "$vegeta_h2") |"
   echo
   echo "Allocation per request (BenchmarkClosedLoop/classify.Page): $alloc B."
   echo

@@ -7,14 +7,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rate=${RATE:-2000}
 duration=${DURATION:-30m}
-page=${PAGE:-../shared/fixtures/bookinfo-1.22/reviews-v3.html}
+page=${PAGE:-} # a product page FILE; default: the one benchserver renders
 work=$(mktemp -d)
 trap 'kill $server_pid $soak_pid 2>/dev/null || true; rm -rf "$work"' EXIT
 
 go build -o bin/canary ./cmd/canary
 go build -o "$work/benchserver" ./internal/benchserver
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$work/benchserver" -addr "127.0.0.1:$port" -page "$page" >/dev/null 2>&1 &
+server_args=(-addr "127.0.0.1:$port")
+[ -n "$page" ] && server_args+=(-page "$page")
+"$work/benchserver" "${server_args[@]}" >/dev/null 2>&1 &
 server_pid=$!
 sleep 0.5
 

@@ -16,8 +16,10 @@ check() { # package, allowed internal imports (space separated)
     if [ $ok = 0 ]; then echo "deps-check: $pkg must not import $short"; fail=1; fi
   done
 }
-# internal/yamlerr is a leaf every YAML reader may use.
+# internal/yamlerr is a leaf every YAML reader may use; internal/devcert a
+# leaf for tests and benchmarks that need certificates.
 check internal/yamlerr
+check internal/devcert
 check scenarios internal/yamlerr
 check classify scenarios internal/yamlerr
 check results classify
@@ -26,4 +28,6 @@ check report classify results scenarios
 check bookinfo internal/yamlerr
 check verify attack classify prom report results scenarios
 check prom
+# The benchmark's page server renders the mesh's product page itself.
+check internal/benchserver bookinfo internal/devcert
 exit $fail

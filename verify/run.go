@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"sync"
 	"time"
@@ -99,24 +98,27 @@ func (g *gate) phase(ctx context.Context, observe func(*results.Record)) (*attac
 	return attack.Run(pctx, ao)
 }
 
+// probeTimeout bounds the probe's one request.
+const probeTimeout = 10 * time.Second
+
 // probe makes one request so that a target that is down at the start is an
-// error (exit 4), not hours of transport errors counted as evidence.
+// error (exit 4), not hours of transport errors counted as evidence. It
+// goes through attack.Run, so the attack's own client, TLS options and
+// HTTP/2 apply, and a certificate problem comes back as attack.ErrTLS.
 func probe(ctx context.Context, o attack.Options) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, o.Target, nil)
+	o.Rate, o.Duration, o.Requests, o.Workers, o.MaxWorkers = 0, 0, 1, 1, 0
+	o.Login, o.Results, o.Observe, o.Progress = "", nil, nil, nil
+	o.Classify = func(int, http.Header, []byte) classify.Result { return classify.Result{} } // any answer will do
+	if o.Timeout == 0 || o.Timeout > probeTimeout {
+		o.Timeout = probeTimeout
+	}
+	s, err := attack.Run(ctx, o)
 	if err != nil {
-		return fmt.Errorf("--target %q: %w", o.Target, err)
+		return err
 	}
-	for k, v := range o.Headers {
-		req.Header[k] = v
+	if len(s.Failures) > 0 && s.Failures[0].Outcome == classify.TransportError {
+		return fmt.Errorf("%w: %s", ErrUnreachable, s.Failures[0].Reason)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrUnreachable, err)
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	resp.Body.Close()
 	return nil
 }
 

@@ -52,6 +52,7 @@ func parse(args []string) (*config, error) {
 	fs.DurationVar(&c.o.Timeout, "timeout", 0, "per-request timeout")
 	fs.Int64Var(&c.o.MaxBody, "max-body", 0, "body bytes to read and classify")
 	fs.DurationVar(&c.o.Every, "every", 10*time.Second, "status line interval")
+	fs.BoolVar(&c.o.HTTP2, "http2", false, "send with HTTP/2: h2 by ALPN over https, h2c over http")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

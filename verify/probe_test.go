@@ -1,0 +1,72 @@
+package verify
+
+import (
+	"crypto/tls"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/canary-gate/canary/attack"
+	"github.com/canary-gate/canary/internal/devcert"
+)
+
+// TestProbe checks the one request before a gate: with the attack's TLS
+// options, a down target is ErrUnreachable, an untrusted one attack.ErrTLS
+// and any HTTP answer, even an error status, is a target that is up.
+func TestProbe(t *testing.T) {
+	t.Parallel()
+	ca, err := devcert.NewCA("verify test CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := ca.Issue("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := pair.TLS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, ca.PEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	status := func(code int) http.HandlerFunc {
+		return func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(code) }
+	}
+	plain := httptest.NewServer(status(http.StatusInternalServerError))
+	t.Cleanup(plain.Close)
+	secure := httptest.NewUnstartedServer(status(http.StatusOK))
+	secure.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	secure.StartTLS()
+	t.Cleanup(secure.Close)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "http://" + l.Addr().String()
+	l.Close()
+	tests := []struct {
+		name string
+		o    attack.Options
+		want error // nil: the probe passes
+	}{
+		{"http error status", attack.Options{Target: plain.URL}, nil},
+		{"tls with ca-file", attack.Options{Target: secure.URL, CAFile: caFile}, nil},
+		{"tls untrusted", attack.Options{Target: secure.URL}, attack.ErrTLS},
+		{"down", attack.Options{Target: down}, ErrUnreachable},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			err := probe(t.Context(), tc.o)
+			if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
+				t.Errorf("probe() = %v; want %v", err, tc.want)
+			}
+		})
+	}
+}
