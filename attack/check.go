@@ -144,9 +144,9 @@ func (a *Attack) tlsError(err error, asked bool) error {
 	switch {
 	case hint != "":
 	case asked && refusedOurs(err, sent) && sent:
-		hint = "the server refused the client certificate of --cert-file"
+		hint = "the server refused the client certificate of --cert"
 	case asked && refusedOurs(err, sent):
-		hint = "the server wants a client certificate: give --cert-file FILE and --key-file FILE"
+		hint = "the server wants a client certificate: give --cert FILE and --key FILE"
 	default:
 		return nil
 	}
@@ -170,7 +170,7 @@ func verifyHint(err error) string {
 	case errors.As(err, &unknown):
 		return "give --ca-file FILE, or --insecure to skip verification"
 	case errors.As(err, &host):
-		return "give --server-name NAME with a name the certificate holds, or --insecure to skip verification"
+		return "give --sni NAME with a name the certificate holds, or --insecure to skip verification"
 	case errors.As(err, &invalid), errors.As(err, &verify):
 		return "the target's certificate does not verify; --insecure skips verification"
 	}

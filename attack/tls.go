@@ -48,13 +48,13 @@ func (o *Options) tlsConfig(u *url.URL) (*tls.Config, error) {
 func (o *Options) checkTLSOptions(u *url.URL) error {
 	switch {
 	case o.CertFile != "" && o.KeyFile == "":
-		return errors.New("cert-file and key-file: give both, got only cert-file")
+		return errors.New("cert and key: give both, got only cert")
 	case o.KeyFile != "" && o.CertFile == "":
-		return errors.New("cert-file and key-file: give both, got only key-file")
+		return errors.New("cert and key: give both, got only key")
 	case o.Insecure && o.CAFile != "":
 		return errors.New("insecure: skips verification, so ca-file would go unused; give one of them")
 	case strings.ContainsAny(o.ServerName, ":/ "):
-		return fmt.Errorf("server-name: want a host name without port or path, got %q", o.ServerName)
+		return fmt.Errorf("sni: want a host name without port or path, got %q", o.ServerName)
 	}
 	if u.Scheme == "https" {
 		return nil
@@ -63,8 +63,8 @@ func (o *Options) checkTLSOptions(u *url.URL) error {
 		name string
 		set  bool
 	}{
-		{"ca-file", o.CAFile != ""}, {"cert-file", o.CertFile != ""},
-		{"insecure", o.Insecure}, {"server-name", o.ServerName != ""},
+		{"ca-file", o.CAFile != ""}, {"cert", o.CertFile != ""},
+		{"insecure", o.Insecure}, {"sni", o.ServerName != ""},
 	} {
 		if opt.set {
 			return fmt.Errorf("%s: want an https target, got %s", opt.name, u.Redacted())
@@ -93,15 +93,15 @@ func (o *Options) serverName() string {
 func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
 	certPEM, err := os.ReadFile(certFile)
 	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("cert-file: %w", err)
+		return tls.Certificate{}, fmt.Errorf("cert: %w", err)
 	}
 	keyPEM, err := os.ReadFile(keyFile)
 	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("key-file: %w", err)
+		return tls.Certificate{}, fmt.Errorf("key: %w", err)
 	}
 	c, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("cert-file and key-file: %w", err)
+		return tls.Certificate{}, fmt.Errorf("cert and key: %w", err)
 	}
 	return c, nil
 }

@@ -146,9 +146,9 @@ func TestTLSVerification(t *testing.T) {
 		{name: "another ca", o: Options{CAFile: other.caFile}, cause: unknownCA,
 			msg: "tls: x509: certificate signed by unknown authority (give --ca-file FILE, or --insecure to skip verification)"},
 		{name: "wrong server-name", o: Options{CAFile: p.caFile, ServerName: "wrong.example"}, cause: wrongName,
-			msg: "tls: x509: certificate is valid for bookinfo.example, not wrong.example (give --server-name NAME with a name the certificate holds, or --insecure to skip verification)"},
+			msg: "tls: x509: certificate is valid for bookinfo.example, not wrong.example (give --sni NAME with a name the certificate holds, or --insecure to skip verification)"},
 		{name: "wrong host header", o: Options{CAFile: p.caFile, Headers: http.Header{"Host": {"reviews.example"}}},
-			cause: wrongName, msg: "tls: x509: certificate is valid for bookinfo.example, not reviews.example (give --server-name..."},
+			cause: wrongName, msg: "tls: x509: certificate is valid for bookinfo.example, not reviews.example (give --sni..."},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -193,8 +193,8 @@ func TestMTLS(t *testing.T) {
 		{"from another ca", Options{CertFile: other.clientCert, KeyFile: other.clientKey}, "tls: remote error: tls: ..."},
 	}
 	hints := map[string]string{
-		"none":            "(the server wants a client certificate: give --cert-file FILE and --key-file FILE)",
-		"from another ca": "(the server refused the client certificate of --cert-file)",
+		"none":            "(the server wants a client certificate: give --cert FILE and --key FILE)",
+		"from another ca": "(the server refused the client certificate of --cert)",
 	}
 	for _, version := range []struct {
 		name string

@@ -102,6 +102,13 @@ func statusLines(c *cli.Command, o *attack.Options, prefix func() string) (stop 
 	}
 }
 
+// setTLS copies the TLS and HTTP/2 flags into o; attack.Options.Validate
+// checks them (files readable, https target) with one-line errors.
+func setTLS(c *cli.Command, o *attack.Options) {
+	o.CAFile, o.Insecure, o.CertFile, o.KeyFile = c.String("ca-file"), c.Bool("insecure"), c.String("cert"), c.String("key")
+	o.ServerName, o.HTTP2 = c.String("sni"), c.Bool("http2")
+}
+
 // attackOptions builds the load options shared by attack and verify. The
 // returned function closes the results file, returning its first error.
 func attackOptions(c *cli.Command) (attack.Options, func() error, error) {
@@ -120,6 +127,7 @@ func loadOptions(c *cli.Command, open func(string) (*results.Writer, error)) (at
 	if o.Target == "" {
 		return o, noop, usageError(errors.New("--target: want the page URL, e.g. http://INGRESS:PORT/productpage"))
 	}
+	setTLS(c, &o)
 	rate, err := attack.ParseRate(c.String("rate"))
 	if err != nil {
 		return o, noop, usageError(fmt.Errorf("--rate: %w", err))
@@ -131,6 +139,12 @@ func loadOptions(c *cli.Command, open func(string) (*results.Writer, error)) (at
 			return o, noop, usageError(fmt.Errorf("--header %q: want NAME:VALUE", h))
 		}
 		o.Headers.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+	}
+	if h := c.String("host-header"); h != "" {
+		if o.Headers.Get("Host") != "" {
+			return o, noop, usageError(errors.New("--host-header and --header Host:…: give one"))
+		}
+		o.Headers.Set("Host", h)
 	}
 	classifier, err := chooseClassifier(c)
 	if err != nil {

@@ -81,6 +81,8 @@ func bookinfoServeCommand() *cli.Command {
 			&cli.StringFlag{Name: "markup", Value: string(bookinfo.MarkupCurrent), Usage: "productpage markup: current (Istio 1.23+) or 1.22 (Istio 1.15-1.22)"},
 			&cli.DurationFlag{Name: "propagation-delay", Value: bookinfo.DefaultPropagationDelay, Usage: "time until applied routing takes effect, like Istio's config push"},
 			&cli.StringSliceFlag{Name: "no-sidecar", Usage: "start `WORKLOAD` without a sidecar (repeatable)"},
+			&cli.StringFlag{Name: "tls-cert", Usage: "serve the ingress over https with the certificate in `FILE` (PEM; with --tls-key)"},
+			&cli.StringFlag{Name: "tls-key", Usage: "private key `FILE` (PEM) of --tls-cert"},
 		},
 		Action: serveAction,
 	}
@@ -93,7 +95,7 @@ func serveAction(ctx context.Context, c *cli.Command) error {
 	opts := bookinfo.Options{
 		Addr: c.String("addr"), AdminAddr: c.String("admin-addr"),
 		Markup: bookinfo.Markup(c.String("markup")), PropagationDelay: c.Duration("propagation-delay"),
-		NoSidecar: c.StringSlice("no-sidecar"),
+		NoSidecar: c.StringSlice("no-sidecar"), TLSCertFile: c.String("tls-cert"), TLSKeyFile: c.String("tls-key"),
 		Logf: func(format string, args ...any) {
 			fmt.Fprintf(c.ErrWriter, "%s %s\n", time.Now().Format(time.TimeOnly), fmt.Sprintf(format, args...))
 		},
@@ -111,10 +113,13 @@ func serveAction(ctx context.Context, c *cli.Command) error {
 	}
 	m, err := bookinfo.Start(opts)
 	if err != nil {
+		if msg := err.Error(); strings.HasPrefix(msg, "tls-") { // bookinfo names the option; say the flag
+			return usageError(errors.New("--" + strings.Replace(msg, " and tls-key", " and --tls-key", 1)))
+		}
 		return err
 	}
-	fmt.Fprintf(c.Writer, "bookinfo mesh: ingress http://%s/productpage, admin http://%s (markup %s, propagation delay %v); Ctrl-C stops\n",
-		m.Addr(), m.AdminAddr(), opts.Markup, opts.PropagationDelay)
+	fmt.Fprintf(c.Writer, "bookinfo mesh: ingress %s://%s/productpage, admin http://%s (markup %s, propagation delay %v); Ctrl-C stops\n",
+		m.Scheme(), m.Addr(), m.AdminAddr(), opts.Markup, opts.PropagationDelay)
 	<-ctx.Done()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

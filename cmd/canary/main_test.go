@@ -81,13 +81,14 @@ func (l *lockedBuffer) String() string {
 // meshProc is a running `canary bookinfo serve`.
 type meshProc struct {
 	cmd     *exec.Cmd
+	scheme  string // http, or https with --tls-cert
 	ingress string // host:port
 	admin   string // host:port
 	stderr  *lockedBuffer
 	done    chan error
 }
 
-var serveLine = regexp.MustCompile(`ingress http://(\S+)/productpage, admin http://(\S+) `)
+var serveLine = regexp.MustCompile(`ingress (https?)://(\S+)/productpage, admin http://(\S+) `)
 
 // startMesh runs `canary bookinfo serve` on free ports and stops it with
 // SIGTERM when the test ends, checking that it exits 0.
@@ -114,7 +115,7 @@ func startMesh(t *testing.T, args ...string) *meshProc {
 		_ = cmd.Process.Kill()
 		t.Fatalf("unexpected first line of serve: %q", lines.Text())
 	}
-	mp.ingress, mp.admin = m[1], m[2]
+	mp.scheme, mp.ingress, mp.admin = m[1], m[2], m[3]
 	go func() {
 		_, _ = io.Copy(io.Discard, stdout)
 		mp.done <- cmd.Wait()
@@ -139,7 +140,7 @@ func (mp *meshProc) stop(t *testing.T) {
 	}
 }
 
-func (mp *meshProc) url(path string) string { return "http://" + mp.ingress + path }
+func (mp *meshProc) url(path string) string { return mp.scheme + "://" + mp.ingress + path }
 
 // run runs the canary binary and returns stdout, stderr and the exit code.
 func run(t *testing.T, stdin string, args ...string) (string, string, int) {

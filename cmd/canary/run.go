@@ -27,12 +27,12 @@ func runCommand() *cli.Command {
 		ArgsUsage: "SCENARIO.yaml|BUILTIN",
 		Description: "Exits 0 if every stage passed, 1 on the first failed stage (after its rollback), 3 if a stage\n" +
 			"was inconclusive, 4 if a stage could not run. See `canary scenarios` for the built-in scenarios.",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "target", Usage: "page `URL`, overriding the scenario's target"},
 			&cli.StringFlag{Name: "mesh-admin", Usage: "apply the scenario's manifests steps to the local mesh at `HOST:PORT`"},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "report: text, json, junit or markdown"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` (the text table still goes to stdout)"},
-		},
+		}, tlsFlags()...),
 		Action: runAction,
 	}
 }
@@ -97,7 +97,18 @@ func runAction(ctx context.Context, c *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	env := verify.ScenarioEnv{Dir: dir, Target: c.String("target"), ExpectFrom: expectFromFile}
+	env := verify.ScenarioEnv{Dir: dir, Target: c.String("target"), ExpectFrom: expectFromFile,
+		Prepare: func(o *verify.Options) { setTLS(c, &o.Attack) }}
+	if h := c.String("host-header"); h != "" {
+		prev := env.Prepare
+		env.Prepare = func(o *verify.Options) {
+			prev(o)
+			if o.Attack.Headers == nil {
+				o.Attack.Headers = http.Header{}
+			}
+			o.Attack.Headers.Set("Host", h)
+		}
+	}
 	if admin := c.String("mesh-admin"); admin != "" {
 		env.Apply = adminApplier(admin)
 	}

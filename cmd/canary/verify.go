@@ -61,7 +61,7 @@ func verifyFlags() []cli.Flag {
 
 // loadFlags are the load generator's flags, shared by attack and verify.
 func loadFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: "target", Usage: "page `URL` to load, e.g. http://INGRESS:PORT/productpage"},
 		&cli.StringFlag{Name: "rate", Value: "20/s", Usage: "requests per second: `N`, N/s, N/1m; 0 = as fast as the workers go"},
 		&cli.StringSliceFlag{Name: "header", Aliases: []string{"H"}, Usage: "request header `K:V` (repeatable)"},
@@ -74,6 +74,20 @@ func loadFlags() []cli.Flag {
 		&cli.StringFlag{Name: "results", Usage: "stream one JSON line per request to `FILE`"},
 		&cli.StringFlag{Name: "rules", Usage: "classify with the rules in `FILE` (YAML) instead of the Bookinfo classifier"},
 		&cli.StringFlag{Name: "version-header", Usage: "take the version from response header `NAME`"},
+	}, tlsFlags()...)
+}
+
+// tlsFlags reach an ingress the way real ones listen: https on 443, maybe
+// mTLS, routing by host; shared by every command that sends load.
+func tlsFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "ca-file", Usage: "trust the CA bundle in `FILE` (PEM) for an https target instead of the system roots"},
+		&cli.BoolFlag{Name: "insecure", Usage: "do not verify the https target's certificate"},
+		&cli.StringFlag{Name: "cert", Usage: "client certificate `FILE` (PEM) for an ingress that requires mTLS; with --key"},
+		&cli.StringFlag{Name: "key", Usage: "private key `FILE` (PEM) of --cert"},
+		&cli.StringFlag{Name: "sni", Usage: "TLS server `NAME` to send and verify (default: the --host-header, else the target's host)"},
+		&cli.StringFlag{Name: "host-header", Usage: "Host header `NAME`, for a Gateway that routes by host (the target URL keeps the address)"},
+		&cli.BoolFlag{Name: "http2", Usage: "send with HTTP/2 only: h2 over https, prior knowledge (h2c) over http"},
 	}
 }
 
