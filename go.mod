@@ -19,6 +19,7 @@ require (
 	gonum.org/v1/plot v0.17.0
 	google.golang.org/protobuf v1.36.12
 	istio.io/api v1.31.4
+	mvdan.cc/sh/v3 v3.14.1
 )
 
 require (

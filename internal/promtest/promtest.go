@@ -57,7 +57,7 @@ func Start(t testing.TB, config string) *Server {
 	if err := os.WriteFile(cfg, []byte(config), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
+	addr := FreeAddr(t)
 	cmd := exec.Command(bin,
 		"--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+addr, "--log.level=warn")
@@ -101,7 +101,9 @@ func Start(t testing.TB, config string) *Server {
 	}
 }
 
-func freeAddr(t testing.TB) string {
+// FreeAddr returns a loopback address whose port is free right now, for a
+// server a test is about to start.
+func FreeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -1,0 +1,466 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/canary-gate/canary/internal/devcert"
+	"github.com/canary-gate/canary/internal/promtest"
+	"mvdan.cc/sh/v3/expand"
+	"mvdan.cc/sh/v3/interp"
+	"mvdan.cc/sh/v3/syntax"
+)
+
+// TestDocs runs every shell snippet a user can copy from the docs, for real:
+// the ```sh blocks of README.md and examples/README.md, and the run/script
+// steps of the CI examples. A shell interpreter (mvdan.cc/sh, the one gofmt's
+// author keeps) runs each block in one working directory, in order, as a
+// reader's terminal would; `canary` is the binary under test, and every
+// canary command must exit with the code its line documents (a trailing
+// `# exit N`, else 0). The local mesh and a real Prometheus stand in for the
+// cluster; docRewrites and docSetups say exactly what is mapped and why, and
+// each must still be needed. Blocks that need a real cluster are listed as
+// skipped with the reason.
+func TestDocs(t *testing.T) {
+	seed := sharedDir(t, "seed-manifests")
+	fixtures := sharedDir(t, "fixtures", "bookinfo")
+	promtest.Binary(t)
+	e := newDocEnv(t, seed, fixtures)
+	root := filepath.Join("..", "..")
+	blocks := markdownBlocks(t, filepath.Join(root, "README.md"), "README.md")
+	blocks = append(blocks, markdownBlocks(t, filepath.Join(root, "examples", "README.md"), "examples/README.md")...)
+	for _, f := range []string{"github-actions.yml", "gitlab-ci.yml"} {
+		blocks = append(blocks, workflowBlocks(t, filepath.Join(root, "examples", f), "examples/"+f)...)
+	}
+	ran := 0
+	for _, b := range blocks {
+		t.Run(b.name(), func(t *testing.T) { ran += e.runBlock(t, b) })
+	}
+	for _, r := range e.rewrites {
+		if r.uses == 0 {
+			t.Errorf("doc rewrite %q -> %q (%s) matched no doc block: drop it", r.old, r.new, r.why)
+		}
+	}
+	for _, s := range e.setups {
+		if s.uses == 0 {
+			t.Errorf("doc setup for %q (%s) matched no doc block: drop it", s.match, s.why)
+		}
+	}
+	if ran < 20 {
+		t.Errorf("only %d canary commands ran from the docs; the parser is missing blocks", ran)
+	}
+}
+
+// docRewrite maps what the docs show for a cluster or a long run onto the
+// local stand-ins, or shortens a run.
+type docRewrite struct {
+	old, new, why string
+	uses          int
+}
+
+// docSetup prepares what a block assumes exists, before the block runs,
+// and returns environment variables that hold for that block only.
+type docSetup struct {
+	match, why string
+	do         func(t *testing.T) []string
+	uses       int
+}
+
+// docEnv is the shared state of one pass over the docs: the reader's
+// working directory, the mesh standing in for the cluster, and the admin
+// address that `canary bookinfo` commands reach by default.
+type docEnv struct {
+	t        *testing.T
+	dir      string
+	mesh     *meshProc
+	prom     *promtest.Server
+	rewrites []*docRewrite
+	setups   []*docSetup
+	env      []string
+
+	// A block's `canary bookinfo serve … &` runs in the interpreter's
+	// background goroutine while the block goes on.
+	mu       sync.Mutex
+	admin    string   // where CANARY_BOOKINFO_ADMIN points now
+	cleanup  []func() // stops the current block's background commands
+	starting sync.WaitGroup
+}
+
+func newDocEnv(t *testing.T, seed, fixtures string) *docEnv {
+	dir := t.TempDir()
+	// The files the docs name, read in place.
+	links, _ := filepath.Glob(filepath.Join(seed, "*.yaml"))
+	for _, l := range links {
+		mustSymlink(t, l, filepath.Join(dir, filepath.Base(l)))
+	}
+	mustSymlink(t, filepath.Join(fixtures, "reviews-v3.html"), filepath.Join(dir, "page.html"))
+	mustSymlink(t, fixtures, filepath.Join(dir, "saved"))
+	mp := startMesh(t)
+	prom := promtest.Start(t, mp.ctl(t, "prometheus-config", "--scrape-interval", "1s"))
+	token := filepath.Join(dir, "prom-token")
+	if err := os.WriteFile(token, []byte("not-a-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	promAddr := strings.TrimPrefix(prom.URL, "http://")
+	e := &docEnv{dir: dir, mesh: mp, prom: prom, admin: mp.admin}
+	e.env = append(os.Environ(), "INGRESS="+mp.ingress, "PROMETHEUS="+promAddr, "PROMETHEUS_URL="+prom.URL,
+		"GITHUB_STEP_SUMMARY="+filepath.Join(dir, "step-summary.md"), "HOME="+dir)
+	e.rewrites = []*docRewrite{
+		{old: "http://prometheus.istio-system:9090", new: prom.URL, why: "the cluster's Prometheus: a real one scraping the local mesh"},
+		{old: "/var/run/secrets/prom-token", new: token, why: "a mounted secret: a token file of the test's"},
+		{old: "--target …", new: "--target http://$INGRESS/productpage", why: "… stands for the target of the line before"},
+		{old: "--duration 8h", new: "--duration 8s", why: "an 8-hour soak, shortened"},
+		{old: "--window 1m", new: "--window 2s", why: "windows that fit the shortened soak"},
+		{old: "--duration 1m", new: "--duration 3s", why: "a one-minute attack, shortened"},
+		{old: "--mesh-admin 127.0.0.1:15000", new: "--mesh-admin " + mp.admin, why: "the running local mesh"},
+		{old: "127.0.0.1:8080", new: promtest.FreeAddr(t), why: "the docs' fixed ports may be taken on a test machine"},
+		{old: "127.0.0.1:15000", new: promtest.FreeAddr(t), why: "the docs' fixed ports may be taken on a test machine"},
+		{old: "127.0.0.1:9090", new: promtest.FreeAddr(t), why: "the docs' fixed ports may be taken on a test machine"},
+		{old: "/tmp/prom", new: filepath.Join(dir, "prom-data"), why: "a data directory of the test's"},
+	}
+	e.setups = []*docSetup{
+		{match: "pod-a.jsonl pod-b.jsonl", why: "the results files of two load pods: the halves of the soak's", do: func(t *testing.T) []string {
+			splitFile(t, filepath.Join(dir, "soak.jsonl"), filepath.Join(dir, "pod-a.jsonl"), filepath.Join(dir, "pod-b.jsonl"))
+			return nil
+		}},
+		{match: "--ca-file ca.pem", why: "an https ingress: the local mesh with a certificate for 127.0.0.1 and bookinfo.example, its CA in ca.pem, another in other-ca.pem, at 50/50",
+			do: func(t *testing.T) []string { return httpsMesh(t, dir, seed) }},
+	}
+	return e
+}
+
+func mustSymlink(t *testing.T, old, new string) {
+	t.Helper()
+	if err := os.Symlink(old, new); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// splitFile writes the first half of src's lines to a and the rest to b.
+func splitFile(t *testing.T, src, a, b string) {
+	t.Helper()
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatalf("%s (written by an earlier block): %v", src, err)
+	}
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	half := len(lines) / 2
+	if err := os.WriteFile(a, bytes.Join(lines[:half], nil), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(b, bytes.Join(lines[half:], nil), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// needsCluster says why a block cannot run here, or "".
+func needsCluster(f *syntax.File) string {
+	why := ""
+	syntax.Walk(f, func(n syntax.Node) bool {
+		call, ok := n.(*syntax.CallExpr)
+		if !ok || len(call.Args) == 0 || why != "" {
+			return why == ""
+		}
+		words := make([]string, 0, 2)
+		for _, w := range call.Args[:min(2, len(call.Args))] {
+			words = append(words, w.Lit())
+		}
+		switch words[0] {
+		case "kubectl":
+			if len(words) < 2 || (words[1] != "apply" && words[1] != "delete") {
+				why = "needs a Kubernetes cluster (kubectl " + strings.Join(words[1:], " ") + "); it runs against the lab API server once that lands"
+			}
+		case "make":
+			why = "make targets: `make test` runs this test, and TestDemo runs `canary demo`, which is all `make demo` runs after building"
+		case "go":
+			why = "installs the published module from the network; the tests build canary from this tree"
+		}
+		return why == ""
+	})
+	return why
+}
+
+// runBlock runs one block and returns how many canary commands it ran.
+func (e *docEnv) runBlock(t *testing.T, b docBlock) int {
+	src := b.src
+	for _, r := range e.rewrites {
+		if strings.Contains(src, r.old) {
+			src = strings.ReplaceAll(src, r.old, r.new)
+			r.uses++
+		}
+	}
+	f, err := syntax.NewParser().Parse(strings.NewReader(src), b.name())
+	if err != nil {
+		t.Fatalf("%s: not valid shell: %v", b.name(), err)
+	}
+	if why := needsCluster(f); why != "" {
+		t.Skip(why)
+	}
+	env := e.env
+	for _, s := range e.setups {
+		if strings.Contains(src, s.match) {
+			env = append(slices.Clone(env), s.do(t)...)
+			s.uses++
+		}
+	}
+	e.t = t
+	var ran atomic.Int64 // $(…) and & run in goroutines of their own
+	defer func() {
+		e.starting.Wait()
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		for _, stop := range e.cleanup {
+			stop()
+		}
+		e.cleanup, e.admin = nil, e.mesh.admin
+	}()
+	var out lockedBuffer // background commands write to it too
+	r, err := interp.New(interp.Dir(e.dir), interp.Env(expand.ListEnviron(env...)),
+		interp.StdIO(nil, &out, &out), interp.ExecHandlers(func(next interp.ExecHandlerFunc) interp.ExecHandlerFunc {
+			return func(ctx context.Context, args []string) error {
+				if args[0] == "canary" {
+					ran.Add(1)
+				}
+				return e.exec(ctx, next, src, args)
+			}
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if err := r.Run(ctx, f); err != nil {
+		if _, ok := interp.IsExitStatus(err); !ok {
+			t.Errorf("%s: %v", b.name(), err)
+		}
+	}
+	t.Logf("%s output:\n%s", b.name(), out.String())
+	return int(ran.Load())
+}
+
+// exec runs one command of a block. Only canary commands are checked; the
+// others (curl, grep, cat, prometheus) are real programs, and kubectl
+// apply/delete goes to the local mesh, which stands in for the cluster.
+func (e *docEnv) exec(ctx context.Context, next interp.ExecHandlerFunc, src string, args []string) error {
+	hc := interp.HandlerCtx(ctx)
+	switch args[0] {
+	case "canary":
+		want := documentedExit(src, int(hc.Pos.Line()))
+		return e.canary(ctx, hc, args[1:], want)
+	case "kubectl":
+		// `kubectl apply -f` on the local mesh is `canary bookinfo apply -f`;
+		// waiting for the config push keeps each block's start exact.
+		err := e.canary(ctx, hc, append([]string{"bookinfo"}, args[1:]...), 0)
+		e.waitPropagated(e.t)
+		return err
+	case "prometheus":
+		return e.prometheus(ctx, hc, args)
+	case "sleep":
+		// The docs sleep to let a background `serve` start; on a loaded
+		// test machine it may need longer, so wait for its first line too.
+		e.starting.Wait()
+	}
+	return next(ctx, args)
+}
+
+// untilStopped reports whether the command runs until Ctrl-C, as the docs
+// show `canary attack` without --duration.
+func untilStopped(args []string) bool {
+	if len(args) == 0 || (args[0] != "attack" && args[0] != "soak") {
+		return false
+	}
+	return !slices.ContainsFunc(args, func(a string) bool {
+		return a == "--duration" || a == "--requests" || strings.HasPrefix(a, "--duration=") || strings.HasPrefix(a, "--requests=")
+	})
+}
+
+func (e *docEnv) canary(ctx context.Context, hc interp.HandlerContext, args []string, want int) error {
+	t := e.t
+	line := fmt.Sprintf("line %d: canary %s", hc.Pos.Line(), strings.Join(args, " "))
+	if len(args) >= 2 && args[0] == "bookinfo" && args[1] == "serve" {
+		e.starting.Add(1)
+		defer e.starting.Done()
+		return e.serve(t, hc, args)
+	}
+	if len(args) > 0 && args[0] == "verify" && !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--rate") }) {
+		// The default 20/s takes about a minute per gate; the verdict is the same.
+		args = append(args, "--rate", "200/s")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, canaryBin, args...)
+	var stderr bytes.Buffer
+	cmd.Dir, cmd.Env = hc.Dir, e.childEnv(hc)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = hc.Stdin, hc.Stdout, io.MultiWriter(hc.Stderr, &stderr)
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("%s: %v", line, err)
+	}
+	if untilStopped(args) {
+		time.AfterFunc(3*time.Second, func() { _ = cmd.Process.Signal(os.Interrupt) }) // the reader's Ctrl-C
+	}
+	err := cmd.Wait()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("%s: %v", line, err)
+	}
+	if code != want {
+		t.Errorf("%s: exit %d, want %d (documented); stderr:\n%s", line, code, want, stderr.String())
+	}
+	if code == 0 {
+		return nil
+	}
+	return interp.NewExitStatus(uint8(code))
+}
+
+// childEnv is the shell's exported environment, with `canary bookinfo`
+// pointed at the mesh a block's own `serve` started, if any.
+func (e *docEnv) childEnv(hc interp.HandlerContext) []string {
+	var env []string
+	hc.Env.Each(func(name string, v expand.Variable) bool {
+		if v.Exported && name != "CANARY_BOOKINFO_ADMIN" {
+			env = append(env, name+"="+v.String())
+		}
+		return true
+	})
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append(env, "CANARY_BOOKINFO_ADMIN="+e.admin)
+}
+
+// serve starts a block's `canary bookinfo serve … &` and leaves it running
+// until the block ends, then stops it as Ctrl-C would.
+func (e *docEnv) serve(t *testing.T, hc interp.HandlerContext, args []string) error {
+	cmd := exec.Command(canaryBin, args...)
+	cmd.Dir, cmd.Env = hc.Dir, e.childEnv(hc)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr lockedBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	first := make([]byte, 512)
+	n, _ := stdout.Read(first)
+	m := serveLine.FindStringSubmatch(string(first[:n]))
+	if m == nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		// Runs in the interpreter's background goroutine: no Fatal. The
+		// block's later commands must not reach the shared mesh instead.
+		t.Errorf("canary %s: first line %q; stderr %s", strings.Join(args, " "), first[:n], stderr.String())
+		e.mu.Lock()
+		e.admin = "127.0.0.1:1"
+		e.mu.Unlock()
+		return interp.NewExitStatus(ExitError)
+	}
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.admin = m[3]
+	e.cleanup = append(e.cleanup, func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("canary %s: %v after SIGTERM; stderr:\n%s", strings.Join(args, " "), err, stderr.String())
+		}
+	})
+	return nil
+}
+
+// prometheus runs the docs' `prometheus --config.file …` until it is ready
+// and has scraped the mesh, then stops it: the command works as shown.
+func (e *docEnv) prometheus(ctx context.Context, hc interp.HandlerContext, args []string) error {
+	t := e.t
+	addr := ""
+	for i, a := range args {
+		if a == "--web.listen-address" && i+1 < len(args) {
+			addr = args[i+1]
+		}
+	}
+	if addr == "" {
+		t.Fatalf("prometheus %v: the docs' command gives no --web.listen-address", args[1:])
+	}
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Dir, cmd.Stdout, cmd.Stderr = hc.Dir, io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get("http://" + addr + "/api/v1/query?query=count(istio_requests_total)")
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK && bytes.Contains(body, []byte(`"result":[{`)) {
+				return nil
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Errorf("prometheus %v: no istio_requests_total scraped from the mesh within 30s", args[1:])
+	return interp.NewExitStatus(1)
+}
+
+func (e *docEnv) waitPropagated(t *testing.T) {
+	e.mu.Lock()
+	admin := e.admin
+	e.mu.Unlock()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		out, _, code := run(t, "", "bookinfo", "status", "--admin-addr", admin)
+		if code == 0 && strings.Contains(out, "propagated true") {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Errorf("mesh at %s: routing not propagated within 10s", admin)
+}
+
+// httpsMesh starts a mesh whose ingress serves https, writes ca.pem (its
+// CA) and other-ca.pem (one that did not sign it) into dir, applies the
+// 50/50 split, and points INGRESS at it.
+func httpsMesh(t *testing.T, dir, seed string) []string {
+	ca, err := devcert.NewCA("docs CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := devcert.NewCA("another CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := ca.Issue("127.0.0.1", "bookinfo.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, key, err := pair.WriteFiles(t.TempDir(), "ingress")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, pem := range map[string][]byte{"ca.pem": ca.PEM, "other-ca.pem": other.PEM} {
+		if err := os.WriteFile(filepath.Join(dir, name), pem, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mp := startMesh(t, "--propagation-delay", "0", "--tls-cert", cert, "--tls-key", key)
+	mp.ctl(t, "apply", "-f", filepath.Join(seed, "virtual-service-reviews-50-50.yaml"))
+	return []string{"INGRESS=" + mp.ingress}
+}
