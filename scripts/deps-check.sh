@@ -20,6 +20,9 @@ check() { # package, allowed internal imports (space separated)
 # leaf for tests and benchmarks that need certificates.
 check internal/yamlerr
 check internal/devcert
+# internal/lab runs the lab's control plane; internal/labtest starts it for tests.
+check internal/lab
+check internal/labtest internal/lab
 check scenarios internal/yamlerr
 check classify scenarios internal/yamlerr
 check results classify
