@@ -83,6 +83,11 @@ func bookinfoServeCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "no-sidecar", Usage: "start `WORKLOAD` without a sidecar (repeatable)"},
 			&cli.StringFlag{Name: "tls-cert", Usage: "serve the ingress over https with the certificate in `FILE` (PEM; with --tls-key)"},
 			&cli.StringFlag{Name: "tls-key", Usage: "private key `FILE` (PEM) of --tls-cert"},
+			&cli.StringFlag{
+				Name: "kubeconfig", Sources: cli.EnvVars("KUBECONFIG"),
+				Usage: "be the data plane of the lab's Kubernetes API server in `FILE`: routing follows its Istio resources, workloads its Deployments (make lab)",
+			},
+			&cli.StringFlag{Name: "prometheus-addr", Usage: "with --kubeconfig, register the Prometheus at `HOST:PORT` as the NodePort Service istio-system/prometheus"},
 		},
 		Action: serveAction,
 	}
@@ -118,9 +123,15 @@ func serveAction(ctx context.Context, c *cli.Command) error {
 		}
 		return err
 	}
-	fmt.Fprintf(c.Writer, "bookinfo mesh: ingress %s://%s/productpage, admin http://%s (markup %s, propagation delay %v); Ctrl-C stops\n",
-		m.Scheme(), m.Addr(), m.AdminAddr(), opts.Markup, opts.PropagationDelay)
+	cluster, err := joinCluster(ctx, c, m, opts.Logf)
+	if err != nil {
+		_ = m.Shutdown(context.Background())
+		return err
+	}
+	fmt.Fprintf(c.Writer, "bookinfo mesh: ingress %s://%s/productpage, admin http://%s (markup %s, propagation delay %v)%s; Ctrl-C stops\n",
+		m.Scheme(), m.Addr(), m.AdminAddr(), opts.Markup, opts.PropagationDelay, cluster.describe())
 	<-ctx.Done()
+	cluster.stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := m.Shutdown(ctx); err != nil {

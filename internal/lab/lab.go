@@ -18,8 +18,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-logr/logr"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // KubeVersion is the kube-apiserver release the lab builds and runs. It is
@@ -88,6 +90,9 @@ func Start(opts Options) (*Lab, error) {
 	if kubectl, err := exec.LookPath("kubectl"); err == nil {
 		env.ControlPlane.KubectlPath = kubectl
 	}
+	// envtest logs through controller-runtime's logger, which prints a
+	// stack trace when nobody set one.
+	ctrllog.SetLogger(logr.Discard())
 	cfg, err := env.Start()
 	if err != nil {
 		_ = env.Stop()

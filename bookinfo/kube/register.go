@@ -1,0 +1,178 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+
+	"github.com/canary-gate/canary/bookinfo"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+)
+
+// bookinfoImage is the image a Bookinfo container would run, for kubectl's
+// columns; nothing pulls it.
+func bookinfoImage(w bookinfo.Workload) string {
+	return "docker.io/istio/examples-bookinfo-" + w.App + "-" + w.Version + ":1.20.3"
+}
+
+// proxyImage is the sidecar's image in an injected pod.
+const proxyImage = "docker.io/istio/proxyv2:1.31.4"
+
+var apply = metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
+
+// register writes what deploying Bookinfo on an Istio cluster shows. The
+// Services are applied (server-side) on every start, since the ingress port
+// changes; Deployments are created only when absent, so that a
+// `kubectl scale` done before a restart still holds.
+func (s *Source) register(ctx context.Context) error {
+	if err := s.refuseRealNodes(ctx); err != nil {
+		return err
+	}
+	if err := s.ensureNamespace(ctx, IngressNamespace); err != nil {
+		return err
+	}
+	if err := s.registerNode(ctx); err != nil {
+		return err
+	}
+	if err := s.registerServices(ctx); err != nil {
+		return err
+	}
+	for _, w := range bookinfo.Workloads() {
+		_, err := s.kube.AppsV1().Deployments(bookinfo.Namespace).Apply(ctx, deployment(w), metav1.ApplyOptions{FieldManager: FieldManager})
+		if apierrors.IsConflict(err) {
+			err = nil // someone else (kubectl scale) owns a field now: theirs holds
+		}
+		if err != nil {
+			return fmt.Errorf("register deployment %s: %w", w.Name, err)
+		}
+	}
+	return nil
+}
+
+// refuseRealNodes keeps the mesh out of a real cluster (a KUBECONFIG left
+// pointing at one, say): it would write a Node and Pods nobody runs there.
+func (s *Source) refuseRealNodes(ctx context.Context) error {
+	nodes, err := s.kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("list nodes: %w", err)
+	}
+	for _, n := range nodes.Items {
+		if n.Name != NodeName {
+			return fmt.Errorf("the cluster has node %s: the local mesh joins only a lab API server with no nodes of its own (make lab), never a real cluster", n.Name)
+		}
+	}
+	return nil
+}
+
+func (s *Source) ensureNamespace(ctx context.Context, name string) error {
+	_, err := s.kube.CoreV1().Namespaces().Apply(ctx, corev1ac.Namespace(name), apply)
+	if err != nil {
+		return fmt.Errorf("register namespace %s: %w", name, err)
+	}
+	return nil
+}
+
+// registerNode writes the one Node, Ready, with 127.0.0.1 as its
+// InternalIP: NodePorts are reached there.
+func (s *Source) registerNode(ctx context.Context) error {
+	node := corev1ac.Node(NodeName).WithLabels(map[string]string{
+		"kubernetes.io/hostname": NodeName, "kubernetes.io/os": "linux", "node-role.kubernetes.io/control-plane": "",
+	})
+	if _, err := s.kube.CoreV1().Nodes().Apply(ctx, node, apply); err != nil {
+		return fmt.Errorf("register node %s: %w", NodeName, err)
+	}
+	now := metav1.Now()
+	status := corev1ac.Node(NodeName).WithStatus(corev1ac.NodeStatus().
+		WithAddresses(
+			corev1ac.NodeAddress().WithType(corev1.NodeInternalIP).WithAddress("127.0.0.1"),
+			corev1ac.NodeAddress().WithType(corev1.NodeHostName).WithAddress(NodeName)).
+		WithConditions(corev1ac.NodeCondition().WithType(corev1.NodeReady).WithStatus(corev1.ConditionTrue).
+			WithReason("KubeletReady").WithMessage("the local mesh runs this node's pods").
+			WithLastHeartbeatTime(now).WithLastTransitionTime(now)).
+		WithNodeInfo(corev1ac.NodeSystemInfo().WithKubeletVersion("canary-bookinfo").WithOperatingSystem("linux").WithArchitecture("amd64")))
+	if _, err := s.kube.CoreV1().Nodes().ApplyStatus(ctx, status, apply); err != nil {
+		return fmt.Errorf("register node %s status: %w", NodeName, err)
+	}
+	return nil
+}
+
+// registerServices writes Bookinfo's Services and the NodePort Services of
+// the ingress gateway and, when given, Prometheus.
+func (s *Source) registerServices(ctx context.Context) error {
+	var svcs []*corev1ac.ServiceApplyConfiguration
+	seen := map[string]bool{}
+	for _, w := range bookinfo.Workloads() {
+		if seen[w.App] {
+			continue
+		}
+		seen[w.App] = true
+		svcs = append(svcs, corev1ac.Service(w.App, bookinfo.Namespace).
+			WithLabels(map[string]string{"app": w.App, "service": w.App}).
+			WithSpec(corev1ac.ServiceSpec().WithSelector(map[string]string{"app": w.App}).
+				WithPorts(corev1ac.ServicePort().WithName("http").WithPort(9080).WithTargetPort(intstr.FromInt32(9080)))))
+	}
+	port, err := nodePort("ingress", s.opts.Ingress)
+	if err != nil {
+		return err
+	}
+	name, svcPort, target := "http2", int32(80), int32(8080)
+	if s.opts.TLS {
+		name, svcPort, target = "https", 443, 8443
+	}
+	gw := map[string]string{"app": IngressService, "istio": "ingressgateway"}
+	svcs = append(svcs, corev1ac.Service(IngressService, IngressNamespace).WithLabels(gw).
+		WithSpec(corev1ac.ServiceSpec().WithType(corev1.ServiceTypeNodePort).WithSelector(gw).
+			WithPorts(corev1ac.ServicePort().WithName(name).WithPort(svcPort).WithTargetPort(intstr.FromInt32(target)).WithNodePort(port))))
+	if s.opts.Prometheus != "" {
+		pport, err := nodePort("prometheus", s.opts.Prometheus)
+		if err != nil {
+			return err
+		}
+		p := map[string]string{"app": PrometheusService}
+		svcs = append(svcs, corev1ac.Service(PrometheusService, IngressNamespace).WithLabels(p).
+			WithSpec(corev1ac.ServiceSpec().WithType(corev1.ServiceTypeNodePort).WithSelector(p).
+				WithPorts(corev1ac.ServicePort().WithName("http").WithPort(9090).WithTargetPort(intstr.FromInt32(9090)).WithNodePort(pport))))
+	}
+	for _, svc := range svcs {
+		if _, err := s.kube.CoreV1().Services(*svc.Namespace).Apply(ctx, svc, apply); err != nil {
+			return fmt.Errorf("register service %s/%s: %w", *svc.Namespace, *svc.Name, err)
+		}
+	}
+	return nil
+}
+
+// nodePort is the port of a loopback address, which a NodePort names.
+func nodePort(what, addr string) (int32, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0, fmt.Errorf("%s address %q: %w", what, addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return 0, fmt.Errorf("%s address %q: a NodePort of the lab's node (127.0.0.1) needs a loopback address", what, addr)
+	}
+	n, err := strconv.ParseInt(p, 10, 32)
+	if err != nil || n < 1024 {
+		return 0, fmt.Errorf("%s address %q: want a port from 1024 up for a NodePort", what, addr)
+	}
+	return int32(n), nil
+}
+
+// deployment is a workload's Deployment as Bookinfo's manifest has it: one
+// replica, the app and version labels, the app's container. The sidecar is
+// not in the template: Istio injects it into each pod.
+func deployment(w bookinfo.Workload) *appsv1ac.DeploymentApplyConfiguration {
+	l := map[string]string{"app": w.App, "version": w.Version}
+	return appsv1ac.Deployment(w.Name, bookinfo.Namespace).WithLabels(l).
+		WithSpec(appsv1ac.DeploymentSpec().WithReplicas(1).
+			WithSelector(metav1ac.LabelSelector().WithMatchLabels(l)).
+			WithTemplate(corev1ac.PodTemplateSpec().WithLabels(l).
+				WithSpec(corev1ac.PodSpec().WithContainers(corev1ac.Container().WithName(w.App).WithImage(bookinfoImage(w)).
+					WithPorts(corev1ac.ContainerPort().WithContainerPort(9080))))))
+}
