@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+
+	"github.com/canary-gate/canary/bookinfo/istio"
 )
 
 // maxManifestBytes bounds an applied file; Istio's API server takes 1.5 MB.
@@ -33,7 +35,7 @@ type ConfigAnswer struct {
 	Changes []string `json:"changes"`
 }
 
-func (m *Mesh) serveConfig(rw http.ResponseWriter, r *http.Request, op func([]Resource) ([]Change, error)) {
+func (m *Mesh) serveConfig(rw http.ResponseWriter, r *http.Request, op func([]istio.Resource) ([]istio.Change, error)) {
 	data, err := io.ReadAll(http.MaxBytesReader(rw, r.Body, maxManifestBytes))
 	if err != nil {
 		writeJSON(rw, http.StatusRequestEntityTooLarge, APIError{"manifest: " + err.Error()})
@@ -43,9 +45,9 @@ func (m *Mesh) serveConfig(rw http.ResponseWriter, r *http.Request, op func([]Re
 	if name == "" {
 		name = "-"
 	}
-	rs, err := ParseManifests(name, data)
+	rs, err := istio.ParseManifests(name, data)
 	if err == nil {
-		var changes []Change
+		var changes []istio.Change
 		if changes, err = op(rs); err == nil {
 			ans := ConfigAnswer{Changes: make([]string, len(changes))}
 			for i, c := range changes {

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/canary-gate/canary/bookinfo/istio"
 )
 
 // DefaultPropagationDelay is how long applied routing takes to reach the
@@ -62,10 +64,10 @@ type Mesh struct {
 	peers     map[string]*peer // by workload name, for metadata exchange
 
 	cfgMu     sync.Mutex
-	desired   *Config // what was last applied: the API answers with this
+	desired   *istio.Config // what was last applied: the API answers with this
 	gen       uint64
-	active    atomic.Pointer[Config] // what the sidecars route by
-	activeGen uint64                 // guarded by cfgMu
+	active    atomic.Pointer[istio.Config] // what the sidecars route by
+	activeGen uint64                       // guarded by cfgMu
 	timers    []*time.Timer
 
 	mirrors chan struct{} // bounds concurrent shadow requests
@@ -214,7 +216,7 @@ func (m *Mesh) closeWorkloads() {
 // pickPod chooses a running pod of the target uniformly at random, as
 // Kubernetes service load balancing and Envoy's default round robin do over
 // a large number of requests. It returns nil when no endpoint exists.
-func (m *Mesh) pickPod(t Target) *pod {
+func (m *Mesh) pickPod(t istio.Target) *pod {
 	var cand [8]*pod
 	n := 0
 	for _, w := range m.byApp[t.Service] {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/canary-gate/canary/bookinfo/istio"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -41,7 +42,7 @@ func startMesh(t testing.TB, o Options) *Mesh {
 
 func applyYAML(t testing.TB, m *Mesh, doc string) {
 	t.Helper()
-	rs, err := ParseManifests("test.yaml", []byte(doc))
+	rs, err := istio.ParseManifests("test.yaml", []byte(doc))
 	if err != nil {
 		t.Fatal(err)
 	}

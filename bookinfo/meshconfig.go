@@ -4,6 +4,8 @@ import (
 	"embed"
 	"fmt"
 	"time"
+
+	"github.com/canary-gate/canary/bookinfo/istio"
 )
 
 // builtin are the resources a new mesh starts with: the ingress gateway and
@@ -19,7 +21,7 @@ func (m *Mesh) applyBuiltin() error {
 		if err != nil {
 			return err
 		}
-		rs, err := ParseManifests(name, data)
+		rs, err := istio.ParseManifests(name, data)
 		if err != nil {
 			return fmt.Errorf("built-in config: %w", err)
 		}
@@ -36,16 +38,16 @@ func (m *Mesh) applyBuiltin() error {
 // Apply validates rs against the current configuration and, if the whole set
 // is valid, makes it the configuration the sidecars will use after the
 // propagation delay. Nothing is applied when any resource is invalid.
-func (m *Mesh) Apply(rs []Resource) ([]Change, error) {
-	return m.update(rs, (*Config).Apply)
+func (m *Mesh) Apply(rs []istio.Resource) ([]istio.Change, error) {
+	return m.update(rs, (*istio.Config).Apply)
 }
 
 // Delete removes rs, all or nothing, with the same propagation delay.
-func (m *Mesh) Delete(rs []Resource) ([]Change, error) {
-	return m.update(rs, (*Config).Delete)
+func (m *Mesh) Delete(rs []istio.Resource) ([]istio.Change, error) {
+	return m.update(rs, (*istio.Config).Delete)
 }
 
-func (m *Mesh) update(rs []Resource, op func(*Config, []Resource) (*Config, []Change, error)) ([]Change, error) {
+func (m *Mesh) update(rs []istio.Resource, op func(*istio.Config, []istio.Resource) (*istio.Config, []istio.Change, error)) ([]istio.Change, error) {
 	m.cfgMu.Lock()
 	defer m.cfgMu.Unlock()
 	cfg, changes, err := op(m.desired, rs)
@@ -72,7 +74,7 @@ func (m *Mesh) update(rs []Resource, op func(*Config, []Resource) (*Config, []Ch
 
 // activate installs cfg unless a later generation is already active: timers
 // may fire out of order, routing must not go back in time.
-func (m *Mesh) activate(cfg *Config, gen uint64) {
+func (m *Mesh) activate(cfg *istio.Config, gen uint64) {
 	if gen <= m.activeGen {
 		return
 	}
@@ -82,7 +84,7 @@ func (m *Mesh) activate(cfg *Config, gen uint64) {
 }
 
 // Resources lists what was last applied (not necessarily propagated yet).
-func (m *Mesh) Resources() []Resource {
+func (m *Mesh) Resources() []istio.Resource {
 	m.cfgMu.Lock()
 	defer m.cfgMu.Unlock()
 	return m.desired.Resources()

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/canary-gate/canary/bookinfo/istio"
 )
 
 // outbound is the client side of a sidecar: apps call plain
@@ -35,7 +37,7 @@ func (o *outbound) RoundTrip(req *http.Request) (*http.Response, error) {
 		tel = p.tel.Load()
 	}
 	cfg := o.m.active.Load()
-	d := cfg.Routes().Route(o.gateway, Request{Host: routeHost(req, o.gateway), Path: req.URL.Path, Header: req.Header}, nil)
+	d := cfg.Routes().Route(o.gateway, istio.Request{Host: routeHost(req, o.gateway), Path: req.URL.Path, Header: req.Header}, nil)
 	resp, dst, flags := o.decide(req, d)
 	if tel != nil {
 		svc := d.Target.Service
@@ -57,7 +59,7 @@ func routeHost(req *http.Request, gateway string) string {
 	return req.Host
 }
 
-func (o *outbound) decide(req *http.Request, d Decision) (*http.Response, *peer, string) {
+func (o *outbound) decide(req *http.Request, d istio.Decision) (*http.Response, *peer, string) {
 	if d.NoRoute {
 		return localReply(req, http.StatusNotFound, ""), unknownPeer, "NR"
 	}
@@ -88,7 +90,7 @@ func (o *outbound) decide(req *http.Request, d Decision) (*http.Response, *peer,
 // forward sends the request to a pod of the target, retrying as the route's
 // retry policy says. Envoy keeps the weighted cluster it chose for every
 // attempt, so retries stay within d.Target.
-func (o *outbound) forward(req *http.Request, d Decision) (*http.Response, *peer, string) {
+func (o *outbound) forward(req *http.Request, d istio.Decision) (*http.Response, *peer, string) {
 	ctx := req.Context()
 	if d.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -123,8 +125,8 @@ func (o *outbound) forward(req *http.Request, d Decision) (*http.Response, *peer
 	return resp, dst, flags
 }
 
-func (o *outbound) try(ctx context.Context, req *http.Request, d Decision) (*http.Response, *peer, string) {
-	if _, gone := d.Target.Labels[MissingSubsetLabel]; gone {
+func (o *outbound) try(ctx context.Context, req *http.Request, d istio.Decision) (*http.Response, *peer, string) {
+	if _, gone := d.Target.Labels[istio.MissingSubsetLabel]; gone {
 		// The route names a subset no DestinationRule defines any more:
 		// Istio builds no cluster for it and Envoy answers "NC".
 		return localReply(req, http.StatusServiceUnavailable, "no cluster found"), unknownPeer, "NC"
@@ -204,7 +206,7 @@ func (o *outbound) peerName() string {
 // mirror sends a shadow copy and discards the answer, as Envoy does. Only the
 // mirror target's sidecar reports it (reporter="destination"): Envoy's
 // client side does not count shadow requests.
-func (o *outbound) mirror(req *http.Request, t Target) {
+func (o *outbound) mirror(req *http.Request, t istio.Target) {
 	p := o.m.pickPod(t)
 	if p == nil {
 		return
@@ -231,7 +233,7 @@ func (o *outbound) mirror(req *http.Request, t Target) {
 // direct is a call from a workload without a sidecar: no VirtualService
 // applies, Kubernetes picks any ready pod of the service, nothing is reported.
 func (o *outbound) direct(req *http.Request, service string) (*http.Response, error) {
-	p := o.m.pickPod(Target{Service: service})
+	p := o.m.pickPod(istio.Target{Service: service})
 	if p == nil {
 		return nil, errors.New("dial tcp " + service + ":" + strconv.Itoa(servicePort) + ": connect: connection refused")
 	}

@@ -25,7 +25,8 @@ check classify scenarios internal/yamlerr
 check results classify
 check attack classify results scenarios
 check report classify results scenarios
-check bookinfo internal/yamlerr
+check bookinfo/istio internal/yamlerr
+check bookinfo bookinfo/istio
 check verify attack classify prom report results scenarios
 check prom
 # The benchmark's page server renders the mesh's product page itself.

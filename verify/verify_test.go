@@ -11,6 +11,7 @@ import (
 
 	"github.com/canary-gate/canary/attack"
 	"github.com/canary-gate/canary/bookinfo"
+	"github.com/canary-gate/canary/bookinfo/istio"
 	"github.com/canary-gate/canary/report"
 )
 
@@ -25,7 +26,7 @@ func startMesh(t *testing.T, vs string) *bookinfo.Mesh {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
-	rs, err := bookinfo.ParseManifests("vs.yaml", []byte(vs))
+	rs, err := istio.ParseManifests("vs.yaml", []byte(vs))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package bookinfo
+package istio
 
 import (
 	"errors"
@@ -494,7 +494,7 @@ func TestConfigIsolation(t *testing.T) {
 // file; success yields resources of a supported kind; parsing is
 // deterministic; and what parses applies (or fails) without panicking.
 func FuzzParseManifests(f *testing.F) {
-	for _, pattern := range []string{filepath.Join("..", "..", "shared", "seed-manifests", "*.yaml"), filepath.Join("testdata", "manifests", "*.yaml")} {
+	for _, pattern := range []string{filepath.Join("..", "..", "..", "shared", "seed-manifests", "*.yaml"), filepath.Join("testdata", "manifests", "*.yaml")} {
 		files, _ := filepath.Glob(pattern)
 		for _, file := range files {
 			if data, err := os.ReadFile(file); err == nil {

@@ -1,4 +1,4 @@
-package bookinfo
+package istio
 
 import (
 	"fmt"
