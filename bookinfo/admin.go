@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/canary-gate/canary/bookinfo/app"
 	"github.com/canary-gate/canary/bookinfo/istio"
 )
 
@@ -101,7 +102,7 @@ func (m *Mesh) serveSidecar(rw http.ResponseWriter, r *http.Request) {
 // Status describes the running mesh.
 type Status struct {
 	Ingress          string           `json:"ingress"`
-	Markup           Markup           `json:"markup"`
+	Markup           app.Markup       `json:"markup"`
 	PropagationDelay string           `json:"propagationDelay"`
 	Propagated       bool             `json:"propagated"`
 	Workloads        []WorkloadStatus `json:"workloads"`

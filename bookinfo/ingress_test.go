@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/canary-gate/canary/bookinfo/app"
 	"github.com/canary-gate/canary/internal/devcert"
 )
 
@@ -71,7 +72,7 @@ func TestIngressProtocols(t *testing.T) {
 	var want []string // the telemetry of one page over plain HTTP/1.1
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { // not parallel: the first row sets want
-			o := Options{Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", Markup: Markup122}
+			o := Options{Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", Markup: app.Markup122}
 			if tc.tls {
 				o.TLSCertFile, o.TLSKeyFile = certFile, keyFile
 			}

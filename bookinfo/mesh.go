@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/canary-gate/canary/bookinfo/app"
 	"github.com/canary-gate/canary/bookinfo/istio"
 )
 
@@ -35,7 +36,7 @@ type Options struct {
 	// prior knowledge (h2c).
 	TLSCertFile, TLSKeyFile string
 	// Markup selects the productpage template generation (default current).
-	Markup Markup
+	Markup app.Markup
 	// PropagationDelay is the time from Apply or Delete to the new routing
 	// being used by every sidecar. Zero makes changes take effect at once.
 	PropagationDelay time.Duration
@@ -80,10 +81,10 @@ type Mesh struct {
 // listener accepts connections.
 func Start(opts Options) (*Mesh, error) {
 	if opts.Markup == "" {
-		opts.Markup = MarkupCurrent
+		opts.Markup = app.MarkupCurrent
 	}
-	if opts.Markup != MarkupCurrent && opts.Markup != Markup122 {
-		return nil, fmt.Errorf("markup %q: want %q or %q", opts.Markup, MarkupCurrent, Markup122)
+	if opts.Markup != app.MarkupCurrent && opts.Markup != app.Markup122 {
+		return nil, fmt.Errorf("markup %q: want %q or %q", opts.Markup, app.MarkupCurrent, app.Markup122)
 	}
 	if opts.PropagationDelay < 0 {
 		return nil, fmt.Errorf("propagation delay %v: want zero or more", opts.PropagationDelay)
@@ -143,6 +144,24 @@ func (m *Mesh) startWorkloads(noSidecar []string) error {
 		}
 	}
 	return nil
+}
+
+// newApp returns the application container of a workload, given what it
+// needs from the mesh: a client through the workload's sidecar, the name of
+// its running pod, the markup and the mesh's session key.
+func newApp(m *Mesh, w *workload) http.Handler {
+	return app.New(app.Env{
+		App: w.spec.App, Version: w.spec.Version,
+		PodName: func() string {
+			if p := w.pod.Load(); p != nil {
+				return p.name
+			}
+			return ""
+		},
+		Client:     &http.Client{Transport: &outbound{m: m, src: w}},
+		Markup:     m.opts.Markup,
+		SessionKey: m.sessionKey,
+	})
 }
 
 func (m *Mesh) listen() error {

@@ -12,13 +12,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/canary-gate/canary/bookinfo/istio"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/canary-gate/canary/bookinfo/app"
+	"github.com/canary-gate/canary/bookinfo/internal/pagetest"
+	"github.com/canary-gate/canary/bookinfo/istio"
 )
 
 // startTestMesh runs an in-process mesh on free ports with immediate config
 // propagation, stopped when the test ends.
-func startTestMesh(t testing.TB, markup Markup) *Mesh {
+func startTestMesh(t testing.TB, markup app.Markup) *Mesh {
 	t.Helper()
 	return startMesh(t, Options{Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", Markup: markup})
 }
@@ -137,6 +140,13 @@ func pageVia(t *testing.T, m *Mesh, subset string) []byte {
 	return fetch(t, nil, "http://"+m.Addr()+"/productpage")
 }
 
+// renderMarkups are the markups the upstream fixtures come in, as in
+// package app's render tests.
+var renderMarkups = []app.Markup{app.MarkupCurrent, app.Markup122}
+
+// fixtureDirs maps each markup to its folder under shared/fixtures.
+var fixtureDirs = map[app.Markup]string{app.MarkupCurrent: "bookinfo", app.Markup122: "bookinfo-1.22"}
+
 // TestMeshMatchesFixtures drives a mesh into each of the nine backend states
 // of the upstream fixtures, in both markups, and checks that the page it
 // serves agrees with the real app's page on every distinguishing feature.
@@ -151,9 +161,9 @@ func TestMeshMatchesFixtures(t *testing.T) {
 					t.Fatal(err)
 				}
 				m := startTestMesh(t, mk)
-				want, got := pageFeatures(t, mk, fixture), pageFeatures(t, mk, drive(t, m))
-				podWorkloads(&want)
-				podWorkloads(&got)
+				want, got := pagetest.PageFeatures(t, string(mk), fixture), pagetest.PageFeatures(t, string(mk), drive(t, m))
+				pagetest.PodWorkloads(&want)
+				pagetest.PodWorkloads(&got)
 				if diff := cmp.Diff(want, got); diff != "" {
 					t.Errorf("mesh page differs from fixture %s (-fixture +mesh):\n%s", name, diff)
 				}
@@ -166,7 +176,7 @@ func TestMeshMatchesFixtures(t *testing.T) {
 // flags, and that a route's retries re-send to the same subset.
 func TestFaultDelayAndRetries(t *testing.T) {
 	t.Parallel()
-	m := startTestMesh(t, MarkupCurrent)
+	m := startTestMesh(t, app.MarkupCurrent)
 	applyYAML(t, m, `apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata:
@@ -226,7 +236,7 @@ func countSeries(t *testing.T, m *Mesh, workload string, matchers ...string) flo
 func BenchmarkIngressPages(b *testing.B) {
 	for _, subset := range []string{"v1", "v3"} {
 		b.Run("reviews-"+subset, func(b *testing.B) {
-			m := startTestMesh(b, MarkupCurrent)
+			m := startTestMesh(b, app.MarkupCurrent)
 			applyYAML(b, m, reviewsTo(subset))
 			tr := &http.Transport{MaxIdleConnsPerHost: 64}
 			defer tr.CloseIdleConnections()

@@ -1,22 +1,18 @@
 package bookinfo
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
 )
 
-// update rewrites golden files instead of comparing against them
-// (go test ./bookinfo -update).
-var update = flag.Bool("update", false, "rewrite golden files")
-
 // sharedDir returns the path of parts under the workspace's shared/ folder
 // (../../shared from this package), which holds the fixtures rendered by the
 // real upstream apps. They are read in place and never copied into the
 // project. Without them the test is skipped, except in CI, where a missing
-// workspace is a broken setup rather than a developer checkout.
+// workspace is a broken setup rather than a developer checkout. Each bookinfo
+// package keeps its own copy, as classify and cmd/canary do.
 func sharedDir(t testing.TB, parts ...string) string {
 	t.Helper()
 	dir := filepath.Join(append([]string{packageDir(), "..", "..", "shared"}, parts...)...)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/canary-gate/canary/bookinfo"
+	"github.com/canary-gate/canary/bookinfo/app"
 	"github.com/urfave/cli/v3"
 )
 
@@ -78,7 +79,7 @@ func bookinfoServeCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "addr", Value: defaultIngressAddr, Usage: "ingress gateway listen address (`HOST:PORT`)"},
 			&cli.StringFlag{Name: "admin-addr", Value: defaultAdminAddr, Usage: "admin API, metrics and service discovery listen address (`HOST:PORT`)"},
-			&cli.StringFlag{Name: "markup", Value: string(bookinfo.MarkupCurrent), Usage: "productpage markup: current (Istio 1.23+) or 1.22 (Istio 1.15-1.22)"},
+			&cli.StringFlag{Name: "markup", Value: string(app.MarkupCurrent), Usage: "productpage markup: current (Istio 1.23+) or 1.22 (Istio 1.15-1.22)"},
 			&cli.DurationFlag{Name: "propagation-delay", Value: bookinfo.DefaultPropagationDelay, Usage: "time until applied routing takes effect, like Istio's config push"},
 			&cli.StringSliceFlag{Name: "no-sidecar", Usage: "start `WORKLOAD` without a sidecar (repeatable)"},
 			&cli.StringFlag{Name: "tls-cert", Usage: "serve the ingress over https with the certificate in `FILE` (PEM; with --tls-key)"},
@@ -94,13 +95,13 @@ func serveAction(ctx context.Context, c *cli.Command) error {
 	}
 	opts := bookinfo.Options{
 		Addr: c.String("addr"), AdminAddr: c.String("admin-addr"),
-		Markup: bookinfo.Markup(c.String("markup")), PropagationDelay: c.Duration("propagation-delay"),
+		Markup: app.Markup(c.String("markup")), PropagationDelay: c.Duration("propagation-delay"),
 		NoSidecar: c.StringSlice("no-sidecar"), TLSCertFile: c.String("tls-cert"), TLSKeyFile: c.String("tls-key"),
 		Logf: func(format string, args ...any) {
 			fmt.Fprintf(c.ErrWriter, "%s %s\n", time.Now().Format(time.TimeOnly), fmt.Sprintf(format, args...))
 		},
 	}
-	if opts.Markup != bookinfo.MarkupCurrent && opts.Markup != bookinfo.Markup122 {
+	if opts.Markup != app.MarkupCurrent && opts.Markup != app.Markup122 {
 		return usageError(fmt.Errorf("--markup %q: want current or 1.22", opts.Markup))
 	}
 	if opts.PropagationDelay < 0 {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/canary-gate/canary/attack"
 	"github.com/canary-gate/canary/bookinfo"
+	"github.com/canary-gate/canary/bookinfo/app"
 	"github.com/canary-gate/canary/prom"
 	"github.com/canary-gate/canary/verify"
 	"github.com/urfave/cli/v3"
@@ -28,7 +29,7 @@ func demoCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "scenario", Value: "walkthrough", Usage: "built-in scenario or `FILE` to run"},
 			&cli.StringFlag{Name: "rate", Value: "200/s", Usage: "request rate of every gate"},
-			&cli.StringFlag{Name: "markup", Value: string(bookinfo.MarkupCurrent), Usage: "productpage markup: current or 1.22"},
+			&cli.StringFlag{Name: "markup", Value: string(app.MarkupCurrent), Usage: "productpage markup: current or 1.22"},
 			&cli.BoolFlag{Name: "prometheus", Value: true, Usage: "also check against a real Prometheus when one is on PATH"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "canary-demo.md", Usage: "write the Markdown report to `FILE`"},
 		},
@@ -46,7 +47,7 @@ func demoAction(ctx context.Context, c *cli.Command) error {
 		return err
 	}
 	m, err := bookinfo.Start(bookinfo.Options{Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
-		Markup: bookinfo.Markup(c.String("markup")), PropagationDelay: bookinfo.DefaultPropagationDelay})
+		Markup: app.Markup(c.String("markup")), PropagationDelay: bookinfo.DefaultPropagationDelay})
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package bookinfo
+package app
 
 import (
 	"net/http"
@@ -17,18 +17,35 @@ const (
 	ratingsError  = "Ratings service is currently unavailable"
 )
 
-// newApp returns the application container of a workload.
-func newApp(m *Mesh, w *workload) http.Handler {
-	client := &http.Client{Transport: &outbound{m: m, src: w}}
-	switch w.spec.App {
+// Env is what a workload's application gets from the mesh that runs it.
+// The mesh fills one in per workload, so that the apps need none of its
+// types and this package does not import it.
+type Env struct {
+	App     string // the workload's "app" label: productpage, details, ratings or reviews
+	Version string // the workload's "version" label, e.g. "v2"
+	// PodName returns the name of the workload's running pod ("" when it
+	// has none), which reviews puts in every answer.
+	PodName func() string
+	// Client makes the app's calls to other services, plain
+	// http://SERVICE:9080/... URLs, through the workload's sidecar.
+	Client *http.Client
+	// Markup is productpage's template generation.
+	Markup Markup
+	// SessionKey signs and checks productpage's session cookies.
+	SessionKey []byte
+}
+
+// New returns the application container of a workload.
+func New(env Env) http.Handler {
+	switch env.App {
 	case "productpage":
-		return newProductPage(m, client)
+		return newProductPage(env.Markup, env.SessionKey, env.Client)
 	case "details":
 		return jsonApp("/details/", detailsJSON)
 	case "ratings":
 		return jsonApp("/ratings/", ratingsJSON)
 	default:
-		return &reviewsApp{w: w, client: client}
+		return &reviewsApp{version: env.Version, podName: env.PodName, client: env.Client}
 	}
 }
 
@@ -50,8 +67,9 @@ func health(rw http.ResponseWriter, _ *http.Request) {
 
 // reviewsApp is reviews v1 (no ratings), v2 (black stars) or v3 (red stars).
 type reviewsApp struct {
-	w      *workload
-	client *http.Client
+	version string
+	podName func() string
+	client  *http.Client
 }
 
 func (a *reviewsApp) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
@@ -63,16 +81,15 @@ func (a *reviewsApp) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		http.NotFound(rw, r)
 		return
 	}
-	p := a.w.pod.Load()
 	podname := ""
-	if p != nil {
-		podname = p.name
+	if a.podName != nil {
+		podname = a.podName()
 	}
 	var rating1, rating2 string
-	switch a.w.spec.Version {
+	switch a.version {
 	case "v2", "v3":
 		color := "black"
-		if a.w.spec.Version == "v3" {
+		if a.version == "v3" {
 			color = "red"
 		}
 		rating1, rating2 = a.ratings(r, color)

@@ -1,6 +1,7 @@
-package bookinfo
+package app
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 )
@@ -33,7 +34,7 @@ func (pp *productPage) apiProxy(rw http.ResponseWriter, r *http.Request, service
 		return
 	}
 	url := "http://" + service + ":9080/" + service + "/" + strconv.Itoa(id)
-	body, err := get(r.Context(), pp.client, url, outgoingHeaders(r, pp.m.sessionUser(r)), productpageTimeout)
+	body, err := get(r.Context(), pp.client, url, outgoingHeaders(r, pp.key.sessionUser(r)), productpageTimeout)
 	if err != nil {
 		writeJSON(rw, http.StatusServiceUnavailable, map[string]string{"error": sorry})
 		return
@@ -55,4 +56,11 @@ func staticFile(rw http.ResponseWriter, r *http.Request) {
 	default:
 		http.NotFound(rw, r)
 	}
+}
+
+// writeJSON answers with v as JSON, as the mesh's admin API does.
+func writeJSON(rw http.ResponseWriter, code int, v any) {
+	rw.Header().Set("Content-Type", "application/json")
+	rw.WriteHeader(code)
+	_ = json.NewEncoder(rw).Encode(v)
 }

@@ -1,4 +1,4 @@
-package bookinfo
+package app
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/canary-gate/canary/bookinfo/internal/pagetest"
 )
 
 var renderMarkups = []Markup{MarkupCurrent, Markup122}
@@ -103,16 +105,16 @@ func TestRenderMatchesFixtures(t *testing.T) {
 				if err != nil {
 					t.Fatalf("read fixture: %v", err)
 				}
-				want := pageFeatures(t, m, fixture)
-				got := pageFeatures(t, m, renderCase(t, m, d))
-				podWorkloads(&want)
-				podWorkloads(&got)
+				want := pagetest.PageFeatures(t, string(m), fixture)
+				got := pagetest.PageFeatures(t, string(m), renderCase(t, m, d))
+				pagetest.PodWorkloads(&want)
+				pagetest.PodWorkloads(&got)
 				if diff := cmp.Diff(want, got); diff != "" {
 					t.Errorf("features of rendered %s page differ from fixture (-fixture +rendered):\n%s", name, diff)
 				}
 				// The fixture must also show what the data says, so a blind
 				// extractor cannot make the comparison above vacuous.
-				if diff := cmp.Diff(summarizeData(m, d), summarizeFeatures(want)); diff != "" {
+				if diff := cmp.Diff(summarizeData(m, d), pagetest.SummarizeFeatures(want)); diff != "" {
 					t.Errorf("fixture %s does not show its backend state (-data +fixture):\n%s", name, diff)
 				}
 			})
@@ -137,7 +139,7 @@ func TestRenderStarsClamped(t *testing.T) {
 			t.Run(string(m)+"/"+tc.name, func(t *testing.T) {
 				t.Parallel()
 				d := reviewsData(podV2, func(int) *Rating { return &Rating{Stars: tc.stars, Color: "black"} })
-				f := pageFeatures(t, m, renderCase(t, m, &d))
+				f := pagetest.PageFeatures(t, string(m), renderCase(t, m, &d))
 				for _, r := range f.Reviews {
 					if r.Filled != tc.filled || r.Empty != tc.empt || r.Color != "black" {
 						t.Errorf("Stars=%d: review %s = %d filled, %d empty, colour %q; want %d, %d, \"black\"",
@@ -165,7 +167,7 @@ func TestRenderClusterName(t *testing.T) {
 				t.Parallel()
 				d := reviewsData(podV3, starsIn("red"))
 				d.ClusterName = tc.cluster
-				f := pageFeatures(t, m, renderCase(t, m, &d))
+				f := pagetest.PageFeatures(t, string(m), renderCase(t, m, &d))
 				want := tc.want
 				if m == MarkupCurrent && want != nil {
 					want = append(want, want...) // once per review
@@ -210,7 +212,7 @@ func TestGoldenProductPage(t *testing.T) {
 				}
 				want, err := os.ReadFile(path)
 				if err != nil {
-					t.Fatalf("read golden (run go test ./bookinfo -update to create it): %v", err)
+					t.Fatalf("read golden (run go test ./bookinfo/app -update to create it): %v", err)
 				}
 				if diff := cmp.Diff(string(want), string(got)); diff != "" {
 					t.Errorf("RenderProductPage(%s, %s) differs from %s (-want +got):\n%s", m, v, path, diff)
@@ -344,4 +346,38 @@ func BenchmarkRenderProductPage(b *testing.B) {
 			})
 		}
 	}
+}
+
+// summarizeData is what the page rendered from d in markup m must convey
+// (the landing page for a nil d).
+func summarizeData(m Markup, d *PageData) pagetest.PageSummary {
+	if d == nil {
+		return pagetest.PageSummary{IndexLinks: []string{"/productpage?u=normal", "/productpage?u=test"}}
+	}
+	s := pagetest.PageSummary{ProductPage: true, ReviewsError: d.ReviewsError, DetailsError: d.DetailsError,
+		DetailsShown: d.Details != nil && !d.DetailsError, User: d.User, SignInButton: d.User == "",
+		LoginForm: true, CloseIcon: m == MarkupCurrent, SwallowedDiv: m == MarkupCurrent}
+	if d.ReviewsError {
+		return s
+	}
+	for _, r := range d.Reviews {
+		rf := pagetest.ReviewFeatures{Reviewer: r.Reviewer, Quoted: m == MarkupCurrent}
+		switch {
+		case r.Rating == nil:
+		case r.Rating.Error != "":
+			rf.RatingsError = r.Rating.Error
+		default:
+			n := clampStars(r.Rating.Stars)
+			rf.Color, rf.Wrappers, rf.Filled, rf.Empty = r.Rating.Color, 1, n, maxStars-n
+			if m == Markup122 {
+				s.StarComments += 2
+			}
+		}
+		s.Reviews = append(s.Reviews, rf)
+		// Current markup repeats the pod name in every review, 1.22 once.
+		if m == MarkupCurrent || len(s.Pods) == 0 {
+			s.Pods = append(s.Pods, pagetest.PodShape.FindStringSubmatch(d.PodName)[1])
+		}
+	}
+	return s
 }

@@ -1,4 +1,4 @@
-package bookinfo
+package app
 
 import (
 	"bytes"
@@ -37,13 +37,14 @@ func ratingsTimeout(color string) time.Duration {
 }
 
 type productPage struct {
-	m      *Mesh
+	markup Markup
+	key    sessionKey
 	client *http.Client
 	bufs   sync.Pool
 }
 
-func newProductPage(m *Mesh, client *http.Client) http.Handler {
-	pp := &productPage{m: m, client: client}
+func newProductPage(markup Markup, key sessionKey, client *http.Client) http.Handler {
+	pp := &productPage{markup: markup, key: key, client: client}
 	pp.bufs.New = func() any { return new(bytes.Buffer) }
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", pp.index)
@@ -65,11 +66,11 @@ func newProductPage(m *Mesh, client *http.Client) http.Handler {
 
 func (pp *productPage) index(rw http.ResponseWriter, _ *http.Request) {
 	rw.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = RenderIndex(rw, pp.m.opts.Markup)
+	_ = RenderIndex(rw, pp.markup)
 }
 
 func (pp *productPage) productPage(rw http.ResponseWriter, r *http.Request) {
-	user := pp.m.sessionUser(r)
+	user := pp.key.sessionUser(r)
 	hdr := outgoingHeaders(r, user)
 	var d PageData
 	d.User = user
@@ -83,7 +84,7 @@ func (pp *productPage) productPage(rw http.ResponseWriter, r *http.Request) {
 	buf := pp.bufs.Get().(*bytes.Buffer)
 	defer pp.bufs.Put(buf)
 	buf.Reset()
-	if err := RenderProductPage(buf, pp.m.opts.Markup, d); err != nil {
+	if err := RenderProductPage(buf, pp.markup, d); err != nil {
 		http.Error(rw, err.Error(), http.StatusInternalServerError)
 		return
 	}
@@ -227,7 +228,7 @@ func fetchRatings(r *http.Request, c *http.Client, timeout time.Duration) ([2]in
 func (pp *productPage) login(rw http.ResponseWriter, r *http.Request) {
 	user := strings.TrimSpace(r.PostFormValue("username"))
 	if user != "" {
-		http.SetCookie(rw, &http.Cookie{Name: "session", Value: pp.m.signSession(user), Path: "/", HttpOnly: true})
+		http.SetCookie(rw, &http.Cookie{Name: "session", Value: pp.key.signSession(user), Path: "/", HttpOnly: true})
 	}
 	http.Redirect(rw, r, referrer(r), http.StatusFound)
 }

@@ -1,4 +1,4 @@
-package bookinfo
+package app
 
 // Markup selects which generation of the productpage template is rendered.
 type Markup string

@@ -1,4 +1,4 @@
-package bookinfo
+package app
 
 import (
 	"bytes"

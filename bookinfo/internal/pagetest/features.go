@@ -1,4 +1,4 @@
-package bookinfo
+package pagetest
 
 import (
 	"bytes"
@@ -10,8 +10,8 @@ import (
 	"github.com/PuerkitoBio/goquery"
 )
 
-// reviewFeatures is what one review shows, as a classifier would read it.
-type reviewFeatures struct {
+// ReviewFeatures is what one review shows, as a classifier would read it.
+type ReviewFeatures struct {
 	Reviewer     string
 	Color        string // star wrapper colour, "" when there is no wrapper
 	Wrappers     int    // star wrappers in the review; upstream draws 0 or 1
@@ -21,17 +21,17 @@ type reviewFeatures struct {
 	Quoted       bool // review text wrapped in literal double quotes
 }
 
-// features are the parts of a page that tell versions, failures and pages
+// Features are the parts of a page that tell versions, failures and pages
 // apart. They are extracted here independently of any classifier, so tests
 // can hold our rendered pages to the real upstream ones.
-type features struct {
+type Features struct {
 	Doctype        bool // a full document (1.22) rather than a fragment (current)
 	LeadingMeta    bool // the body starts with <meta charset="utf-8">
 	Title          bool // "The Comedy of Errors" heading
 	DetailsHeading bool
 	ReviewsHeading bool
 	ProductPage    bool // title plus the reviews heading or the reviews error
-	Reviews        []reviewFeatures
+	Reviews        []ReviewFeatures
 	StrayStars     int      // star glyphs outside any star wrapper
 	StarComments   []string // 1.22: "full stars:" / "empty stars:" markers
 	ReviewsError   string
@@ -51,6 +51,13 @@ type features struct {
 	Services       []string // service URLs in the landing page table, sorted
 }
 
+// The markups, as package app names them; this package cannot import it,
+// since app's own tests use this one.
+const (
+	markupCurrent = "current"
+	markup122     = "1.22"
+)
+
 // Selectors match class tokens, never substrings, so glyphicon-star does not
 // match glyphicon-star-empty.
 const (
@@ -63,21 +70,24 @@ const (
 	selPasswd     = `input[name="passwd"][type="password"]`
 )
 
-func pageFeatures(t testing.TB, markup Markup, page []byte) features {
+// PageFeatures extracts the features of page, a product page or the
+// landing page in markup "current" or "1.22", failing t when it does not
+// parse.
+func PageFeatures(t testing.TB, markup string, page []byte) Features {
 	t.Helper()
 	doc, err := goquery.NewDocumentFromReader(bytes.NewReader(page))
 	if err != nil {
 		t.Fatalf("parse page: %v", err)
 	}
 	start := bytes.TrimSpace(page)
-	f := features{
+	f := Features{
 		Doctype:     len(start) >= 9 && strings.EqualFold(string(start[:9]), "<!doctype"),
 		LeadingMeta: bytes.HasPrefix(start, []byte(`<meta charset="utf-8">`)),
 	}
 	switch markup {
-	case MarkupCurrent:
+	case markupCurrent:
 		extractCurrent(doc, &f)
-	case Markup122:
+	case markup122:
 		extract122(doc, &f)
 	default:
 		t.Fatalf("unknown markup %q", markup)
@@ -95,7 +105,7 @@ func pageFeatures(t testing.TB, markup Markup, page []byte) features {
 	return f
 }
 
-func extractCurrent(doc *goquery.Document, f *features) {
+func extractCurrent(doc *goquery.Document, f *Features) {
 	f.Title = hasHeading(doc.Find("h1"), "The Comedy of Errors")
 	f.DetailsHeading = hasHeading(doc.Find("h4"), "Book Details")
 	f.ReviewsHeading = hasHeading(doc.Find("h4"), "Book Reviews")
@@ -107,7 +117,7 @@ func extractCurrent(doc *goquery.Document, f *features) {
 	})
 	inWrappers := 0
 	doc.Find("section").Each(func(_ int, s *goquery.Selection) {
-		r := reviewFeatures{
+		r := ReviewFeatures{
 			Reviewer:     normText(s.Find("div.font-semibold.text-gray-900")),
 			RatingsError: normText(s.Find("p.text-red-500").Not(".text-2xl")),
 			Quoted:       isQuoted(normText(s.Find("blockquote > p"))),
@@ -149,7 +159,7 @@ func extractCurrent(doc *goquery.Document, f *features) {
 	f.LoginForm = hasLoginForm(doc.Find(`dialog#dialog form[method="post"][action="login"]`))
 }
 
-func extract122(doc *goquery.Document, f *features) {
+func extract122(doc *goquery.Document, f *Features) {
 	f.Title = hasHeading(doc.Find("h3"), "The Comedy of Errors")
 	f.DetailsHeading = hasHeading(doc.Find("h4.text-primary"), "Book Details")
 	f.ReviewsHeading = hasHeading(doc.Find("h4.text-primary"), "Book Reviews")
@@ -169,7 +179,7 @@ func extract122(doc *goquery.Document, f *features) {
 	})
 	inWrappers := 0
 	doc.Find("blockquote").Each(func(_ int, s *goquery.Selection) {
-		r := reviewFeatures{
+		r := ReviewFeatures{
 			Reviewer:     normText(s.ChildrenFiltered("small")),
 			RatingsError: normText(s.Find("p > i")),
 			Quoted:       isQuoted(normText(s.ChildrenFiltered("p").First())),
@@ -208,7 +218,7 @@ func extract122(doc *goquery.Document, f *features) {
 
 // collectSectionErrors records the "Error fetching product …" texts among
 // candidates and the "Sorry, …" line that follows each.
-func collectSectionErrors(f *features, candidates *goquery.Selection) {
+func collectSectionErrors(f *Features, candidates *goquery.Selection) {
 	candidates.Each(func(_ int, e *goquery.Selection) {
 		switch s := normText(e); {
 		case strings.HasPrefix(s, "Error fetching product reviews"):
@@ -252,23 +262,25 @@ func isQuoted(s string) bool {
 	return len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"'
 }
 
-var podShape = regexp.MustCompile(`^(reviews-v[0-9]+-)[a-z0-9]+-[a-z0-9]+$`)
+// PodShape matches the name Kubernetes gives a reviews pod and captures its
+// reviews-vN- prefix.
+var PodShape = regexp.MustCompile(`^(reviews-v[0-9]+-)[a-z0-9]+-[a-z0-9]+$`)
 
-// podWorkloads keeps only the reviews-vN- prefix of each pod name, since the
+// PodWorkloads keeps only the reviews-vN- prefix of each pod name, since the
 // random suffixes of the fixtures' pods are not ours. Malformed names stay
 // whole so they show up in a diff.
-func podWorkloads(f *features) {
+func PodWorkloads(f *Features) {
 	for i, p := range f.ServedBy {
-		if m := podShape.FindStringSubmatch(p); m != nil {
+		if m := PodShape.FindStringSubmatch(p); m != nil {
 			f.ServedBy[i] = m[1]
 		}
 	}
 }
 
-// pageSummary is what a page must convey about its backend state.
-type pageSummary struct {
+// PageSummary is what a page must convey about its backend state.
+type PageSummary struct {
 	ProductPage  bool
-	Reviews      []reviewFeatures
+	Reviews      []ReviewFeatures
 	ReviewsError bool
 	DetailsError bool
 	DetailsShown bool
@@ -283,40 +295,9 @@ type pageSummary struct {
 	IndexLinks   []string
 }
 
-func summarizeData(m Markup, d *PageData) pageSummary {
-	if d == nil {
-		return pageSummary{IndexLinks: []string{"/productpage?u=normal", "/productpage?u=test"}}
-	}
-	s := pageSummary{ProductPage: true, ReviewsError: d.ReviewsError, DetailsError: d.DetailsError,
-		DetailsShown: d.Details != nil && !d.DetailsError, User: d.User, SignInButton: d.User == "",
-		LoginForm: true, CloseIcon: m == MarkupCurrent, SwallowedDiv: m == MarkupCurrent}
-	if d.ReviewsError {
-		return s
-	}
-	for _, r := range d.Reviews {
-		rf := reviewFeatures{Reviewer: r.Reviewer, Quoted: m == MarkupCurrent}
-		switch {
-		case r.Rating == nil:
-		case r.Rating.Error != "":
-			rf.RatingsError = r.Rating.Error
-		default:
-			n := clampStars(r.Rating.Stars)
-			rf.Color, rf.Wrappers, rf.Filled, rf.Empty = r.Rating.Color, 1, n, maxStars-n
-			if m == Markup122 {
-				s.StarComments += 2
-			}
-		}
-		s.Reviews = append(s.Reviews, rf)
-		// Current markup repeats the pod name in every review, 1.22 once.
-		if m == MarkupCurrent || len(s.Pods) == 0 {
-			s.Pods = append(s.Pods, podShape.FindStringSubmatch(d.PodName)[1])
-		}
-	}
-	return s
-}
-
-func summarizeFeatures(f features) pageSummary {
-	return pageSummary{ProductPage: f.ProductPage, Reviews: f.Reviews, ReviewsError: f.ReviewsError != "",
+// SummarizeFeatures is what a page with features f conveys.
+func SummarizeFeatures(f Features) PageSummary {
+	return PageSummary{ProductPage: f.ProductPage, Reviews: f.Reviews, ReviewsError: f.ReviewsError != "",
 		DetailsError: f.DetailsError != "", DetailsShown: len(f.Details) > 0, Pods: f.ServedBy,
 		User: f.User, StrayStars: f.StrayStars, StarComments: len(f.StarComments), SignInButton: f.SignInButton,
 		LoginForm: f.LoginForm, CloseIcon: f.CloseIcon, SwallowedDiv: f.SwallowedDiv, IndexLinks: f.IndexLinks}
