@@ -26,12 +26,14 @@ check results classify
 check attack classify results scenarios
 check report classify results scenarios
 # The local Bookinfo mesh: Istio resources and Bookinfo's apps know nothing
-# of each other or of the data plane, which wires them together. pagetest
-# is test support for app's tests, so it must not import app.
+# of each other or of the data plane (mesh), which wires them together.
+# pagetest is test support for app's tests, so it must not import app.
+# bookinfo itself is only the doc of the three.
 check bookinfo/istio internal/yamlerr
 check bookinfo/app
+check bookinfo/mesh bookinfo/istio bookinfo/app
 check bookinfo/internal/pagetest
-check bookinfo bookinfo/istio bookinfo/app
+check bookinfo
 check verify attack classify prom report results scenarios
 check prom
 # The benchmark's page server renders the mesh's product page itself.

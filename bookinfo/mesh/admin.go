@@ -1,4 +1,4 @@
-package bookinfo
+package mesh
 
 import (
 	"encoding/json"

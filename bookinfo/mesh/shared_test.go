@@ -1,4 +1,4 @@
-package bookinfo
+package mesh
 
 import (
 	"os"
@@ -8,14 +8,14 @@ import (
 )
 
 // sharedDir returns the path of parts under the workspace's shared/ folder
-// (../../shared from this package), which holds the fixtures rendered by the
+// (../../../shared from this package), which holds the fixtures rendered by the
 // real upstream apps. They are read in place and never copied into the
 // project. Without them the test is skipped, except in CI, where a missing
 // workspace is a broken setup rather than a developer checkout. Each bookinfo
 // package keeps its own copy, as classify and cmd/canary do.
 func sharedDir(t testing.TB, parts ...string) string {
 	t.Helper()
-	dir := filepath.Join(append([]string{packageDir(), "..", "..", "shared"}, parts...)...)
+	dir := filepath.Join(append([]string{packageDir(), "..", "..", "..", "shared"}, parts...)...)
 	if _, err := os.Stat(dir); err != nil {
 		msg := "shared fixtures not found at " + dir + "; they ship with the project's CI workspace"
 		if os.Getenv("CI") == "true" {
