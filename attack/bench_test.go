@@ -58,7 +58,7 @@ func serveCanned(c net.Conn, resp []byte) {
 // fixture is the page benchserver serves: the local mesh's 1.22 reviews-v3
 // product page, kept as bookinfo's golden file.
 func fixture(b *testing.B) []byte {
-	body, err := os.ReadFile(filepath.Join("..", "bookinfo", "testdata", "golden", "1.22-v3.html"))
+	body, err := os.ReadFile(filepath.Join("..", "bookinfo", "app", "testdata", "golden", "1.22-v3.html"))
 	if err != nil {
 		b.Fatal(err)
 	}

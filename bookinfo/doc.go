@@ -1,7 +1,13 @@
-// Package bookinfo is a local stand-in for the Istio Bookinfo sample running
-// inside a mesh: productpage, details, ratings and three reviews versions, each
-// a real HTTP server on loopback behind a sidecar that routes by real Istio
-// VirtualService and DestinationRule resources and reports Istio's standard
-// telemetry. It exists so that canary, its demo and its end-to-end tests have
-// something faithful to drive without a Kubernetes cluster.
+// Package bookinfo has no code of its own: the local stand-in for Istio's
+// Bookinfo sample lives in three packages below it, which import one way
+// only (mesh imports istio and app; those two import no bookinfo package).
+//
+//   - bookinfo/istio: the Istio resources (VirtualService, DestinationRule,
+//     Gateway): parsing and validation, the immutable Config snapshot and
+//     the routing tables it compiles to.
+//   - bookinfo/app: Bookinfo's applications (productpage, details, ratings,
+//     reviews v1 to v3) and productpage's pages.
+//   - bookinfo/mesh: the data plane that runs the apps behind sidecars and
+//     an ingress gateway routing by istio's tables, reports Istio's
+//     telemetry and serves the admin API.
 package bookinfo

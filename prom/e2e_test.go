@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/canary-gate/canary/bookinfo"
+	"github.com/canary-gate/canary/bookinfo/mesh"
 	"github.com/canary-gate/canary/internal/promtest"
 	"github.com/google/go-cmp/cmp"
 )
@@ -20,12 +20,12 @@ const reviewsSel = `istio_requests_total{reporter="destination",destination_serv
 // a Prometheus that dies gives ErrUnavailable, not a wrong number.
 func TestAgainstRealPrometheus(t *testing.T) {
 	promtest.Binary(t)
-	m, err := bookinfo.Start(bookinfo.Options{Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0"})
+	m, err := mesh.Start(mesh.Options{Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer m.Shutdown(context.Background())
-	server := promtest.Start(t, bookinfo.PrometheusConfig(m.AdminAddr(), time.Second))
+	server := promtest.Start(t, mesh.PrometheusConfig(m.AdminAddr(), time.Second))
 	c, err := New(Options{URL: server.URL, Retries: 1})
 	if err != nil {
 		t.Fatal(err)

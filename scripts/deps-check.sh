@@ -23,14 +23,24 @@ check internal/devcert
 # internal/lab runs the lab's control plane; internal/labtest starts it for tests.
 check internal/lab
 check internal/labtest internal/lab
+check internal/lab/cmd/canary-lab internal/lab
 check scenarios internal/yamlerr
 check classify scenarios internal/yamlerr
 check results classify
 check attack classify results scenarios
 check report classify results scenarios
-check bookinfo internal/yamlerr
+# The local Bookinfo mesh: Istio resources and Bookinfo's apps know nothing
+# of each other or of the data plane (mesh), which wires them together.
+# pagetest is test support for app's tests, so it must not import app.
+# bookinfo itself is only the doc of the three.
+check bookinfo/istio internal/yamlerr
+check bookinfo/app
+check bookinfo/mesh bookinfo/istio bookinfo/app
+check bookinfo/internal/pagetest
+check bookinfo/kube bookinfo/istio bookinfo/mesh
+check bookinfo
 check verify attack classify prom report results scenarios
 check prom
 # The benchmark's page server renders the mesh's product page itself.
-check internal/benchserver bookinfo internal/devcert
+check internal/benchserver bookinfo/app internal/devcert
 exit $fail

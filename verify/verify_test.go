@@ -10,7 +10,8 @@ import (
 	"time"
 
 	"github.com/canary-gate/canary/attack"
-	"github.com/canary-gate/canary/bookinfo"
+	"github.com/canary-gate/canary/bookinfo/istio"
+	"github.com/canary-gate/canary/bookinfo/mesh"
 	"github.com/canary-gate/canary/report"
 )
 
@@ -18,14 +19,14 @@ var update = flag.Bool("update", false, "rewrite golden files")
 
 // startMesh runs the local mesh in-process (so the race detector sees the
 // gate and the mesh) with routing applied from YAML.
-func startMesh(t *testing.T, vs string) *bookinfo.Mesh {
+func startMesh(t *testing.T, vs string) *mesh.Mesh {
 	t.Helper()
-	m, err := bookinfo.Start(bookinfo.Options{Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", PropagationDelay: 300 * time.Millisecond})
+	m, err := mesh.Start(mesh.Options{Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", PropagationDelay: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
-	rs, err := bookinfo.ParseManifests("vs.yaml", []byte(vs))
+	rs, err := istio.ParseManifests("vs.yaml", []byte(vs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +49,7 @@ spec:
       weight: 50
 `
 
-func gateOptions(t *testing.T, m *bookinfo.Mesh, expect string, tolerance float64) Options {
+func gateOptions(t *testing.T, m *mesh.Mesh, expect string, tolerance float64) Options {
 	e, err := report.ParseExpect(expect)
 	if err != nil {
 		t.Fatal(err)

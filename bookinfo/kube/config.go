@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/canary-gate/canary/bookinfo"
+	"github.com/canary-gate/canary/bookinfo/istio"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -16,7 +16,7 @@ import (
 type object struct {
 	meta *metav1.ObjectMeta
 	obj  runtime.Object
-	res  bookinfo.Resource
+	res  istio.Resource
 }
 
 // syncConfig gives the mesh every VirtualService, DestinationRule and
@@ -27,7 +27,7 @@ func (s *Source) syncConfig() error {
 	if err != nil {
 		return err
 	}
-	rs := make([]bookinfo.Resource, len(objs))
+	rs := make([]istio.Resource, len(objs))
 	for i, o := range objs {
 		rs[i] = o.res
 	}
@@ -77,21 +77,21 @@ func (s *Source) istioObjects() ([]object, error) {
 		return nil, err
 	}
 	for _, g := range gws {
-		objs = append(objs, object{&g.ObjectMeta, g, resource("Gateway", g.ObjectMeta, func(r *bookinfo.Resource) { r.Gateway = &g.Spec })})
+		objs = append(objs, object{&g.ObjectMeta, g, resource("Gateway", g.ObjectMeta, func(r *istio.Resource) { r.Gateway = &g.Spec })})
 	}
 	drs, err := net.DestinationRules().Lister().List(labels.Everything())
 	if err != nil {
 		return nil, err
 	}
 	for _, d := range drs {
-		objs = append(objs, object{&d.ObjectMeta, d, resource("DestinationRule", d.ObjectMeta, func(r *bookinfo.Resource) { r.DestinationRule = &d.Spec })})
+		objs = append(objs, object{&d.ObjectMeta, d, resource("DestinationRule", d.ObjectMeta, func(r *istio.Resource) { r.DestinationRule = &d.Spec })})
 	}
 	vss, err := net.VirtualServices().Lister().List(labels.Everything())
 	if err != nil {
 		return nil, err
 	}
 	for _, v := range vss {
-		objs = append(objs, object{&v.ObjectMeta, v, resource("VirtualService", v.ObjectMeta, func(r *bookinfo.Resource) { r.VirtualService = &v.Spec })})
+		objs = append(objs, object{&v.ObjectMeta, v, resource("VirtualService", v.ObjectMeta, func(r *istio.Resource) { r.VirtualService = &v.Spec })})
 	}
 	slices.SortStableFunc(objs, func(a, b object) int {
 		return cmp.Or(a.meta.CreationTimestamp.Compare(b.meta.CreationTimestamp.Time),
@@ -102,8 +102,8 @@ func (s *Source) istioObjects() ([]object, error) {
 
 // resource is the mesh's view of an object. The spec points into the
 // informer's cache, which the mesh never writes: it clones what it keeps.
-func resource(kind string, meta metav1.ObjectMeta, spec func(*bookinfo.Resource)) bookinfo.Resource {
-	r := bookinfo.Resource{Kind: kind, Name: meta.Name, Namespace: meta.Namespace}
+func resource(kind string, meta metav1.ObjectMeta, spec func(*istio.Resource)) istio.Resource {
+	r := istio.Resource{Kind: kind, Name: meta.Name, Namespace: meta.Namespace}
 	spec(&r)
 	return r
 }

@@ -15,7 +15,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/canary-gate/canary/bookinfo"
+	"github.com/canary-gate/canary/bookinfo/istio"
+	"github.com/canary-gate/canary/bookinfo/mesh"
 	istioclient "istio.io/client-go/pkg/clientset/versioned"
 	istioscheme "istio.io/client-go/pkg/clientset/versioned/scheme"
 	istioinformers "istio.io/client-go/pkg/informers/externalversions"
@@ -33,10 +34,10 @@ import (
 
 // Mesh is what the cluster steers: the local mesh's data plane.
 type Mesh interface {
-	Sync(rs []bookinfo.Resource) ([]bookinfo.Change, []bookinfo.Rejection)
+	Sync(rs []istio.Resource) ([]istio.Change, []istio.Rejection)
 	Scale(workload string, replicas int) error
 	SetSidecar(workload string, on bool) error
-	Status() bookinfo.Status
+	Status() mesh.Status
 }
 
 // Names the cluster shows, as on the walkthrough's cluster.
@@ -155,7 +156,7 @@ func (s *Source) startEvents(ctx context.Context) {
 }
 
 func (s *Source) startInformers(ctx, runCtx context.Context) error {
-	s.kubeInf = informers.NewSharedInformerFactoryWithOptions(s.kube, 0, informers.WithNamespace(bookinfo.Namespace))
+	s.kubeInf = informers.NewSharedInformerFactoryWithOptions(s.kube, 0, informers.WithNamespace(mesh.Namespace))
 	s.istioInf = istioinformers.NewSharedInformerFactory(s.istio, 0)
 	net := s.istioInf.Networking().V1()
 	toConfig := cache.ResourceEventHandlerFuncs{
@@ -199,7 +200,7 @@ func (s *Source) startInformers(ctx, runCtx context.Context) error {
 // syncAll brings the mesh in step with everything at once.
 func (s *Source) syncAll(ctx context.Context) error {
 	errs := []error{s.syncConfig()}
-	for _, w := range bookinfo.Workloads() {
+	for _, w := range mesh.Workloads() {
 		errs = append(errs, s.syncWorkload(ctx, w))
 	}
 	return errors.Join(errs...)
@@ -229,7 +230,7 @@ func (s *Source) sync(ctx context.Context, key string) error {
 	if key == configKey {
 		return s.syncConfig()
 	}
-	for _, w := range bookinfo.Workloads() {
+	for _, w := range mesh.Workloads() {
 		if workloadKey(w.Name) == key {
 			return s.syncWorkload(ctx, w)
 		}

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/canary-gate/canary/bookinfo"
 	"github.com/canary-gate/canary/bookinfo/kube"
+	"github.com/canary-gate/canary/bookinfo/mesh"
 	"github.com/canary-gate/canary/internal/lab"
 	"github.com/canary-gate/canary/internal/labtest"
 	corev1 "k8s.io/api/core/v1"
@@ -74,14 +74,16 @@ type env struct {
 	lab        *lab.Lab
 	kubeconfig string
 	cs         kubernetes.Interface
-	mesh       *bookinfo.Mesh
+	mesh       *mesh.Mesh
 	src        *kube.Source
 }
 
 func start(t *testing.T) *env {
 	t.Helper()
 	l, kubeconfig := labtest.Start(t)
-	m, err := bookinfo.Start(bookinfo.Options{Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0"})
+	// With Istio's propagation delay: the first sync must still replace
+	// the built-in routing before Start returns.
+	m, err := mesh.Start(mesh.Options{Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", PropagationDelay: mesh.DefaultPropagationDelay})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,14 +206,14 @@ func TestRouting(t *testing.T) {
 // checks that the mesh and the cluster agree after each.
 func TestWorkloads(t *testing.T) {
 	e := start(t)
-	workload := func(name string) bookinfo.WorkloadStatus {
+	workload := func(name string) mesh.WorkloadStatus {
 		for _, ws := range e.mesh.Status().Workloads {
 			if ws.Name == name {
 				return ws
 			}
 		}
 		t.Fatalf("no workload %s", name)
-		return bookinfo.WorkloadStatus{}
+		return mesh.WorkloadStatus{}
 	}
 	e.kubectl(t, "", "scale", "deploy", "reviews-v3", "--replicas=0")
 	eventually(t, "reviews-v3 at 0", func() (bool, string) {
@@ -245,7 +247,7 @@ func TestRefusesRealCluster(t *testing.T) {
 	if _, err := cs.CoreV1().Nodes().Create(context.Background(), &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "worker-1"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	m, err := bookinfo.Start(bookinfo.Options{Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0"})
+	m, err := mesh.Start(mesh.Options{Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,7 @@ import (
 	"net"
 	"strconv"
 
-	"github.com/canary-gate/canary/bookinfo"
+	"github.com/canary-gate/canary/bookinfo/mesh"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,7 +18,7 @@ import (
 
 // bookinfoImage is the image a Bookinfo container would run, for kubectl's
 // columns; nothing pulls it.
-func bookinfoImage(w bookinfo.Workload) string {
+func bookinfoImage(w mesh.Workload) string {
 	return "docker.io/istio/examples-bookinfo-" + w.App + "-" + w.Version + ":1.20.3"
 }
 
@@ -44,8 +44,8 @@ func (s *Source) register(ctx context.Context) error {
 	if err := s.registerServices(ctx); err != nil {
 		return err
 	}
-	for _, w := range bookinfo.Workloads() {
-		_, err := s.kube.AppsV1().Deployments(bookinfo.Namespace).Apply(ctx, deployment(w), metav1.ApplyOptions{FieldManager: FieldManager})
+	for _, w := range mesh.Workloads() {
+		_, err := s.kube.AppsV1().Deployments(mesh.Namespace).Apply(ctx, deployment(w), metav1.ApplyOptions{FieldManager: FieldManager})
 		if apierrors.IsConflict(err) {
 			err = nil // someone else (kubectl scale) owns a field now: theirs holds
 		}
@@ -108,12 +108,12 @@ func (s *Source) registerNode(ctx context.Context) error {
 func (s *Source) registerServices(ctx context.Context) error {
 	var svcs []*corev1ac.ServiceApplyConfiguration
 	seen := map[string]bool{}
-	for _, w := range bookinfo.Workloads() {
+	for _, w := range mesh.Workloads() {
 		if seen[w.App] {
 			continue
 		}
 		seen[w.App] = true
-		svcs = append(svcs, corev1ac.Service(w.App, bookinfo.Namespace).
+		svcs = append(svcs, corev1ac.Service(w.App, mesh.Namespace).
 			WithLabels(map[string]string{"app": w.App, "service": w.App}).
 			WithSpec(corev1ac.ServiceSpec().WithSelector(map[string]string{"app": w.App}).
 				WithPorts(corev1ac.ServicePort().WithName("http").WithPort(9080).WithTargetPort(intstr.FromInt32(9080)))))
@@ -167,9 +167,9 @@ func nodePort(what, addr string) (int32, error) {
 // deployment is a workload's Deployment as Bookinfo's manifest has it: one
 // replica, the app and version labels, the app's container. The sidecar is
 // not in the template: Istio injects it into each pod.
-func deployment(w bookinfo.Workload) *appsv1ac.DeploymentApplyConfiguration {
+func deployment(w mesh.Workload) *appsv1ac.DeploymentApplyConfiguration {
 	l := map[string]string{"app": w.App, "version": w.Version}
-	return appsv1ac.Deployment(w.Name, bookinfo.Namespace).WithLabels(l).
+	return appsv1ac.Deployment(w.Name, mesh.Namespace).WithLabels(l).
 		WithSpec(appsv1ac.DeploymentSpec().WithReplicas(1).
 			WithSelector(metav1ac.LabelSelector().WithMatchLabels(l)).
 			WithTemplate(corev1ac.PodTemplateSpec().WithLabels(l).

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/canary-gate/canary/bookinfo"
+	"github.com/canary-gate/canary/bookinfo/mesh"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -64,8 +64,8 @@ func (s *Source) podUpdated(o any) {
 // syncWorkload makes the mesh run what the workload's Deployment asks for
 // (0 or 1 pod, with or without a sidecar), then writes its pod and the
 // Deployment's status as a kubelet and the Deployment controller would.
-func (s *Source) syncWorkload(ctx context.Context, w bookinfo.Workload) error {
-	d, err := s.kubeInf.Apps().V1().Deployments().Lister().Deployments(bookinfo.Namespace).Get(w.Name)
+func (s *Source) syncWorkload(ctx context.Context, w mesh.Workload) error {
+	d, err := s.kubeInf.Apps().V1().Deployments().Lister().Deployments(mesh.Namespace).Get(w.Name)
 	replicas, sidecar := 0, true
 	switch {
 	case apierrors.IsNotFound(err):
@@ -113,14 +113,14 @@ func desired(d *appsv1.Deployment) (replicas int, sidecar bool) {
 
 // syncPods leaves exactly the mesh's running pod of w in the cluster, and
 // returns its name ("" when scaled to 0).
-func (s *Source) syncPods(ctx context.Context, w bookinfo.Workload) (string, error) {
-	var cur bookinfo.WorkloadStatus
+func (s *Source) syncPods(ctx context.Context, w mesh.Workload) (string, error) {
+	var cur mesh.WorkloadStatus
 	for _, ws := range s.mesh.Status().Workloads {
 		if ws.Name == w.Name {
 			cur = ws
 		}
 	}
-	listed, err := s.kubeInf.Core().V1().Pods().Lister().Pods(bookinfo.Namespace).List(labels.SelectorFromSet(labels.Set{meshLabel: w.Name}))
+	listed, err := s.kubeInf.Core().V1().Pods().Lister().Pods(mesh.Namespace).List(labels.SelectorFromSet(labels.Set{meshLabel: w.Name}))
 	if err != nil {
 		return "", err
 	}
@@ -131,7 +131,7 @@ func (s *Source) syncPods(ctx context.Context, w bookinfo.Workload) (string, err
 			have = true
 			continue
 		}
-		err := s.kube.CoreV1().Pods(bookinfo.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: new(int64)})
+		err := s.kube.CoreV1().Pods(mesh.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: new(int64)})
 		if err != nil && !apierrors.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("delete pod %s: %w", p.Name, err))
 		}
@@ -153,14 +153,14 @@ func hasSidecar(p *corev1.Pod) bool {
 
 // createPod writes the mesh's pod and then its status: Running and Ready
 // with every container started, on the node, at 127.0.0.1.
-func (s *Source) createPod(ctx context.Context, w bookinfo.Workload, ws bookinfo.WorkloadStatus) error {
+func (s *Source) createPod(ctx context.Context, w mesh.Workload, ws mesh.WorkloadStatus) error {
 	containers := []corev1.Container{{Name: w.App, Image: bookinfoImage(w), Ports: []corev1.ContainerPort{{ContainerPort: 9080}}}}
 	if ws.Sidecar {
 		containers = append(containers, corev1.Container{Name: "istio-proxy", Image: proxyImage, Args: []string{"proxy", "sidecar"}})
 	}
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
-			Name: ws.Pod, Namespace: bookinfo.Namespace,
+			Name: ws.Pod, Namespace: mesh.Namespace,
 			Labels: map[string]string{"app": w.App, "version": w.Version, meshLabel: w.Name,
 				"security.istio.io/tlsMode": "istio", "service.istio.io/canonical-name": w.App, "service.istio.io/canonical-revision": w.Version},
 		},
@@ -169,7 +169,7 @@ func (s *Source) createPod(ctx context.Context, w bookinfo.Workload, ws bookinfo
 	if !ws.Sidecar {
 		delete(pod.Labels, "security.istio.io/tlsMode")
 	}
-	created, err := s.kube.CoreV1().Pods(bookinfo.Namespace).Create(ctx, pod, metav1.CreateOptions{FieldManager: FieldManager})
+	created, err := s.kube.CoreV1().Pods(mesh.Namespace).Create(ctx, pod, metav1.CreateOptions{FieldManager: FieldManager})
 	if apierrors.IsAlreadyExists(err) {
 		return nil // created by an earlier sync that the informer has not shown yet
 	}
@@ -189,7 +189,7 @@ func (s *Source) createPod(ctx context.Context, w bookinfo.Workload, ws bookinfo
 		})
 	}
 	created.Status = st
-	if _, err := s.kube.CoreV1().Pods(bookinfo.Namespace).UpdateStatus(ctx, created, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil {
+	if _, err := s.kube.CoreV1().Pods(mesh.Namespace).UpdateStatus(ctx, created, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil {
 		return fmt.Errorf("pod %s status: %w", ws.Pod, err)
 	}
 	return nil
@@ -213,7 +213,7 @@ func (s *Source) syncDeploymentStatus(ctx context.Context, d *appsv1.Deployment,
 	now := metav1.Now()
 	st.Conditions[0].LastUpdateTime, st.Conditions[0].LastTransitionTime = now, now
 	d.Status = st
-	_, err := s.kube.AppsV1().Deployments(bookinfo.Namespace).UpdateStatus(ctx, d, metav1.UpdateOptions{FieldManager: FieldManager})
+	_, err := s.kube.AppsV1().Deployments(mesh.Namespace).UpdateStatus(ctx, d, metav1.UpdateOptions{FieldManager: FieldManager})
 	if err != nil {
 		return fmt.Errorf("deployment %s status: %w", d.Name, err)
 	}
@@ -227,7 +227,7 @@ func same(a, b appsv1.DeploymentStatus) bool {
 
 // deletePods removes the mesh's pods, when it stops.
 func (s *Source) deletePods(ctx context.Context) {
-	err := s.kube.CoreV1().Pods(bookinfo.Namespace).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: new(int64)},
+	err := s.kube.CoreV1().Pods(mesh.Namespace).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: new(int64)},
 		metav1.ListOptions{LabelSelector: meshLabel})
 	if err != nil {
 		s.opts.Logf("cluster: remove the mesh's pods: %v", strings.TrimSpace(err.Error()))

@@ -14,7 +14,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/canary-gate/canary/bookinfo"
+	"github.com/canary-gate/canary/bookinfo/app"
+	"github.com/canary-gate/canary/bookinfo/mesh"
 	"github.com/urfave/cli/v3"
 )
 
@@ -78,8 +79,8 @@ func bookinfoServeCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "addr", Value: defaultIngressAddr, Usage: "ingress gateway listen address (`HOST:PORT`)"},
 			&cli.StringFlag{Name: "admin-addr", Value: defaultAdminAddr, Usage: "admin API, metrics and service discovery listen address (`HOST:PORT`)"},
-			&cli.StringFlag{Name: "markup", Value: string(bookinfo.MarkupCurrent), Usage: "productpage markup: current (Istio 1.23+) or 1.22 (Istio 1.15-1.22)"},
-			&cli.DurationFlag{Name: "propagation-delay", Value: bookinfo.DefaultPropagationDelay, Usage: "time until applied routing takes effect, like Istio's config push"},
+			&cli.StringFlag{Name: "markup", Value: string(app.MarkupCurrent), Usage: "productpage markup: current (Istio 1.23+) or 1.22 (Istio 1.15-1.22)"},
+			&cli.DurationFlag{Name: "propagation-delay", Value: mesh.DefaultPropagationDelay, Usage: "time until applied routing takes effect, like Istio's config push"},
 			&cli.StringSliceFlag{Name: "no-sidecar", Usage: "start `WORKLOAD` without a sidecar (repeatable)"},
 			&cli.StringFlag{Name: "tls-cert", Usage: "serve the ingress over https with the certificate in `FILE` (PEM; with --tls-key)"},
 			&cli.StringFlag{Name: "tls-key", Usage: "private key `FILE` (PEM) of --tls-cert"},
@@ -97,15 +98,15 @@ func serveAction(ctx context.Context, c *cli.Command) error {
 	if c.NArg() > 0 {
 		return usageError(fmt.Errorf("bookinfo serve: unexpected argument %q", c.Args().First()))
 	}
-	opts := bookinfo.Options{
+	opts := mesh.Options{
 		Addr: c.String("addr"), AdminAddr: c.String("admin-addr"),
-		Markup: bookinfo.Markup(c.String("markup")), PropagationDelay: c.Duration("propagation-delay"),
+		Markup: app.Markup(c.String("markup")), PropagationDelay: c.Duration("propagation-delay"),
 		NoSidecar: c.StringSlice("no-sidecar"), TLSCertFile: c.String("tls-cert"), TLSKeyFile: c.String("tls-key"),
 		Logf: func(format string, args ...any) {
 			fmt.Fprintf(c.ErrWriter, "%s %s\n", time.Now().Format(time.TimeOnly), fmt.Sprintf(format, args...))
 		},
 	}
-	if opts.Markup != bookinfo.MarkupCurrent && opts.Markup != bookinfo.Markup122 {
+	if opts.Markup != app.MarkupCurrent && opts.Markup != app.Markup122 {
 		return usageError(fmt.Errorf("--markup %q: want current or 1.22", opts.Markup))
 	}
 	if opts.PropagationDelay < 0 {
@@ -113,10 +114,10 @@ func serveAction(ctx context.Context, c *cli.Command) error {
 	}
 	for _, w := range opts.NoSidecar {
 		if !isWorkload(w) {
-			return usageError(fmt.Errorf("--no-sidecar %q: want one of %s", w, strings.Join(bookinfo.WorkloadNames(), ", ")))
+			return usageError(fmt.Errorf("--no-sidecar %q: want one of %s", w, strings.Join(mesh.WorkloadNames(), ", ")))
 		}
 	}
-	m, err := bookinfo.Start(opts)
+	m, err := mesh.Start(opts)
 	if err != nil {
 		if msg := err.Error(); strings.HasPrefix(msg, "tls-") { // bookinfo names the option; say the flag
 			return usageError(errors.New("--" + strings.Replace(msg, " and tls-key", " and --tls-key", 1)))
@@ -142,7 +143,7 @@ func serveAction(ctx context.Context, c *cli.Command) error {
 }
 
 func isWorkload(name string) bool {
-	for _, w := range bookinfo.WorkloadNames() {
+	for _, w := range mesh.WorkloadNames() {
 		if w == name {
 			return true
 		}
@@ -170,7 +171,7 @@ func configAction(ctx context.Context, c *cli.Command, op string) error {
 		if err != nil {
 			return usageError(fmt.Errorf("-f %s: %w", name, err))
 		}
-		var ans bookinfo.ConfigAnswer
+		var ans mesh.ConfigAnswer
 		path := "/" + op + "?source=" + url.QueryEscape(name)
 		if err := adminCall(ctx, c, path, "application/yaml", data, &ans); err != nil {
 			return err
@@ -199,7 +200,7 @@ func scaleAction(ctx context.Context, c *cli.Command) error {
 		if err != nil || n < 0 || n > 1 {
 			return "", nil, fmt.Errorf("%s=%s: replicas must be 0 or 1", w, v)
 		}
-		return "/scale", bookinfo.ScaleRequest{Workload: w, Replicas: n}, nil
+		return "/scale", mesh.ScaleRequest{Workload: w, Replicas: n}, nil
 	})
 }
 
@@ -208,7 +209,7 @@ func sidecarAction(ctx context.Context, c *cli.Command) error {
 		if v != "on" && v != "off" {
 			return "", nil, fmt.Errorf("%s=%s: want on or off", w, v)
 		}
-		return "/sidecar", bookinfo.SidecarRequest{Workload: w, Enabled: v == "on"}, nil
+		return "/sidecar", mesh.SidecarRequest{Workload: w, Enabled: v == "on"}, nil
 	})
 }
 
@@ -227,7 +228,7 @@ func pairsAction(ctx context.Context, c *cli.Command, name, form string, parse f
 		w, v, ok := strings.Cut(arg, "=")
 		if !ok || !isWorkload(w) {
 			return usageError(fmt.Errorf("bookinfo %s: argument %q: want %s with WORKLOAD one of %s",
-				name, arg, form, strings.Join(bookinfo.WorkloadNames(), ", ")))
+				name, arg, form, strings.Join(mesh.WorkloadNames(), ", ")))
 		}
 		path, body, err := parse(w, v)
 		if err != nil {
@@ -246,7 +247,7 @@ func pairsAction(ctx context.Context, c *cli.Command, name, form string, parse f
 }
 
 func statusAction(ctx context.Context, c *cli.Command) error {
-	var st bookinfo.Status
+	var st mesh.Status
 	if err := adminGet(ctx, c, "/status", &st); err != nil {
 		return err
 	}
@@ -270,7 +271,7 @@ func promConfigAction(ctx context.Context, c *cli.Command) error {
 	if iv < time.Second {
 		return usageError(fmt.Errorf("--scrape-interval %v: want at least 1s", iv))
 	}
-	_, err := io.WriteString(c.Writer, bookinfo.PrometheusConfig(c.String("admin-addr"), iv))
+	_, err := io.WriteString(c.Writer, mesh.PrometheusConfig(c.String("admin-addr"), iv))
 	return err
 }
 
@@ -305,7 +306,7 @@ func adminDo(ctx context.Context, c *cli.Command, method, path, ctype string, bo
 		return fmt.Errorf("local mesh admin API at %s: %w", addr, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		var ae bookinfo.APIError
+		var ae mesh.APIError
 		if json.Unmarshal(data, &ae) == nil && ae.Error != "" {
 			return usageError(errors.New(ae.Error))
 		}

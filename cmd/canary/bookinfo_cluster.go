@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/canary-gate/canary/bookinfo"
 	"github.com/canary-gate/canary/bookinfo/kube"
+	"github.com/canary-gate/canary/bookinfo/mesh"
 	"github.com/urfave/cli/v3"
 	"k8s.io/client-go/tools/clientcmd"
 )
@@ -21,7 +21,7 @@ type meshCluster struct {
 // joinCluster connects the mesh to the API server of --kubeconfig, when
 // given: it registers the mesh's objects and brings the routing in step
 // before serve says it is ready.
-func joinCluster(ctx context.Context, c *cli.Command, m *bookinfo.Mesh, logf func(string, ...any)) (*meshCluster, error) {
+func joinCluster(ctx context.Context, c *cli.Command, m *mesh.Mesh, logf func(string, ...any)) (*meshCluster, error) {
 	path := c.String("kubeconfig")
 	if path == "" {
 		if c.String("prometheus-addr") != "" {

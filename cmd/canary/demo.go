@@ -12,7 +12,8 @@ import (
 	"time"
 
 	"github.com/canary-gate/canary/attack"
-	"github.com/canary-gate/canary/bookinfo"
+	"github.com/canary-gate/canary/bookinfo/app"
+	"github.com/canary-gate/canary/bookinfo/mesh"
 	"github.com/canary-gate/canary/prom"
 	"github.com/canary-gate/canary/verify"
 	"github.com/urfave/cli/v3"
@@ -28,7 +29,7 @@ func demoCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "scenario", Value: "walkthrough", Usage: "built-in scenario or `FILE` to run"},
 			&cli.StringFlag{Name: "rate", Value: "200/s", Usage: "request rate of every gate"},
-			&cli.StringFlag{Name: "markup", Value: string(bookinfo.MarkupCurrent), Usage: "productpage markup: current or 1.22"},
+			&cli.StringFlag{Name: "markup", Value: string(app.MarkupCurrent), Usage: "productpage markup: current or 1.22"},
 			&cli.BoolFlag{Name: "prometheus", Value: true, Usage: "also check against a real Prometheus when one is on PATH"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "canary-demo.md", Usage: "write the Markdown report to `FILE`"},
 		},
@@ -45,8 +46,8 @@ func demoAction(ctx context.Context, c *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	m, err := bookinfo.Start(bookinfo.Options{Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
-		Markup: bookinfo.Markup(c.String("markup")), PropagationDelay: bookinfo.DefaultPropagationDelay})
+	m, err := mesh.Start(mesh.Options{Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
+		Markup: app.Markup(c.String("markup")), PropagationDelay: mesh.DefaultPropagationDelay})
 	if err != nil {
 		return err
 	}
@@ -72,7 +73,7 @@ func demoAction(ctx context.Context, c *cli.Command) error {
 
 // demoServer picks the server-side source: a real Prometheus scraping the
 // mesh every second when the binary is there, else the sidecars directly.
-func demoServer(ctx context.Context, c *cli.Command, m *bookinfo.Mesh) (func(*verify.Options), func()) {
+func demoServer(ctx context.Context, c *cli.Command, m *mesh.Mesh) (func(*verify.Options), func()) {
 	var scrape []string
 	for _, v := range []string{"v1", "v2", "v3"} {
 		scrape = append(scrape, "http://"+m.AdminAddr()+"/sidecars/reviews-"+v+"/stats/prometheus")
@@ -94,13 +95,13 @@ func demoServer(ctx context.Context, c *cli.Command, m *bookinfo.Mesh) (func(*ve
 
 // startPrometheus runs Prometheus on a free loopback port with a temporary
 // data directory and waits until it has scraped every sidecar once.
-func startPrometheus(ctx context.Context, bin string, m *bookinfo.Mesh) (*prom.Client, func(), error) {
+func startPrometheus(ctx context.Context, bin string, m *mesh.Mesh) (*prom.Client, func(), error) {
 	dir, err := os.MkdirTemp("", "canary-demo-prometheus-")
 	if err != nil {
 		return nil, nil, err
 	}
 	cfg := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(cfg, []byte(bookinfo.PrometheusConfig(m.AdminAddr(), time.Second)), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(mesh.PrometheusConfig(m.AdminAddr(), time.Second)), 0o644); err != nil {
 		return nil, nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

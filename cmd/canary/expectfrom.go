@@ -5,7 +5,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/canary-gate/canary/bookinfo"
+	"github.com/canary-gate/canary/bookinfo/istio"
 	"github.com/canary-gate/canary/report"
 )
 
@@ -19,7 +19,7 @@ func expectFromFile(path, host string) (report.Expectation, error) {
 	if err != nil {
 		return report.Expectation{}, fmt.Errorf("--expect-from %s: %w", path, unwrapPath(err))
 	}
-	rs, err := bookinfo.ParseManifests(path, data)
+	rs, err := istio.ParseManifests(path, data)
 	if err != nil {
 		return report.Expectation{}, fmt.Errorf("--expect-from: %w", err)
 	}

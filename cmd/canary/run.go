@@ -14,7 +14,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/canary-gate/canary/bookinfo"
+	"github.com/canary-gate/canary/bookinfo/istio"
+	"github.com/canary-gate/canary/bookinfo/mesh"
 	"github.com/canary-gate/canary/scenarios"
 	"github.com/canary-gate/canary/verify"
 	"github.com/urfave/cli/v3"
@@ -209,9 +210,9 @@ func adminApplier(admin string) verify.Applier {
 }
 
 // meshApplier applies manifests to an in-process mesh.
-func meshApplier(m *bookinfo.Mesh) verify.Applier {
+func meshApplier(m *mesh.Mesh) verify.Applier {
 	return func(_ context.Context, name string, data []byte) ([]string, error) {
-		rs, err := bookinfo.ParseManifests(name, data)
+		rs, err := istio.ParseManifests(name, data)
 		if err != nil {
 			return nil, err
 		}

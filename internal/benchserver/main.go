@@ -3,7 +3,7 @@
 // generators can be compared on the pacing the server actually saw.
 //
 // The page is the local mesh's reviews-v3 product page in the 1.22 markup,
-// rendered by package bookinfo (-page FILE serves a file instead). Plain
+// rendered by package bookinfo/app (-page FILE serves a file instead). Plain
 // http takes HTTP/1.1 and HTTP/2 with prior knowledge (h2c); -tls serves
 // https instead, HTTP/1.1 and h2 by ALPN, with a certificate for 127.0.0.1
 // and localhost from a CA made at start (written to -ca-out FILE if given),

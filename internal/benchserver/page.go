@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/canary-gate/canary/bookinfo"
+	"github.com/canary-gate/canary/bookinfo/app"
 )
 
 // renderedPage names the page served without -page.
@@ -14,13 +14,13 @@ const renderedPage = "bookinfo 1.22 reviews-v3 (rendered)"
 // v3Page is what the local mesh's productpage shows with reviews v3 (red
 // stars) in the 1.22 markup, with the synthetic pod name and review texts
 // of bookinfo's golden pages: the page is byte for byte
-// bookinfo/testdata/golden/1.22-v3.html, which page_test.go checks.
-var v3Page = bookinfo.PageData{
-	Details: &bookinfo.Details{Author: "William Shakespeare", Year: 1595, Type: "paperback", Pages: 200,
+// bookinfo/app/testdata/golden/1.22-v3.html, which page_test.go checks.
+var v3Page = app.PageData{
+	Details: &app.Details{Author: "William Shakespeare", Year: 1595, Type: "paperback", Pages: 200,
 		Publisher: "PublisherA", Language: "English", ISBN10: "1234567890", ISBN13: "123-1234567890"},
-	Reviews: []bookinfo.Review{
-		{Reviewer: "Reviewer1", Text: "Review text number 1.", Rating: &bookinfo.Rating{Stars: 5, Color: "red"}},
-		{Reviewer: "Reviewer2", Text: "Review text number 2.", Rating: &bookinfo.Rating{Stars: 4, Color: "red"}},
+	Reviews: []app.Review{
+		{Reviewer: "Reviewer1", Text: "Review text number 1.", Rating: &app.Rating{Stars: 5, Color: "red"}},
+		{Reviewer: "Reviewer2", Text: "Review text number 2.", Rating: &app.Rating{Stars: 4, Color: "red"}},
 	},
 	PodName:     "reviews-v3-5f7c9d6b8f-x9pvr",
 	ClusterName: "null",
@@ -37,7 +37,7 @@ func loadPage(path string) ([]byte, string, error) {
 		return page, path, nil
 	}
 	var buf bytes.Buffer
-	if err := bookinfo.RenderProductPage(&buf, bookinfo.Markup122, v3Page); err != nil {
+	if err := app.RenderProductPage(&buf, app.Markup122, v3Page); err != nil {
 		return nil, "", err
 	}
 	return buf.Bytes(), renderedPage, nil

@@ -13,7 +13,7 @@ import (
 // measure the page the project tests; -page serves a file as it is.
 func TestLoadPage(t *testing.T) {
 	t.Parallel()
-	golden := filepath.Join("..", "..", "bookinfo", "testdata", "golden", "1.22-v3.html")
+	golden := filepath.Join("..", "..", "bookinfo", "app", "testdata", "golden", "1.22-v3.html")
 	missing := filepath.Join(t.TempDir(), "missing.html")
 	tests := []struct {
 		name, path, wantName string

@@ -1,0 +1,213 @@
+package mesh
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+
+	"github.com/canary-gate/canary/bookinfo/app"
+	"github.com/canary-gate/canary/bookinfo/istio"
+)
+
+// maxManifestBytes bounds an applied file; Istio's API server takes 1.5 MB.
+const maxManifestBytes = 4 << 20
+
+func (m *Mesh) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(rw, "ok\n") })
+	mux.HandleFunc("GET /status", m.serveStatus)
+	mux.HandleFunc("POST /apply", func(rw http.ResponseWriter, r *http.Request) { m.serveConfig(rw, r, m.Apply) })
+	mux.HandleFunc("POST /delete", func(rw http.ResponseWriter, r *http.Request) { m.serveConfig(rw, r, m.Delete) })
+	mux.HandleFunc("POST /scale", m.serveScale)
+	mux.HandleFunc("POST /sidecar", m.serveSidecar)
+	mux.HandleFunc("GET /sidecars/{workload}/stats/prometheus", m.serveStats)
+	mux.HandleFunc("GET /prometheus/targets", m.serveTargets)
+	return mux
+}
+
+// APIError is the admin API's error answer.
+type APIError struct {
+	Error string `json:"error"`
+}
+
+// ConfigAnswer is the admin API's answer to /apply and /delete: one
+// kubectl-style line per resource.
+type ConfigAnswer struct {
+	Changes []string `json:"changes"`
+}
+
+func (m *Mesh) serveConfig(rw http.ResponseWriter, r *http.Request, op func([]istio.Resource) ([]istio.Change, error)) {
+	data, err := io.ReadAll(http.MaxBytesReader(rw, r.Body, maxManifestBytes))
+	if err != nil {
+		writeJSON(rw, http.StatusRequestEntityTooLarge, APIError{"manifest: " + err.Error()})
+		return
+	}
+	name := r.URL.Query().Get("source")
+	if name == "" {
+		name = "-"
+	}
+	rs, err := istio.ParseManifests(name, data)
+	if err == nil {
+		var changes []istio.Change
+		if changes, err = op(rs); err == nil {
+			ans := ConfigAnswer{Changes: make([]string, len(changes))}
+			for i, c := range changes {
+				ans.Changes[i] = c.String()
+			}
+			writeJSON(rw, http.StatusOK, ans)
+			return
+		}
+	}
+	writeJSON(rw, http.StatusBadRequest, APIError{err.Error()})
+}
+
+// ScaleRequest asks for a workload's replicas.
+type ScaleRequest struct {
+	Workload string `json:"workload"`
+	Replicas int    `json:"replicas"`
+}
+
+func (m *Mesh) serveScale(rw http.ResponseWriter, r *http.Request) {
+	var req ScaleRequest
+	if err := decodeStrict(r, &req); err != nil {
+		writeJSON(rw, http.StatusBadRequest, APIError{"scale request: " + err.Error()})
+		return
+	}
+	if err := m.Scale(req.Workload, req.Replicas); err != nil {
+		writeJSON(rw, http.StatusBadRequest, APIError{err.Error()})
+		return
+	}
+	m.serveStatus(rw, r)
+}
+
+// SidecarRequest injects or removes a workload's sidecar.
+type SidecarRequest struct {
+	Workload string `json:"workload"`
+	Enabled  bool   `json:"enabled"`
+}
+
+func (m *Mesh) serveSidecar(rw http.ResponseWriter, r *http.Request) {
+	var req SidecarRequest
+	if err := decodeStrict(r, &req); err != nil {
+		writeJSON(rw, http.StatusBadRequest, APIError{"sidecar request: " + err.Error()})
+		return
+	}
+	if err := m.SetSidecar(req.Workload, req.Enabled); err != nil {
+		writeJSON(rw, http.StatusBadRequest, APIError{err.Error()})
+		return
+	}
+	m.serveStatus(rw, r)
+}
+
+// Status describes the running mesh.
+type Status struct {
+	Ingress          string           `json:"ingress"`
+	Markup           app.Markup       `json:"markup"`
+	PropagationDelay string           `json:"propagationDelay"`
+	Propagated       bool             `json:"propagated"`
+	Workloads        []WorkloadStatus `json:"workloads"`
+	Resources        []string         `json:"resources"`
+}
+
+// WorkloadStatus is one workload's state.
+type WorkloadStatus struct {
+	Name    string `json:"name"`
+	Pod     string `json:"pod,omitempty"` // empty when scaled to 0
+	Addr    string `json:"addr,omitempty"`
+	Sidecar bool   `json:"sidecar"`
+}
+
+// Status reports workloads and applied resources.
+func (m *Mesh) Status() Status {
+	st := Status{
+		Ingress: m.Addr(), Markup: m.opts.Markup,
+		PropagationDelay: m.opts.PropagationDelay.String(), Propagated: m.Propagated(),
+	}
+	for _, spec := range workloads {
+		w := m.workloads[spec.Name]
+		ws := WorkloadStatus{Name: spec.Name, Sidecar: w.sidecar.Load()}
+		if p := w.pod.Load(); p != nil {
+			ws.Pod, ws.Addr = p.name, p.addr
+		}
+		st.Workloads = append(st.Workloads, ws)
+	}
+	for _, r := range m.Resources() {
+		st.Resources = append(st.Resources, r.Kind+"/"+r.Name)
+	}
+	return st
+}
+
+func (m *Mesh) serveStatus(rw http.ResponseWriter, _ *http.Request) {
+	writeJSON(rw, http.StatusOK, m.Status())
+}
+
+// serveStats is a sidecar's /stats/prometheus. A workload without a sidecar,
+// or scaled to 0, has no such endpoint, so Prometheus sees no target.
+func (m *Mesh) serveStats(rw http.ResponseWriter, r *http.Request) {
+	if r.PathValue("workload") == ingressPeer.workload {
+		m.ingressTel.handler.ServeHTTP(rw, r)
+		return
+	}
+	w, ok := m.workloads[r.PathValue("workload")]
+	if !ok {
+		http.NotFound(rw, r)
+		return
+	}
+	p := w.pod.Load()
+	if p == nil {
+		http.Error(rw, "workload scaled to 0", http.StatusNotFound)
+		return
+	}
+	tel := p.tel.Load()
+	if tel == nil {
+		http.Error(rw, "workload has no sidecar", http.StatusNotFound)
+		return
+	}
+	tel.handler.ServeHTTP(rw, r)
+}
+
+// httpSDTarget is one entry of Prometheus' HTTP service discovery format.
+type httpSDTarget struct {
+	Targets []string          `json:"targets"`
+	Labels  map[string]string `json:"labels"`
+}
+
+// serveTargets lists every running sidecar (and the ingress gateway) for
+// Prometheus' http_sd_configs, with the labels the kubernetes-pods job of
+// Istio's bundled Prometheus would attach.
+func (m *Mesh) serveTargets(rw http.ResponseWriter, _ *http.Request) {
+	addr := m.AdminAddr()
+	out := []httpSDTarget{{
+		Targets: []string{addr},
+		Labels: map[string]string{
+			"__metrics_path__": "/sidecars/" + ingressPeer.workload + "/stats/prometheus",
+			"namespace":        ingressPeer.namespace, "pod": ingressPeer.workload, "app": ingressPeer.app,
+		},
+	}}
+	for _, spec := range workloads {
+		p := m.workloads[spec.Name].pod.Load()
+		if p == nil || p.tel.Load() == nil {
+			continue
+		}
+		out = append(out, httpSDTarget{
+			Targets: []string{addr},
+			Labels: map[string]string{
+				"__metrics_path__": "/sidecars/" + spec.Name + "/stats/prometheus",
+				"namespace":        Namespace, "pod": p.name, "app": spec.App, "version": spec.Version,
+			},
+		})
+	}
+	writeJSON(rw, http.StatusOK, out)
+}
+
+func decodeStrict(r *http.Request, v any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<16))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}
+
+func writeJSON(rw http.ResponseWriter, code int, v any) {
+	rw.Header().Set("Content-Type", "application/json")
+	rw.WriteHeader(code)
+	_ = json.NewEncoder(rw).Encode(v)
+}

@@ -1,0 +1,255 @@
+package mesh
+
+import (
+	"context"
+	crand "crypto/rand"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/canary-gate/canary/bookinfo/app"
+	"github.com/canary-gate/canary/bookinfo/istio"
+)
+
+// DefaultPropagationDelay is how long applied routing takes to reach the
+// sidecars. Istio pushes config in about a second on a small mesh; tools that
+// verify a rollout right after `kubectl apply` must cope with that window.
+const DefaultPropagationDelay = time.Second
+
+// Options configure a local mesh.
+type Options struct {
+	// Addr is the ingress gateway's listen address, e.g. "127.0.0.1:8080".
+	Addr string
+	// AdminAddr serves the sidecars' metrics, Prometheus service discovery
+	// and the control API used by `canary bookinfo apply|delete|scale|sidecar`.
+	AdminAddr string
+	// TLSCertFile and TLSKeyFile, when set, make the ingress serve https
+	// on Addr (HTTP/1.1 and HTTP/2 by ALPN) with this PEM certificate and
+	// key. Without them it serves plain http, HTTP/1.1 and HTTP/2 with
+	// prior knowledge (h2c).
+	TLSCertFile, TLSKeyFile string
+	// Markup selects the productpage template generation (default current).
+	Markup app.Markup
+	// PropagationDelay is the time from Apply or Delete to the new routing
+	// being used by every sidecar. Zero makes changes take effect at once.
+	PropagationDelay time.Duration
+	// NoSidecar lists workloads that start without a sidecar.
+	NoSidecar []string
+	// Logf, if set, receives one line per configuration change.
+	Logf func(format string, args ...any)
+}
+
+// Mesh is a running local Bookinfo mesh.
+type Mesh struct {
+	opts           Options
+	transport      *http.Transport
+	sessionKey     []byte
+	ingress        *http.Server
+	ingressTLS     *tls.Config // nil: plain http
+	admin          *http.Server
+	ingressLn      net.Listener
+	adminLn        net.Listener
+	ingressTel     *telemetry
+	ingressHandler http.Handler
+	started        time.Time
+
+	workloads map[string]*workload
+	byApp     map[string][]*workload
+	peers     map[string]*peer // by workload name, for metadata exchange
+
+	cfgMu     sync.Mutex
+	desired   *istio.Config // what was last applied: the API answers with this
+	gen       uint64
+	active    atomic.Pointer[istio.Config] // what the sidecars route by
+	activeGen uint64                       // guarded by cfgMu
+	timers    []*time.Timer
+	synced    bool // guarded by cfgMu: a cluster has configured the mesh
+
+	mirrors chan struct{} // bounds concurrent shadow requests
+	wg      sync.WaitGroup
+}
+
+// Start binds the ingress and admin listeners, starts every workload and
+// applies the built-in gateway and destination rules, so the mesh starts as
+// the walkthrough has it after deploying Bookinfo. It returns once every
+// listener accepts connections.
+func Start(opts Options) (*Mesh, error) {
+	if opts.Markup == "" {
+		opts.Markup = app.MarkupCurrent
+	}
+	if opts.Markup != app.MarkupCurrent && opts.Markup != app.Markup122 {
+		return nil, fmt.Errorf("markup %q: want %q or %q", opts.Markup, app.MarkupCurrent, app.Markup122)
+	}
+	if opts.PropagationDelay < 0 {
+		return nil, fmt.Errorf("propagation delay %v: want zero or more", opts.PropagationDelay)
+	}
+	ingressTLS, err := loadIngressTLS(opts.TLSCertFile, opts.TLSKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	m := &Mesh{
+		opts: opts,
+		transport: &http.Transport{
+			Proxy: nil, MaxIdleConns: 0, MaxIdleConnsPerHost: 512,
+			IdleConnTimeout: 90 * time.Second, DisableCompression: true,
+			DialContext: (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
+		},
+		ingressTLS: ingressTLS,
+		sessionKey: make([]byte, 32),
+		workloads:  make(map[string]*workload),
+		byApp:      make(map[string][]*workload),
+		peers:      map[string]*peer{ingressPeer.workload: ingressPeer},
+		started:    time.Now(),
+		mirrors:    make(chan struct{}, 256),
+	}
+	_, _ = crand.Read(m.sessionKey)
+	m.ingressTel = newTelemetry(m.started)
+	m.ingressHandler = m.ingressProxy()
+	if err := m.startWorkloads(opts.NoSidecar); err != nil {
+		m.closeWorkloads()
+		return nil, err
+	}
+	if err := m.applyBuiltin(); err != nil {
+		m.closeWorkloads()
+		return nil, err
+	}
+	if err := m.listen(); err != nil {
+		m.closeWorkloads()
+		return nil, err
+	}
+	return m, nil
+}
+
+func (m *Mesh) startWorkloads(noSidecar []string) error {
+	for _, name := range noSidecar {
+		if _, err := lookupWorkload(name); err != nil {
+			return fmt.Errorf("no-sidecar: %w", err)
+		}
+	}
+	for _, spec := range workloads {
+		w := &workload{spec: spec, peer: workloadPeer(spec), mesh: m}
+		w.sidecar.Store(!slices.Contains(noSidecar, spec.Name))
+		w.app = newApp(m, w)
+		m.workloads[spec.Name] = w
+		m.byApp[spec.App] = append(m.byApp[spec.App], w)
+		m.peers[spec.Name] = w.peer
+		if err := w.scale(1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// newApp returns the application container of a workload, given what it
+// needs from the mesh: a client through the workload's sidecar, the name of
+// its running pod, the markup and the mesh's session key.
+func newApp(m *Mesh, w *workload) http.Handler {
+	return app.New(app.Env{
+		App: w.spec.App, Version: w.spec.Version,
+		PodName: func() string {
+			if p := w.pod.Load(); p != nil {
+				return p.name
+			}
+			return ""
+		},
+		Client:     &http.Client{Transport: &outbound{m: m, src: w}},
+		Markup:     m.opts.Markup,
+		SessionKey: m.sessionKey,
+	})
+}
+
+func (m *Mesh) listen() error {
+	var err error
+	if m.ingressLn, err = net.Listen("tcp", m.opts.Addr); err != nil {
+		return fmt.Errorf("ingress --addr: %w", err)
+	}
+	if m.adminLn, err = net.Listen("tcp", m.opts.AdminAddr); err != nil {
+		m.ingressLn.Close()
+		return fmt.Errorf("admin --admin-addr: %w", err)
+	}
+	m.ingress = newServer(http.HandlerFunc(m.serveIngress))
+	m.ingress.Protocols = ingressProtocols()
+	m.ingress.TLSConfig = m.ingressTLS
+	m.admin = newServer(m.adminHandler())
+	m.serve(m.ingress, m.ingressLn)
+	m.serve(m.admin, m.adminLn)
+	return nil
+}
+
+// serve runs s on ln until Shutdown, over TLS when s has a TLS config.
+func (m *Mesh) serve(s *http.Server, ln net.Listener) {
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		if s.TLSConfig != nil {
+			_ = s.ServeTLS(ln, "", "") // the certificate is in TLSConfig
+			return
+		}
+		_ = s.Serve(ln) // returns http.ErrServerClosed on Shutdown
+	}()
+}
+
+// Addr is the ingress gateway's address (host:port).
+func (m *Mesh) Addr() string { return m.ingressLn.Addr().String() }
+
+// Scheme is the ingress gateway's URL scheme: "https" with a TLS
+// certificate, else "http".
+func (m *Mesh) Scheme() string {
+	if m.ingressTLS != nil {
+		return "https"
+	}
+	return "http"
+}
+
+// AdminAddr is the admin API's address (host:port).
+func (m *Mesh) AdminAddr() string { return m.adminLn.Addr().String() }
+
+// Shutdown stops accepting requests, waits for those in flight until ctx
+// ends, and stops every workload.
+func (m *Mesh) Shutdown(ctx context.Context) error {
+	m.cfgMu.Lock()
+	for _, t := range m.timers {
+		t.Stop()
+	}
+	m.cfgMu.Unlock()
+	err := errors.Join(shutdown(ctx, m.ingress), shutdown(ctx, m.admin))
+	m.transport.CloseIdleConnections()
+	m.closeWorkloads()
+	m.wg.Wait()
+	m.transport.CloseIdleConnections()
+	return err
+}
+
+func (m *Mesh) closeWorkloads() {
+	for _, w := range m.workloads {
+		_ = w.scale(0)
+	}
+}
+
+// pickPod chooses a running pod of the target uniformly at random, as
+// Kubernetes service load balancing and Envoy's default round robin do over
+// a large number of requests. It returns nil when no endpoint exists.
+func (m *Mesh) pickPod(t istio.Target) *pod {
+	var cand [8]*pod
+	n := 0
+	for _, w := range m.byApp[t.Service] {
+		if !w.matches(t.Labels) {
+			continue
+		}
+		if p := w.pod.Load(); p != nil && n < len(cand) {
+			cand[n] = p
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	return cand[rand.IntN(n)]
+}
