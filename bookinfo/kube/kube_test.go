@@ -178,6 +178,15 @@ func TestRouting(t *testing.T) {
 	if code := get(t, "http://"+e.mesh.Addr()+"/productpage"); code != http.StatusNotFound {
 		t.Errorf("before any Gateway: /productpage = %d; want 404", code)
 	}
+	// The admin API no longer changes what the cluster says.
+	resp, err := http.Post("http://"+e.mesh.AdminAddr()+"/scale", "application/json", strings.NewReader(`{"workload":"reviews-v3","replicas":0}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusConflict {
+		t.Errorf("admin /scale on a mesh steered by a cluster: %s; want 409 Conflict", resp.Status)
+	}
 	e.kubectl(t, routing, "apply", "-f", "-")
 	eventually(t, "mesh takes the cluster's resources", func() (bool, string) {
 		st := e.mesh.Status()

@@ -1,6 +1,7 @@
 package mesh
 
 import (
+	"net/http"
 	"slices"
 
 	"github.com/canary-gate/canary/bookinfo/istio"
@@ -20,6 +21,25 @@ func (m *Mesh) Sync(rs []istio.Resource) ([]istio.Change, []istio.Rejection) {
 		return next, slices.DeleteFunc(changes, func(ch istio.Change) bool { return ch.Action == "unchanged" }), nil
 	}, true)
 	return changes, rejected
+}
+
+// fromCluster reports whether a cluster configures the mesh.
+func (m *Mesh) fromCluster() bool {
+	m.cfgMu.Lock()
+	defer m.cfgMu.Unlock()
+	return m.synced
+}
+
+// unlessCluster refuses an admin change once a cluster steers the mesh: the
+// next sync would undo it, and the cluster would no longer say what runs.
+func (m *Mesh) unlessCluster(h http.HandlerFunc) http.HandlerFunc {
+	return func(rw http.ResponseWriter, r *http.Request) {
+		if m.fromCluster() {
+			writeJSON(rw, http.StatusConflict, APIError{"this mesh follows its Kubernetes cluster (serve --kubeconfig): use kubectl apply, delete or scale there"})
+			return
+		}
+		h(rw, r)
+	}
 }
 
 // Workload is one Deployment of the mesh, as a cluster lists it.
