@@ -154,6 +154,10 @@ func TestRegister(t *testing.T) {
 	if a := node.Status.Addresses; len(a) == 0 || a[0].Type != corev1.NodeInternalIP || a[0].Address != "127.0.0.1" {
 		t.Errorf("node addresses = %+v; want InternalIP 127.0.0.1 first", a)
 	}
+	hostIP := e.kubectl(t, "", "-n", "istio-system", "get", "pod", "-l", "istio=ingressgateway", "-o", "jsonpath={.items[0].status.hostIP}")
+	if hostIP != "127.0.0.1" {
+		t.Errorf("the ingress gateway pod's hostIP = %q; want 127.0.0.1", hostIP)
+	}
 	for _, svc := range []string{"productpage", "details", "ratings", "reviews"} {
 		if _, err := e.cs.CoreV1().Services("default").Get(ctx, svc, metav1.GetOptions{}); err != nil {
 			t.Errorf("service %s: %v", svc, err)

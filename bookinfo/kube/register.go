@@ -44,6 +44,9 @@ func (s *Source) register(ctx context.Context) error {
 	if err := s.registerServices(ctx); err != nil {
 		return err
 	}
+	if err := s.registerIngressPod(ctx); err != nil {
+		return err
+	}
 	for _, w := range mesh.Workloads() {
 		_, err := s.kube.AppsV1().Deployments(mesh.Namespace).Apply(ctx, deployment(w), metav1.ApplyOptions{FieldManager: FieldManager})
 		if apierrors.IsConflict(err) {
@@ -146,6 +149,24 @@ func (s *Source) registerServices(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// registerIngressPod runs the ingress gateway's pod, which the walkthrough
+// reads the node's address from (kubectl get pod -l istio=ingressgateway
+// -o jsonpath='{.items[0].status.hostIP}'); one left by an earlier run goes.
+func (s *Source) registerIngressPod(ctx context.Context) error {
+	err := s.kube.CoreV1().Pods(IngressNamespace).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: new(int64)},
+		metav1.ListOptions{LabelSelector: meshLabel})
+	if err != nil {
+		return fmt.Errorf("remove the old ingress gateway pod: %w", err)
+	}
+	return s.runPod(ctx, &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: IngressService + "-", Namespace: IngressNamespace,
+			Labels: map[string]string{"app": IngressService, "istio": "ingressgateway", meshLabel: IngressService}},
+		Spec: corev1.PodSpec{NodeName: NodeName, Containers: []corev1.Container{
+			{Name: "istio-proxy", Image: proxyImage, Args: []string{"proxy", "router"}},
+		}},
+	})
 }
 
 // nodePort is the port of a loopback address, which a NodePort names.

@@ -151,30 +151,32 @@ func hasSidecar(p *corev1.Pod) bool {
 	return false
 }
 
-// createPod writes the mesh's pod and then its status: Running and Ready
-// with every container started, on the node, at 127.0.0.1.
+// createPod writes the mesh's pod of a workload, with istio-proxy when
+// injected and the labels Istio's injector adds.
 func (s *Source) createPod(ctx context.Context, w mesh.Workload, ws mesh.WorkloadStatus) error {
 	containers := []corev1.Container{{Name: w.App, Image: bookinfoImage(w), Ports: []corev1.ContainerPort{{ContainerPort: 9080}}}}
+	labels := map[string]string{"app": w.App, "version": w.Version, meshLabel: w.Name,
+		"service.istio.io/canonical-name": w.App, "service.istio.io/canonical-revision": w.Version}
 	if ws.Sidecar {
 		containers = append(containers, corev1.Container{Name: "istio-proxy", Image: proxyImage, Args: []string{"proxy", "sidecar"}})
+		labels["security.istio.io/tlsMode"] = "istio"
 	}
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{
-			Name: ws.Pod, Namespace: mesh.Namespace,
-			Labels: map[string]string{"app": w.App, "version": w.Version, meshLabel: w.Name,
-				"security.istio.io/tlsMode": "istio", "service.istio.io/canonical-name": w.App, "service.istio.io/canonical-revision": w.Version},
-		},
-		Spec: corev1.PodSpec{NodeName: NodeName, Containers: containers},
-	}
-	if !ws.Sidecar {
-		delete(pod.Labels, "security.istio.io/tlsMode")
-	}
-	created, err := s.kube.CoreV1().Pods(mesh.Namespace).Create(ctx, pod, metav1.CreateOptions{FieldManager: FieldManager})
+	return s.runPod(ctx, &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: ws.Pod, Namespace: mesh.Namespace, Labels: labels},
+		Spec:       corev1.PodSpec{NodeName: NodeName, Containers: containers},
+	})
+}
+
+// runPod creates pod on the node and then writes its status as the kubelet
+// would: Running and Ready with every container started, at 127.0.0.1.
+func (s *Source) runPod(ctx context.Context, pod *corev1.Pod) error {
+	pods := s.kube.CoreV1().Pods(pod.Namespace)
+	created, err := pods.Create(ctx, pod, metav1.CreateOptions{FieldManager: FieldManager})
 	if apierrors.IsAlreadyExists(err) {
 		return nil // created by an earlier sync that the informer has not shown yet
 	}
 	if err != nil {
-		return fmt.Errorf("create pod %s: %w", ws.Pod, err)
+		return fmt.Errorf("create pod %s/%s: %w", pod.Namespace, pod.Name+pod.GenerateName, err)
 	}
 	now := metav1.Now()
 	st := corev1.PodStatus{Phase: corev1.PodRunning, HostIP: "127.0.0.1", PodIP: "127.0.0.1", StartTime: &now,
@@ -182,15 +184,15 @@ func (s *Source) createPod(ctx context.Context, w mesh.Workload, ws mesh.Workloa
 	for _, t := range []corev1.PodConditionType{corev1.PodScheduled, corev1.PodInitialized, corev1.ContainersReady, corev1.PodReady} {
 		st.Conditions = append(st.Conditions, corev1.PodCondition{Type: t, Status: corev1.ConditionTrue, LastTransitionTime: now})
 	}
-	for _, c := range containers {
+	for _, c := range pod.Spec.Containers {
 		st.ContainerStatuses = append(st.ContainerStatuses, corev1.ContainerStatus{
 			Name: c.Name, Image: c.Image, ImageID: c.Image, Ready: true, Started: new(true),
 			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: now}},
 		})
 	}
 	created.Status = st
-	if _, err := s.kube.CoreV1().Pods(mesh.Namespace).UpdateStatus(ctx, created, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil {
-		return fmt.Errorf("pod %s status: %w", ws.Pod, err)
+	if _, err := pods.UpdateStatus(ctx, created, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil {
+		return fmt.Errorf("pod %s/%s status: %w", created.Namespace, created.Name, err)
 	}
 	return nil
 }
@@ -225,11 +227,14 @@ func same(a, b appsv1.DeploymentStatus) bool {
 		a.AvailableReplicas == b.AvailableReplicas && a.UpdatedReplicas == b.UpdatedReplicas && len(a.Conditions) == 1
 }
 
-// deletePods removes the mesh's pods, when it stops.
+// deletePods removes the mesh's pods (the ingress gateway's too), when it
+// stops or before it registers new ones.
 func (s *Source) deletePods(ctx context.Context) {
-	err := s.kube.CoreV1().Pods(mesh.Namespace).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: new(int64)},
-		metav1.ListOptions{LabelSelector: meshLabel})
-	if err != nil {
-		s.opts.Logf("cluster: remove the mesh's pods: %v", strings.TrimSpace(err.Error()))
+	for _, ns := range []string{mesh.Namespace, IngressNamespace} {
+		err := s.kube.CoreV1().Pods(ns).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: new(int64)},
+			metav1.ListOptions{LabelSelector: meshLabel})
+		if err != nil {
+			s.opts.Logf("cluster: remove the mesh's pods in %s: %v", ns, strings.TrimSpace(err.Error()))
+		}
 	}
 }
