@@ -84,8 +84,10 @@ func bookinfoServeCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "no-sidecar", Usage: "start `WORKLOAD` without a sidecar (repeatable)"},
 			&cli.StringFlag{Name: "tls-cert", Usage: "serve the ingress over https with the certificate in `FILE` (PEM; with --tls-key)"},
 			&cli.StringFlag{Name: "tls-key", Usage: "private key `FILE` (PEM) of --tls-cert"},
+			// Not from KUBECONFIG: a shell that exported it for kubectl would
+			// make every serve join that cluster, two meshes fighting over it.
 			&cli.StringFlag{
-				Name: "kubeconfig", Sources: cli.EnvVars("KUBECONFIG"),
+				Name:  "kubeconfig",
 				Usage: "be the data plane of the lab's Kubernetes API server in `FILE`: routing follows its Istio resources, workloads its Deployments (make lab)",
 			},
 			&cli.StringFlag{Name: "prometheus-addr", Usage: "with --kubeconfig, register the Prometheus at `HOST:PORT` as the NodePort Service istio-system/prometheus"},

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/canary-gate/canary/bookinfo/kube"
@@ -29,8 +28,7 @@ func joinCluster(ctx context.Context, c *cli.Command, m *mesh.Mesh, logf func(st
 		}
 		return nil, nil
 	}
-	// KUBECONFIG may list several files, as kubectl merges them.
-	rules := &clientcmd.ClientConfigLoadingRules{Precedence: filepath.SplitList(path)}
+	rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: path}
 	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, nil).ClientConfig()
 	if err != nil {
 		return nil, usageError(fmt.Errorf("--kubeconfig %s: %w", path, err))

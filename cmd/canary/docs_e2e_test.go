@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,8 +19,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/canary-gate/canary/bookinfo/mesh"
 	"github.com/canary-gate/canary/internal/devcert"
+	"github.com/canary-gate/canary/internal/labtest"
 	"github.com/canary-gate/canary/internal/promtest"
+	istioclient "istio.io/client-go/pkg/clientset/versioned"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"mvdan.cc/sh/v3/expand"
 	"mvdan.cc/sh/v3/interp"
 	"mvdan.cc/sh/v3/syntax"
@@ -88,6 +93,7 @@ type docEnv struct {
 	dir      string
 	mesh     *meshProc
 	prom     *promtest.Server
+	istio    istioclient.Interface // the lab's Istio resources
 	rewrites []*docRewrite
 	setups   []*docSetup
 	env      []string
@@ -109,16 +115,34 @@ func newDocEnv(t *testing.T, seed, fixtures string) *docEnv {
 	}
 	mustSymlink(t, filepath.Join(fixtures, "reviews-v3.html"), filepath.Join(dir, "page.html"))
 	mustSymlink(t, fixtures, filepath.Join(dir, "saved"))
-	mp := startMesh(t)
-	prom := promtest.Start(t, mp.ctl(t, "prometheus-config", "--scrape-interval", "1s"))
+	mustSymlink(t, filepath.Join(seed, "virtual-service-reviews-50-50.yaml"), filepath.Join(dir, "vs.yaml"))
+	// The cluster: the lab's real API server with the local mesh as its
+	// data plane, a real Prometheus registered as istio-system/prometheus,
+	// and the walkthrough's gateway and destination rules applied with the
+	// real kubectl, as they are before the docs' first command.
+	lab, kubeconfig := labtest.Start(t)
+	admin := promtest.FreeAddr(t)
+	cfg, errOut, code := run(t, "", "bookinfo", "prometheus-config", "--admin-addr", admin, "--scrape-interval", "1s")
+	if code != 0 {
+		t.Fatalf("prometheus-config: exit %d: %s", code, errOut)
+	}
+	prom := promtest.Start(t, cfg)
+	mp := startMesh(t, "--admin-addr", admin, "--propagation-delay", "0",
+		"--kubeconfig", kubeconfig, "--prometheus-addr", strings.TrimPrefix(prom.URL, "http://"))
+	// canary run's local-mesh form steers a mesh through its admin API,
+	// which a mesh that follows a cluster refuses: it gets a mesh of its own.
+	plain := startMesh(t, "--propagation-delay", "0")
 	token := filepath.Join(dir, "prom-token")
 	if err := os.WriteFile(token, []byte("not-a-secret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	promAddr := strings.TrimPrefix(prom.URL, "http://")
-	e := &docEnv{dir: dir, mesh: mp, prom: prom, admin: mp.admin}
+	e := &docEnv{dir: dir, mesh: mp, prom: prom, admin: mp.admin, istio: istioclient.NewForConfigOrDie(lab.Config)}
 	e.env = append(os.Environ(), "INGRESS="+mp.ingress, "PROMETHEUS="+promAddr, "PROMETHEUS_URL="+prom.URL,
-		"GITHUB_STEP_SUMMARY="+filepath.Join(dir, "step-summary.md"), "HOME="+dir)
+		"GITHUB_STEP_SUMMARY="+filepath.Join(dir, "step-summary.md"), "HOME="+dir, "KUBECONFIG="+kubeconfig)
+	for _, f := range []string{"bookinfo-gateway.yaml", "destination-rule-all.yaml"} {
+		e.kubectl(t, "apply", "-f", filepath.Join(seed, f))
+	}
 	e.rewrites = []*docRewrite{
 		{old: "http://prometheus.istio-system:9090", new: prom.URL, why: "the cluster's Prometheus: a real one scraping the local mesh"},
 		{old: "/var/run/secrets/prom-token", new: token, why: "a mounted secret: a token file of the test's"},
@@ -126,7 +150,11 @@ func newDocEnv(t *testing.T, seed, fixtures string) *docEnv {
 		{old: "--duration 8h", new: "--duration 8s", why: "an 8-hour soak, shortened"},
 		{old: "--window 1m", new: "--window 2s", why: "windows that fit the shortened soak"},
 		{old: "--duration 1m", new: "--duration 3s", why: "a one-minute attack, shortened"},
-		{old: "--mesh-admin 127.0.0.1:15000", new: "--mesh-admin " + mp.admin, why: "the running local mesh"},
+		{old: "--target http://$INGRESS/productpage --mesh-admin 127.0.0.1:15000", new: "--target " + plain.url("/productpage") + " --mesh-admin " + plain.admin,
+			why: "a local mesh of its own: the lab's mesh follows the cluster and refuses admin applies"},
+		{old: "http://$(kubectl -n istio-system get svc prometheus -o jsonpath='{.spec.clusterIP}'):9090",
+			new: "http://$(kubectl -n istio-system get pod -l istio=ingressgateway -o jsonpath='{.items[0].status.hostIP}'):$(kubectl -n istio-system get svc prometheus -o jsonpath='{.spec.ports[0].nodePort}')",
+			why: "the lab's ClusterIPs are not routable from the host, as from outside a real cluster: Prometheus' NodePort on the node stands in"},
 		{old: "127.0.0.1:8080", new: promtest.FreeAddr(t), why: "the docs' fixed ports may be taken on a test machine"},
 		{old: "127.0.0.1:15000", new: promtest.FreeAddr(t), why: "the docs' fixed ports may be taken on a test machine"},
 		{old: "127.0.0.1:9090", new: promtest.FreeAddr(t), why: "the docs' fixed ports may be taken on a test machine"},
@@ -167,7 +195,8 @@ func splitFile(t *testing.T, src, a, b string) {
 	}
 }
 
-// needsCluster says why a block cannot run here, or "".
+// needsCluster says why a block cannot run here, or "". kubectl is not
+// among them: it runs for real against the lab's API server.
 func needsCluster(f *syntax.File) string {
 	why := ""
 	syntax.Walk(f, func(n syntax.Node) bool {
@@ -180,10 +209,6 @@ func needsCluster(f *syntax.File) string {
 			words = append(words, w.Lit())
 		}
 		switch words[0] {
-		case "kubectl":
-			if len(words) < 2 || (words[1] != "apply" && words[1] != "delete") {
-				why = "needs a Kubernetes cluster (kubectl " + strings.Join(words[1:], " ") + "); it runs against the lab API server once that lands"
-			}
 		case "make":
 			why = "make targets: `make test` runs this test, and TestDemo runs `canary demo`, which is all `make demo` runs after building"
 		case "go":
@@ -253,8 +278,7 @@ func (e *docEnv) runBlock(t *testing.T, b docBlock) int {
 }
 
 // exec runs one command of a block. Only canary commands are checked; the
-// others (curl, grep, cat, prometheus) are real programs, and kubectl
-// apply/delete goes to the local mesh, which stands in for the cluster.
+// others (curl, grep, cat, prometheus, kubectl on the lab) are real programs.
 func (e *docEnv) exec(ctx context.Context, next interp.ExecHandlerFunc, src string, args []string) error {
 	hc := interp.HandlerCtx(ctx)
 	switch args[0] {
@@ -262,10 +286,12 @@ func (e *docEnv) exec(ctx context.Context, next interp.ExecHandlerFunc, src stri
 		want := documentedExit(src, int(hc.Pos.Line()))
 		return e.canary(ctx, hc, args[1:], want)
 	case "kubectl":
-		// `kubectl apply -f` on the local mesh is `canary bookinfo apply -f`;
-		// waiting for the config push keeps each block's start exact.
-		err := e.canary(ctx, hc, append([]string{"bookinfo"}, args[1:]...), 0)
-		e.waitPropagated(e.t)
+		// The real kubectl, on the lab; waiting until the mesh routes by
+		// what it changed keeps each block's start exact.
+		err := next(ctx, args)
+		if len(args) > 1 && (args[1] == "apply" || args[1] == "delete") {
+			e.waitSynced(e.t)
+		}
 		return err
 	case "prometheus":
 		return e.prometheus(ctx, hc, args)
@@ -420,19 +446,60 @@ func (e *docEnv) prometheus(ctx context.Context, hc interp.HandlerContext, args 
 	return interp.NewExitStatus(1)
 }
 
-func (e *docEnv) waitPropagated(t *testing.T) {
-	e.mu.Lock()
-	admin := e.admin
-	e.mu.Unlock()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		out, _, code := run(t, "", "bookinfo", "status", "--admin-addr", admin)
-		if code == 0 && strings.Contains(out, "propagated true") {
-			return
+// waitSynced waits until the lab's mesh routes by exactly the Istio
+// resources the cluster holds.
+func (e *docEnv) waitSynced(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var want []string
+	for ctx.Err() == nil {
+		want = e.clusterResources(ctx, t)
+		var st mesh.Status
+		if resp, err := http.Get("http://" + e.mesh.admin + "/status"); err == nil {
+			err = json.NewDecoder(resp.Body).Decode(&st)
+			resp.Body.Close()
+			slices.Sort(st.Resources)
+			if err == nil && st.Propagated && slices.Equal(st.Resources, want) {
+				return
+			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Errorf("mesh at %s: routing not propagated within 10s", admin)
+	t.Errorf("mesh at %s: not routing by the cluster's %v within 10s", e.mesh.admin, want)
+}
+
+// clusterResources lists the lab's Istio resources as status shows them.
+func (e *docEnv) clusterResources(ctx context.Context, t *testing.T) []string {
+	net := e.istio.NetworkingV1()
+	var names []string
+	gws, err1 := net.Gateways("").List(ctx, metav1.ListOptions{})
+	drs, err2 := net.DestinationRules("").List(ctx, metav1.ListOptions{})
+	vss, err3 := net.VirtualServices("").List(ctx, metav1.ListOptions{})
+	if err := errors.Join(err1, err2, err3); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range gws.Items {
+		names = append(names, "Gateway/"+g.Name)
+	}
+	for _, d := range drs.Items {
+		names = append(names, "DestinationRule/"+d.Name)
+	}
+	for _, v := range vss.Items {
+		names = append(names, "VirtualService/"+v.Name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// kubectl runs the real kubectl on the lab for the test's own setup.
+func (e *docEnv) kubectl(t *testing.T, args ...string) {
+	t.Helper()
+	cmd := exec.Command("kubectl", args...)
+	cmd.Env = e.env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	e.waitSynced(t)
 }
 
 // httpsMesh starts a mesh whose ingress serves https, writes ca.pem (its
