@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -30,6 +31,10 @@ type Options struct {
 	Insecure        bool              // skip TLS verification
 	Timeout         time.Duration     // per request; default 10s
 	Retries         int               // tries after the first on failure; default 3
+	// RoundTripper, when set, sends the requests instead of one built
+	// from the options above: the API server's service proxy needs the
+	// kubeconfig's credentials (client-go's transport).
+	RoundTripper http.RoundTripper
 }
 
 // Validate checks the options without touching the network or the files'
@@ -78,6 +83,9 @@ func New(o Options) (*Client, error) {
 	rt, err := config.NewRoundTripperFromConfig(hc, "canary")
 	if err != nil {
 		return nil, fmt.Errorf("prometheus client: %w", err)
+	}
+	if o.RoundTripper != nil {
+		rt = o.RoundTripper
 	}
 	ac, err := api.NewClient(api.Config{Address: o.URL, RoundTripper: rt})
 	if err != nil {

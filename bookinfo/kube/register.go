@@ -44,7 +44,13 @@ func (s *Source) register(ctx context.Context) error {
 	if err := s.registerServices(ctx); err != nil {
 		return err
 	}
+	if err := s.removeOldPods(ctx); err != nil {
+		return err
+	}
 	if err := s.registerIngressPod(ctx); err != nil {
+		return err
+	}
+	if err := s.registerPrometheusPod(ctx); err != nil {
 		return err
 	}
 	for _, w := range mesh.Workloads() {
@@ -141,7 +147,7 @@ func (s *Source) registerServices(ctx context.Context) error {
 		p := map[string]string{"app": PrometheusService}
 		svcs = append(svcs, corev1ac.Service(PrometheusService, IngressNamespace).WithLabels(p).
 			WithSpec(corev1ac.ServiceSpec().WithType(corev1.ServiceTypeNodePort).WithSelector(p).
-				WithPorts(corev1ac.ServicePort().WithName("http").WithPort(9090).WithTargetPort(intstr.FromInt32(9090)).WithNodePort(pport))))
+				WithPorts(corev1ac.ServicePort().WithName("http").WithPort(9090).WithTargetPort(intstr.FromInt32(pport)).WithNodePort(pport))))
 	}
 	for _, svc := range svcs {
 		if _, err := s.kube.CoreV1().Services(*svc.Namespace).Apply(ctx, svc, apply); err != nil {
@@ -151,22 +157,50 @@ func (s *Source) registerServices(ctx context.Context) error {
 	return nil
 }
 
-// registerIngressPod runs the ingress gateway's pod, which the walkthrough
-// reads the node's address from (kubectl get pod -l istio=ingressgateway
-// -o jsonpath='{.items[0].status.hostIP}'); one left by an earlier run goes.
-func (s *Source) registerIngressPod(ctx context.Context) error {
+// removeOldPods removes the istio-system pods an earlier run left.
+func (s *Source) removeOldPods(ctx context.Context) error {
 	err := s.kube.CoreV1().Pods(IngressNamespace).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: new(int64)},
 		metav1.ListOptions{LabelSelector: meshLabel})
 	if err != nil {
-		return fmt.Errorf("remove the old ingress gateway pod: %w", err)
+		return fmt.Errorf("remove old pods in %s: %w", IngressNamespace, err)
 	}
-	return s.runPod(ctx, &corev1.Pod{
+	return nil
+}
+
+// registerIngressPod runs the ingress gateway's pod, which the walkthrough
+// reads the node's address from (kubectl get pod -l istio=ingressgateway
+// -o jsonpath='{.items[0].status.hostIP}').
+func (s *Source) registerIngressPod(ctx context.Context) error {
+	_, err := s.runPod(ctx, &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{GenerateName: IngressService + "-", Namespace: IngressNamespace,
 			Labels: map[string]string{"app": IngressService, "istio": "ingressgateway", meshLabel: IngressService}},
 		Spec: corev1.PodSpec{NodeName: NodeName, Containers: []corev1.Container{
 			{Name: "istio-proxy", Image: proxyImage, Args: []string{"proxy", "router"}},
 		}},
 	})
+	return err
+}
+
+// registerPrometheusPod runs Prometheus' pod, as kubectl get pods -n
+// istio-system shows it. No Endpoints: the API server refuses loopback
+// addresses in them, so its service proxy cannot reach a Prometheus on
+// 127.0.0.1; the NodePort does.
+func (s *Source) registerPrometheusPod(ctx context.Context) error {
+	if s.opts.Prometheus == "" {
+		return nil
+	}
+	port, err := nodePort("prometheus", s.opts.Prometheus)
+	if err != nil {
+		return err
+	}
+	_, err = s.runPod(ctx, &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: PrometheusService + "-", Namespace: IngressNamespace,
+			Labels: map[string]string{"app": PrometheusService, meshLabel: PrometheusService}},
+		Spec: corev1.PodSpec{NodeName: NodeName, Containers: []corev1.Container{
+			{Name: "prometheus-server", Image: "prom/prometheus", Ports: []corev1.ContainerPort{{ContainerPort: port}}},
+		}},
+	})
+	return err
 }
 
 // nodePort is the port of a loopback address, which a NodePort names.

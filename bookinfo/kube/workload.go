@@ -161,22 +161,24 @@ func (s *Source) createPod(ctx context.Context, w mesh.Workload, ws mesh.Workloa
 		containers = append(containers, corev1.Container{Name: "istio-proxy", Image: proxyImage, Args: []string{"proxy", "sidecar"}})
 		labels["security.istio.io/tlsMode"] = "istio"
 	}
-	return s.runPod(ctx, &corev1.Pod{
+	_, err := s.runPod(ctx, &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: ws.Pod, Namespace: mesh.Namespace, Labels: labels},
 		Spec:       corev1.PodSpec{NodeName: NodeName, Containers: containers},
 	})
+	return err
 }
 
 // runPod creates pod on the node and then writes its status as the kubelet
-// would: Running and Ready with every container started, at 127.0.0.1.
-func (s *Source) runPod(ctx context.Context, pod *corev1.Pod) error {
+// would: Running and Ready with every container started, at 127.0.0.1. It
+// returns the pod's name (nil when an earlier sync created it already).
+func (s *Source) runPod(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error) {
 	pods := s.kube.CoreV1().Pods(pod.Namespace)
 	created, err := pods.Create(ctx, pod, metav1.CreateOptions{FieldManager: FieldManager})
 	if apierrors.IsAlreadyExists(err) {
-		return nil // created by an earlier sync that the informer has not shown yet
+		return nil, nil // created by an earlier sync that the informer has not shown yet
 	}
 	if err != nil {
-		return fmt.Errorf("create pod %s/%s: %w", pod.Namespace, pod.Name+pod.GenerateName, err)
+		return nil, fmt.Errorf("create pod %s/%s: %w", pod.Namespace, pod.Name+pod.GenerateName, err)
 	}
 	now := metav1.Now()
 	st := corev1.PodStatus{Phase: corev1.PodRunning, HostIP: "127.0.0.1", PodIP: "127.0.0.1", StartTime: &now,
@@ -191,10 +193,11 @@ func (s *Source) runPod(ctx context.Context, pod *corev1.Pod) error {
 		})
 	}
 	created.Status = st
-	if _, err := pods.UpdateStatus(ctx, created, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil {
-		return fmt.Errorf("pod %s/%s status: %w", created.Namespace, created.Name, err)
+	running, err := pods.UpdateStatus(ctx, created, metav1.UpdateOptions{FieldManager: FieldManager})
+	if err != nil {
+		return nil, fmt.Errorf("pod %s/%s status: %w", created.Namespace, created.Name, err)
 	}
-	return nil
+	return running, nil
 }
 
 // syncDeploymentStatus writes the replica counts the Deployment controller

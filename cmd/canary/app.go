@@ -29,6 +29,7 @@ func newApp() *cli.Command {
 			classifyCommand(),
 			attackCommand(),
 			verifyCommand(),
+			checkCommand(),
 			planCommand(),
 			runCommand(),
 			scenariosCommand(),

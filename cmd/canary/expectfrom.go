@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/canary-gate/canary/bookinfo/istio"
+	"github.com/canary-gate/canary/cluster"
 	"github.com/canary-gate/canary/report"
 )
 
@@ -28,26 +29,13 @@ func expectFromFile(path, host string) (report.Expectation, error) {
 		if vs == nil || !hostListed(vs.GetHosts(), host) {
 			continue
 		}
-		routes := vs.GetHttp()
-		if len(routes) == 0 {
-			return report.Expectation{}, fmt.Errorf("--expect-from %s: VirtualService %s has no http routes", r.Source, r.Name)
+		ws, err := cluster.RouteSplit(vs, r.Name)
+		if err != nil {
+			return report.Expectation{}, fmt.Errorf("--expect-from %s: %w", r.Source, err)
 		}
-		if len(routes) > 1 || len(routes[0].GetMatch()) > 0 {
-			return report.Expectation{}, fmt.Errorf("--expect-from %s: VirtualService %s routes by match (%d routes): the split depends on the request; use --expect with the headers you send",
-				r.Source, r.Name, len(routes))
-		}
-		var parts []string
-		dests := routes[0].GetRoute()
-		for _, d := range dests {
-			w := d.GetWeight()
-			if len(dests) == 1 && w == 0 {
-				w = 100
-			}
-			subset := d.GetDestination().GetSubset()
-			if subset == "" {
-				return report.Expectation{}, fmt.Errorf("--expect-from %s: VirtualService %s routes to %s without a subset: no version to expect", r.Source, r.Name, d.GetDestination().GetHost())
-			}
-			parts = append(parts, fmt.Sprintf("%s=%d", subset, w))
+		parts := make([]string, len(ws))
+		for i, w := range ws {
+			parts[i] = fmt.Sprintf("%s=%d", w.Subset, w.Percent)
 		}
 		return report.ParseExpect(strings.Join(parts, ","))
 	}

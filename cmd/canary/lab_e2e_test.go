@@ -57,21 +57,21 @@ func (e *labEnv) kubectl(t *testing.T, args ...string) string {
 }
 
 // TestLabWalkthrough is the walkthrough command for command on a real API
-// server: kubectl apply of the seed manifests in order, the ingress and
-// Prometheus found as the walkthrough finds them (kubectl get svc), and a
-// canary verify after each stage that passes the right expectation, fails
-// a wrong one, and is checked on the server side by Prometheus.
+// server: kubectl apply of the seed manifests in order, and after each stage
+// a `canary verify --expect …` with no other flag (KUBECONFIG exported, as
+// the walkthrough's users have it): the ingress, Prometheus and, without
+// --expect, the split are read from the cluster. Each right expectation
+// passes, a wrong one fails, and Prometheus checks each on the server side.
 func TestLabWalkthrough(t *testing.T) {
 	seed := sharedDir(t, "seed-manifests")
 	e := startLab(t)
+	env := []string{"KUBECONFIG=" + e.kubeconfig}
+	// The walkthrough finds the ingress by hand; discovery must agree.
 	nodeIP := e.kubectl(t, "get", "nodes", "-o", `jsonpath={.items[0].status.addresses[?(@.type=="InternalIP")].address}`)
 	port := e.kubectl(t, "-n", "istio-system", "get", "svc", "istio-ingressgateway", "-o", `jsonpath={.spec.ports[?(@.name=="http2")].nodePort}`)
-	promPort := e.kubectl(t, "-n", "istio-system", "get", "svc", "prometheus", "-o", "jsonpath={.spec.ports[0].nodePort}")
-	target := "http://" + nodeIP + ":" + port + "/productpage"
-	if target != e.mesh.url("/productpage") {
+	if target := "http://" + nodeIP + ":" + port + "/productpage"; target != e.mesh.url("/productpage") {
 		t.Fatalf("the cluster's ingress %s is not the mesh's %s", target, e.mesh.url("/productpage"))
 	}
-	prom := "http://" + nodeIP + ":" + promPort
 	pods := e.kubectl(t, "get", "pods", "-o", `jsonpath={range .items[*]}{.metadata.labels.app}-{.metadata.labels.version} {range .spec.containers[*]}{.name},{end}{"\n"}{end}`)
 	for _, w := range []string{"productpage-v1", "details-v1", "ratings-v1", "reviews-v1", "reviews-v2", "reviews-v3"} {
 		app, _, _ := strings.Cut(w, "-")
@@ -79,15 +79,22 @@ func TestLabWalkthrough(t *testing.T) {
 			t.Errorf("kubectl get pods: no %s pod with containers %s and istio-proxy:\n%s", w, app, pods)
 		}
 	}
-	verify := func(wantCode int, expect string, extra ...string) string {
+	verify := func(wantCode int, args ...string) (string, string) {
 		t.Helper()
-		args := append([]string{"verify", "--target", target, "--expect", expect, "--prometheus", prom,
-			"--rate", "0", "--max-requests", "3000", "--settle-min", "2s", "--server-wait", "20s"}, extra...)
-		out, errOut, code := run(t, "", args...)
+		args = append([]string{"verify", "--rate", "0", "--max-requests", "3000", "--settle-min", "2s", "--server-wait", "20s"}, args...)
+		out, errOut, code := runEnv(t, env, "", args...)
 		if code != wantCode {
 			t.Fatalf("canary %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, wantCode, out, errOut)
 		}
-		return out
+		if wantCode != ExitPass && wantCode != ExitFail {
+			return out, errOut
+		}
+		for _, found := range []string{"target " + e.mesh.url("/productpage") + ": NodePort", "prometheus " + e.prom.URL + ": NodePort"} {
+			if !strings.Contains(errOut, found) {
+				t.Errorf("canary %s: stderr does not say %q:\n%s", strings.Join(args, " "), found, errOut)
+			}
+		}
+		return out, errOut
 	}
 	apply := func(files ...string) {
 		t.Helper()
@@ -96,21 +103,36 @@ func TestLabWalkthrough(t *testing.T) {
 		}
 	}
 	apply("bookinfo-gateway.yaml", "destination-rule-all.yaml")
-	verify(ExitPass, "v1=33.3,v2=33.3,v3=33.4")
+	_, errOut := verify(ExitPass)
+	if !strings.Contains(errOut, "expect v1=33.3,v2=33.3,v3=33.4: no VirtualService routes reviews") {
+		t.Errorf("verify without --expect and without a reviews VirtualService: stderr does not say the even split:\n%s", errOut)
+	}
 
 	apply("virtual-service-all-v1.yaml")
-	verify(ExitPass, "v1=100")
-	verify(ExitFail, "v3=100")
+	verify(ExitPass, "--expect", "v1=100")
+	verify(ExitFail, "--expect", "v3=100")
 
 	apply("virtual-service-reviews-50-50.yaml")
-	verify(ExitPass, "v1=50,v3=50")
-	verify(ExitFail, "v1=100")
+	verify(ExitPass, "--expect", "v1=50,v3=50")
+	verify(ExitFail, "--expect", "v1=100")
+	_, errOut = verify(ExitPass)
+	if !strings.Contains(errOut, "expect v1=50,v3=50: VirtualService default/reviews") {
+		t.Errorf("verify without --expect: stderr does not say the live split:\n%s", errOut)
+	}
 
-	// A version scaled to zero: Envoy's 503s reach the pages as errors.
+	// A version scaled to zero: the preflight fails before any request; with
+	// it off, Envoy's 503s reach the pages as errors in the verdict.
 	e.kubectl(t, "scale", "deploy", "reviews-v3", "--replicas=0")
-	out := verify(ExitFail, "v1=50,v3=50")
+	out, _ := verify(ExitFail, "--expect", "v1=50,v3=50")
+	if !strings.Contains(out, "FAIL pods      reviews: v1 1 ready, v3 0 ready") || strings.Contains(out, "samples:") {
+		t.Errorf("verify with reviews-v3 at 0 replicas: want a preflight FAIL and no load:\n%s", out)
+	}
+	out, _ = verify(ExitFail, "--expect", "v1=50,v3=50", "--preflight=false")
 	if !strings.Contains(out, "error") {
-		t.Errorf("verify with reviews-v3 at 0 replicas: no errors in the verdict:\n%s", out)
+		t.Errorf("verify --preflight=false with reviews-v3 at 0 replicas: no errors in the verdict:\n%s", out)
+	}
+	if out, _, code := runEnv(t, env, "", "check"); code != ExitFail || !strings.Contains(out, "v3 0 ready") {
+		t.Errorf("canary check with reviews-v3 at 0: exit %d, want 1:\n%s", code, out)
 	}
 	e.kubectl(t, "scale", "deploy", "reviews-v3", "--replicas=1")
 	// As an operator would: the new pod's sidecar is scraped (seven
@@ -121,10 +143,17 @@ func TestLabWalkthrough(t *testing.T) {
 	if err := e.prom.WaitScraped(ctx, time.Now(), 7); err != nil {
 		t.Fatal(err)
 	}
+	if out, _, code := runEnv(t, env, "", "check"); code != ExitPass {
+		t.Errorf("canary check after scaling back: exit %d, want 0:\n%s", code, out)
+	}
 
 	apply("virtual-service-reviews-v3.yaml")
-	verify(ExitPass, "v3=100")
+	verify(ExitPass, "--expect", "v3=100")
 
 	apply("virtual-service-all-v1.yaml", "virtual-service-mirroring.yaml")
-	verify(ExitPass, "v1=100", "--mirror", "v2")
+	verify(ExitPass, "--expect", "v1=100", "--mirror", "v2")
+	_, errOut = verify(ExitPass, "--expect-from", "cluster", "--mirror", "v2")
+	if !strings.Contains(errOut, "it mirrors to v2") {
+		t.Errorf("verify --expect-from cluster: stderr does not name the mirror:\n%s", errOut)
+	}
 }

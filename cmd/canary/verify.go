@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"slices"
 	"strconv"
@@ -24,8 +25,10 @@ func verifyCommand() *cli.Command {
 		Description: "Sends load to --target, tells from every page which version served it, and decides with\n" +
 			"anytime-valid confidence sequences whether each version's share is within --tolerance of --expect.\n" +
 			"With --prometheus (or --scrape) it checks the same split in Istio's istio_requests_total.\n" +
+			"On a cluster (--kubeconfig, KUBECONFIG, ~/.kube/config) it discovers what is not given: the target from the\n" +
+			"ingress gateway, Prometheus, and without --expect the live VirtualService's split; then a preflight runs first.\n" +
 			"Exit codes: 0 pass, 1 fail, 2 usage error, 3 inconclusive, 4 other error.",
-		Flags:  append(verifyFlags(), loadFlags()...),
+		Flags:  slices.Concat(verifyFlags(), loadFlags(), clusterFlags(), []cli.Flag{preflightFlag()}),
 		Action: verifyAction,
 	}
 }
@@ -95,11 +98,23 @@ func verifyAction(ctx context.Context, c *cli.Command) error {
 	if c.NArg() > 0 {
 		return usageError(fmt.Errorf("verify: unexpected argument %q", c.Args().First()))
 	}
-	o, closeResults, err := verifyOptions(c)
+	var found *clusterFound
+	if usesCluster(c) {
+		var err error
+		if found, err = discover(ctx, c); err != nil {
+			return err
+		}
+	}
+	o, closeResults, err := verifyOptions(c, found.promTransport())
 	if err != nil {
 		return err
 	}
 	defer func() { _ = closeResults() }()
+	if found != nil && c.Bool("preflight") {
+		if err := found.preflight(ctx, c); err != nil {
+			return err
+		}
+	}
 	res, err := verify.Run(ctx, o)
 	if err != nil {
 		if errors.Is(err, report.ErrInvalid) {
@@ -146,7 +161,9 @@ func writeVerifyReport(c *cli.Command, res *verify.Result) error {
 	return verify.Write(c.Writer, format, res)
 }
 
-func verifyOptions(c *cli.Command) (verify.Options, func() error, error) {
+// verifyOptions reads the flags; promTransport, when set, carries the
+// kubeconfig's credentials to a Prometheus behind the API server's proxy.
+func verifyOptions(c *cli.Command, promTransport http.RoundTripper) (verify.Options, func() error, error) {
 	var o verify.Options
 	noop := func() error { return nil }
 	if f := c.String("format"); !slices.Contains(verify.Formats, f) {
@@ -168,7 +185,7 @@ func verifyOptions(c *cli.Command) (verify.Options, func() error, error) {
 		closeResults()
 		return o, noop, err
 	}
-	if err := serverOptions(c, &o); err != nil {
+	if err := serverOptions(c, &o, promTransport); err != nil {
 		closeResults()
 		return o, noop, err
 	}
@@ -232,7 +249,7 @@ func settleOptions(c *cli.Command, o *verify.Options) error {
 	return nil
 }
 
-func serverOptions(c *cli.Command, o *verify.Options) error {
+func serverOptions(c *cli.Command, o *verify.Options, transport http.RoundTripper) error {
 	o.Scrape = c.StringSlice("scrape")
 	u := c.String("prometheus")
 	if u == "" {
@@ -242,7 +259,7 @@ func serverOptions(c *cli.Command, o *verify.Options) error {
 		return nil
 	}
 	po := prom.Options{URL: u, BearerTokenFile: c.String("prom-bearer-token-file"), BasicAuthFile: c.String("prom-basic-auth-file"),
-		CAFile: c.String("prom-ca-file"), Insecure: c.Bool("prom-insecure"), Headers: map[string]string{}}
+		CAFile: c.String("prom-ca-file"), Insecure: c.Bool("prom-insecure"), Headers: map[string]string{}, RoundTripper: transport}
 	for _, kv := range c.StringSlice("prom-header") {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {

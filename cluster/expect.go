@@ -1,0 +1,243 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"istio.io/api/networking/v1alpha3"
+	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+)
+
+// Weight is one destination of a route: its subset and percent.
+type Weight struct {
+	Subset  string
+	Percent int32
+}
+
+// RouteSplit is the split of a VirtualService's traffic: the weights of
+// its one HTTP route. Routes that match on the request (headers, URIs)
+// make the split depend on who asks, so they are refused, not guessed at.
+func RouteSplit(vs *v1alpha3.VirtualService, name string) ([]Weight, error) {
+	routes := vs.GetHttp()
+	if len(routes) == 0 {
+		return nil, fmt.Errorf("VirtualService %s has no http routes", name)
+	}
+	if len(routes) > 1 || len(routes[0].GetMatch()) > 0 {
+		return nil, fmt.Errorf("VirtualService %s routes by match (%d routes): the split depends on the request; use --expect with the headers you send", name, len(routes))
+	}
+	dests := routes[0].GetRoute()
+	out := make([]Weight, 0, len(dests))
+	for _, d := range dests {
+		w := d.GetWeight()
+		if len(dests) == 1 && w == 0 {
+			w = 100
+		}
+		subset := d.GetDestination().GetSubset()
+		if subset == "" {
+			return nil, fmt.Errorf("VirtualService %s routes to %s without a subset: no version to expect", name, d.GetDestination().GetHost())
+		}
+		out = append(out, Weight{Subset: subset, Percent: w})
+	}
+	return out, nil
+}
+
+// Expectation is a split to expect, as --expect takes it, and where it
+// came from.
+type Expectation struct {
+	Expect string // e.g. "v1=50,v3=50"
+	Why    string
+	Mirror string // the version a mirror sends copies to, if any
+}
+
+// Expect reads the split the mesh applies to host now: from the
+// VirtualService that routes it (the one named vsName, if given), each
+// subset resolved to its version label through the host's
+// DestinationRule; without one, Istio spreads requests evenly over the
+// ready pods, so the split is their versions' shares.
+func (c *Cluster) Expect(ctx context.Context, host, ns, vsName string) (Expectation, error) {
+	vs, err := c.routeFor(ctx, host, ns, vsName)
+	if err != nil {
+		return Expectation{}, err
+	}
+	if vs == nil {
+		return c.podSplit(ctx, host, ns)
+	}
+	ws, err := RouteSplit(&vs.Spec, ns+"/"+vs.Name)
+	if err != nil {
+		return Expectation{}, err
+	}
+	dr, err := c.ruleFor(ctx, host, ns)
+	if err != nil {
+		return Expectation{}, err
+	}
+	var parts, via []string
+	for _, w := range ws {
+		v, err := subsetVersion(dr, host, w.Subset)
+		if err != nil {
+			return Expectation{}, fmt.Errorf("VirtualService %s/%s: %w", ns, vs.Name, err)
+		}
+		parts = append(parts, v+"="+strconv.Itoa(int(w.Percent)))
+		via = append(via, w.Subset+"→version="+v)
+	}
+	e := Expectation{Expect: strings.Join(parts, ","),
+		Why: fmt.Sprintf("VirtualService %s/%s (generation %d), subsets %s in DestinationRule %s", ns, vs.Name, vs.Generation, strings.Join(via, " "), dr.Name)}
+	if m := vs.Spec.GetHttp()[0].GetMirror(); m != nil && m.GetSubset() != "" {
+		if v, err := subsetVersion(dr, host, m.GetSubset()); err == nil {
+			e.Mirror = v
+			e.Why += "; it mirrors to " + v + " (--mirror " + v + " checks that)"
+		}
+	}
+	return e, nil
+}
+
+// routeFor is the mesh VirtualService for host in ns (nil: none).
+func (c *Cluster) routeFor(ctx context.Context, host, ns, name string) (*networkingv1.VirtualService, error) {
+	if name != "" {
+		vs, err := c.Istio.NetworkingV1().VirtualServices(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("--expect-from vs/%s: %w", name, err)
+		}
+		if !routesHost(vs, host, ns) {
+			return nil, fmt.Errorf("--expect-from vs/%s: it does not route host %s to the mesh (see --host)", name, host)
+		}
+		return vs, nil
+	}
+	list, err := c.Istio.NetworkingV1().VirtualServices(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("virtualservices: %w", err)
+	}
+	var found []*networkingv1.VirtualService
+	for _, vs := range list.Items {
+		if routesHost(vs, host, ns) {
+			found = append(found, vs)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return nil, nil
+	case 1:
+		return found[0], nil
+	}
+	names := make([]string, len(found))
+	for i, vs := range found {
+		names[i] = vs.Name
+	}
+	return nil, fmt.Errorf("host %s is routed by %d VirtualServices (%s): give --expect-from vs/NAME", host, len(found), strings.Join(names, ", "))
+}
+
+// routesHost says whether vs routes host inside the mesh (no gateways, or
+// the reserved "mesh" among them).
+func routesHost(vs *networkingv1.VirtualService, host, ns string) bool {
+	gws := vs.Spec.GetGateways()
+	if len(gws) > 0 && !slices.Contains(gws, "mesh") {
+		return false
+	}
+	for _, h := range vs.Spec.GetHosts() {
+		if sameHost(h, host, ns) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameHost compares a VirtualService or DestinationRule host with a
+// service name: "reviews", "reviews.default" and the FQDN all name it.
+func sameHost(h, host, ns string) bool {
+	return h == host || h == host+"."+ns || h == host+"."+ns+".svc" || h == host+"."+ns+".svc.cluster.local"
+}
+
+// ruleFor is the DestinationRule for host in ns.
+func (c *Cluster) ruleFor(ctx context.Context, host, ns string) (*networkingv1.DestinationRule, error) {
+	list, err := c.Istio.NetworkingV1().DestinationRules(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("destinationrules: %w", err)
+	}
+	for _, dr := range list.Items {
+		if sameHost(dr.Spec.GetHost(), host, ns) {
+			return dr, nil
+		}
+	}
+	return nil, fmt.Errorf("no DestinationRule for host %s in namespace %s: its routes' subsets are undefined (Envoy answers 503)", host, ns)
+}
+
+// subsetVersion resolves a subset to the version label its pods carry.
+func subsetVersion(dr *networkingv1.DestinationRule, host, subset string) (string, error) {
+	var names []string
+	for _, s := range dr.Spec.GetSubsets() {
+		if s.GetName() == subset {
+			if v := s.GetLabels()["version"]; v != "" {
+				return v, nil
+			}
+			return "", fmt.Errorf("subset %s of DestinationRule %s selects no version label (%v)", subset, dr.Name, s.GetLabels())
+		}
+		names = append(names, s.GetName())
+	}
+	return "", fmt.Errorf("subset %s for host %s is not defined by DestinationRule %s (it defines %s): Envoy answers 503", subset, host, dr.Name, strings.Join(names, ", "))
+}
+
+// podSplit is the even spread over host's ready pods, by version.
+func (c *Cluster) podSplit(ctx context.Context, host, ns string) (Expectation, error) {
+	pods, err := c.servicePods(ctx, host, ns)
+	if err != nil {
+		return Expectation{}, err
+	}
+	count := map[string]int{}
+	total := 0
+	for _, p := range pods {
+		if v := p.Labels["version"]; v != "" && podReady(p) {
+			count[v]++
+			total++
+		}
+	}
+	if total == 0 {
+		return Expectation{}, fmt.Errorf("no VirtualService routes %s and it has no ready pod with a version label: nothing to expect", host)
+	}
+	versions := make([]string, 0, len(count))
+	for v := range count {
+		versions = append(versions, v)
+	}
+	slices.Sort(versions)
+	var parts []string
+	left := 1000 // tenths of a percent, so the shares add up to 100 exactly
+	for i, v := range versions {
+		share := count[v] * 1000 / total
+		if i == len(versions)-1 {
+			share = left
+		}
+		left -= share
+		parts = append(parts, fmt.Sprintf("%s=%d.%d", v, share/10, share%10))
+	}
+	return Expectation{Expect: strings.Join(parts, ","),
+		Why: fmt.Sprintf("no VirtualService routes %s: Istio spreads requests evenly over its %d ready pods", host, total)}, nil
+}
+
+// servicePods lists the pods the Service host selects.
+func (c *Cluster) servicePods(ctx context.Context, host, ns string) ([]corev1.Pod, error) {
+	svc, err := c.Kube.CoreV1().Services(ns).Get(ctx, host, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("service %s/%s: %w", ns, host, err)
+	}
+	pods, err := c.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(svc.Spec.Selector).String()})
+	if err != nil {
+		return nil, fmt.Errorf("pods of service %s/%s: %w", ns, host, err)
+	}
+	return pods.Items, nil
+}
+
+func podReady(p corev1.Pod) bool {
+	if p.DeletionTimestamp != nil || p.Status.Phase != corev1.PodRunning {
+		return false
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/canary-gate/canary/cluster"
+	"github.com/urfave/cli/v3"
+)
+
+// clusterFlags read the cluster verify and check run against.
+func clusterFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig `FILE` (default: $KUBECONFIG, ~/.kube/config, or the pod's service account)"},
+		&cli.StringFlag{Name: "context", Usage: "kubeconfig context `NAME` (default: its current context)"},
+		&cli.StringFlag{Name: "ingress", Value: cluster.DefaultIngress, Usage: "ingress gateway Service `NS/NAME` that --target is discovered from"},
+		&cli.StringFlag{Name: "prometheus-service", Value: cluster.DefaultPrometheus, Usage: "Prometheus Service `NS/NAME` that --prometheus is discovered from"},
+	}
+}
+
+// clusterFound is what verify took from the cluster.
+type clusterFound struct {
+	cl        *cluster.Cluster
+	transport http.RoundTripper // for a Prometheus behind the API server's proxy
+}
+
+// preflightFlag turns verify's preflight off.
+func preflightFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "preflight", Value: true, Usage: "when verify reads the cluster, check before any load that the rollout can work (see canary check)"}
+}
+
+func (f *clusterFound) promTransport() http.RoundTripper {
+	if f == nil {
+		return nil
+	}
+	return f.transport
+}
+
+// usesCluster says whether verify reads the cluster: when --kubeconfig is
+// given, --target is absent, or the expectation is to come from it. With
+// --target and --expect and no --kubeconfig it never does, so a gate that
+// names everything behaves the same on any machine.
+func usesCluster(c *cli.Command) bool {
+	from := c.String("expect-from")
+	return c.IsSet("kubeconfig") || c.String("target") == "" || from == "cluster" || strings.HasPrefix(from, "vs/")
+}
+
+// discover fills what the user left out from the cluster, as if typed, and
+// says on stderr what it chose and why, one line each.
+func discover(ctx context.Context, c *cli.Command) (*clusterFound, error) {
+	cl, err := cluster.Load(c.String("kubeconfig"), c.String("context"))
+	if errors.Is(err, cluster.ErrNoCluster) {
+		return nil, usageError(errors.New("verify: want --target URL, or a cluster to discover it from: " + err.Error()))
+	}
+	if err != nil {
+		return nil, usageError(fmt.Errorf("--kubeconfig: %w", err))
+	}
+	note := func(what string, f cluster.Found) {
+		fmt.Fprintf(c.ErrWriter, "cluster %s: %s %s: %s\n", cl.Where, what, f.URL, f.Why)
+	}
+	found := &clusterFound{cl: cl}
+	if c.String("target") == "" {
+		ns, name, err := nsName(c, "ingress")
+		if err != nil {
+			return nil, err
+		}
+		t, err := cl.Ingress(ctx, ns, name)
+		if err != nil {
+			return nil, err
+		}
+		note("target", t)
+		_ = c.Set("target", t.URL)
+	}
+	if c.String("prometheus") == "" && len(c.StringSlice("scrape")) == 0 {
+		ns, name, err := nsName(c, "prometheus-service")
+		if err != nil {
+			return nil, err
+		}
+		p, err := cl.Prometheus(ctx, ns, name)
+		if err != nil {
+			return nil, err
+		}
+		note("prometheus", p.Found)
+		_ = c.Set("prometheus", p.URL)
+		found.transport = p.Transport
+	}
+	return found, found.expectation(ctx, c)
+}
+
+// expectation takes the split from the live VirtualService when asked to,
+// or when neither --expect nor --expect-from is given.
+func (f *clusterFound) expectation(ctx context.Context, c *cli.Command) error {
+	from := c.String("expect-from")
+	vs, isVS := strings.CutPrefix(from, "vs/")
+	if !isVS {
+		vs = "" // the VirtualService that routes --host
+	}
+	if from != "cluster" && !isVS && (from != "" || c.String("expect") != "") {
+		return nil
+	}
+	if c.String("expect") != "" {
+		return usageError(errors.New("--expect and --expect-from: give one"))
+	}
+	e, err := f.cl.Expect(ctx, c.String("host"), c.String("namespace"), vs)
+	if err != nil {
+		return usageError(fmt.Errorf("--expect-from %s: %w", cmp.Or(from, "cluster"), err))
+	}
+	fmt.Fprintf(c.ErrWriter, "cluster %s: expect %s: %s\n", f.cl.Where, e.Expect, e.Why)
+	_ = c.Set("expect-from", "")
+	_ = c.Set("expect", e.Expect)
+	return nil
+}
+
+// preflight checks the rollout can work before any load; a finding is a
+// FAIL (exit 1) with its reason.
+func (f *clusterFound) preflight(ctx context.Context, c *cli.Command) error {
+	ns, name, err := nsName(c, "ingress")
+	if err != nil {
+		return err
+	}
+	checks, err := f.cl.Preflight(ctx, c.String("host"), c.String("namespace"), ns, name)
+	if err != nil {
+		return fmt.Errorf("preflight: %w", err)
+	}
+	if failed := printChecks(c.Writer, checks, false); failed > 0 {
+		fmt.Fprintf(c.Writer, "FAIL  preflight: %d of %d checks failed before any request was sent: this rollout cannot work as configured\n", failed, len(checks))
+		return &codedError{err: errSilent, code: ExitFail}
+	}
+	return nil
+}
+
+// printChecks prints the checks (all, or only the failed ones) and counts
+// the failed.
+func printChecks(w io.Writer, checks []cluster.Check, all bool) int {
+	failed := 0
+	for _, ch := range checks {
+		mark := "ok  "
+		if !ch.OK {
+			mark = "FAIL"
+			failed++
+		}
+		if all || !ch.OK {
+			fmt.Fprintf(w, "%s %-9s %s\n", mark, ch.Name, ch.Detail)
+		}
+	}
+	return failed
+}
+
+func nsName(c *cli.Command, flag string) (string, string, error) {
+	ns, name, ok := strings.Cut(c.String(flag), "/")
+	if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
+		return "", "", usageError(fmt.Errorf("--%s %q: want NAMESPACE/NAME", flag, c.String(flag)))
+	}
+	return ns, name, nil
+}
+
+// checkCommand is the preflight on its own.
+func checkCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "check",
+		Usage: "check before a rollout that it can work: Gateway, subsets, ready pods and sidecars (exit 0 ok, 1 a finding, 4 cannot read)",
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "host", Value: "reviews", Usage: "service whose rollout is checked"},
+			&cli.StringFlag{Name: "namespace", Value: "default", Usage: "the service's namespace"},
+		}, clusterFlags()[:3]...),
+		Action: checkAction,
+	}
+}
+
+func checkAction(ctx context.Context, c *cli.Command) error {
+	if c.NArg() > 0 {
+		return usageError(fmt.Errorf("check: unexpected argument %q", c.Args().First()))
+	}
+	cl, err := cluster.Load(c.String("kubeconfig"), c.String("context"))
+	if err != nil {
+		return usageError(fmt.Errorf("check: %w", err))
+	}
+	ns, name, err := nsName(c, "ingress")
+	if err != nil {
+		return err
+	}
+	checks, err := cl.Preflight(ctx, c.String("host"), c.String("namespace"), ns, name)
+	if err != nil {
+		return fmt.Errorf("check: %w", err)
+	}
+	fmt.Fprintf(c.Writer, "cluster %s, %s/%s:\n", cl.Where, c.String("namespace"), c.String("host"))
+	if printChecks(c.Writer, checks, true) > 0 {
+		return &codedError{err: errSilent, code: ExitFail}
+	}
+	return nil
+}
