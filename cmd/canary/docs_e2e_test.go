@@ -25,6 +25,7 @@ import (
 	"github.com/canary-gate/canary/internal/promtest"
 	istioclient "istio.io/client-go/pkg/clientset/versioned"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"mvdan.cc/sh/v3/expand"
 	"mvdan.cc/sh/v3/interp"
 	"mvdan.cc/sh/v3/syntax"
@@ -48,6 +49,7 @@ func TestDocs(t *testing.T) {
 	root := filepath.Join("..", "..")
 	blocks := markdownBlocks(t, filepath.Join(root, "README.md"), "README.md")
 	blocks = append(blocks, markdownBlocks(t, filepath.Join(root, "examples", "README.md"), "examples/README.md")...)
+	blocks = append(blocks, markdownBlocks(t, filepath.Join(root, "docs", "walkthrough.zh-CN.md"), "docs/walkthrough.zh-CN.md")...)
 	for _, f := range []string{"github-actions.yml", "gitlab-ci.yml"} {
 		blocks = append(blocks, workflowBlocks(t, filepath.Join(root, "examples", f), "examples/"+f)...)
 	}
@@ -94,6 +96,7 @@ type docEnv struct {
 	mesh     *meshProc
 	prom     *promtest.Server
 	istio    istioclient.Interface // the lab's Istio resources
+	kube     kubernetes.Interface
 	rewrites []*docRewrite
 	setups   []*docSetup
 	env      []string
@@ -137,7 +140,7 @@ func newDocEnv(t *testing.T, seed, fixtures string) *docEnv {
 		t.Fatal(err)
 	}
 	promAddr := strings.TrimPrefix(prom.URL, "http://")
-	e := &docEnv{dir: dir, mesh: mp, prom: prom, admin: mp.admin, istio: istioclient.NewForConfigOrDie(lab.Config)}
+	e := &docEnv{dir: dir, mesh: mp, prom: prom, admin: mp.admin, istio: istioclient.NewForConfigOrDie(lab.Config), kube: kubernetes.NewForConfigOrDie(lab.Config)}
 	e.env = append(os.Environ(), "INGRESS="+mp.ingress, "PROMETHEUS="+promAddr, "PROMETHEUS_URL="+prom.URL,
 		"GITHUB_STEP_SUMMARY="+filepath.Join(dir, "step-summary.md"), "HOME="+dir, "KUBECONFIG="+kubeconfig)
 	for _, f := range []string{"bookinfo-gateway.yaml", "destination-rule-all.yaml"} {
@@ -292,6 +295,9 @@ func (e *docEnv) exec(ctx context.Context, next interp.ExecHandlerFunc, src stri
 		err := next(ctx, args)
 		if len(args) > 1 && (args[1] == "apply" || args[1] == "delete") {
 			e.waitSynced(e.t)
+		}
+		if len(args) > 1 && args[1] == "scale" {
+			e.waitScaled(e.t)
 		}
 		return err
 	case "prometheus":
@@ -467,6 +473,43 @@ func (e *docEnv) waitSynced(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Errorf("mesh at %s: not routing by the cluster's %v within 10s", e.mesh.admin, want)
+}
+
+// waitScaled waits, as an operator would after kubectl scale, until every
+// Deployment has the pods it asks for and Prometheus has scraped each
+// running sidecar since: a gate right after a scale-up otherwise finds no
+// series for the new pod.
+func (e *docEnv) waitScaled(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	since := time.Now()
+	for {
+		deps, err := e.kube.AppsV1().Deployments("default").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatalf("wait for kubectl scale: %v", err)
+		}
+		running, settled := 0, true
+		for _, d := range deps.Items {
+			want := int32(1)
+			if d.Spec.Replicas != nil {
+				want = min(*d.Spec.Replicas, 1)
+			}
+			settled = settled && d.Status.ReadyReplicas == want
+			running += int(want)
+		}
+		if settled {
+			if err := e.prom.WaitScraped(ctx, since, running+1); err != nil { // and the ingress
+				t.Errorf("after kubectl scale: %v", err)
+			}
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Errorf("after kubectl scale: Deployments not settled within 30s")
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // clusterResources lists the lab's Istio resources as status shows them.
