@@ -23,6 +23,7 @@ check internal/devcert
 # internal/lab runs the lab's control plane; internal/labtest starts it for tests.
 check internal/lab
 check internal/labtest internal/lab
+check internal/sharedtest
 check internal/lab/cmd/canary-lab internal/lab
 check scenarios internal/yamlerr
 check classify scenarios internal/yamlerr

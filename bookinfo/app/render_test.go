@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"fmt"
+	"github.com/canary-gate/canary/internal/sharedtest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -101,7 +102,7 @@ func TestRenderMatchesFixtures(t *testing.T) {
 		for name, d := range renderCases() {
 			t.Run(string(m)+"/"+name, func(t *testing.T) {
 				t.Parallel()
-				fixture, err := os.ReadFile(sharedDir(t, "fixtures", fixtureDirs[m], name+".html"))
+				fixture, err := os.ReadFile(sharedtest.Dir(t, "fixtures", fixtureDirs[m], name+".html"))
 				if err != nil {
 					t.Fatalf("read fixture: %v", err)
 				}

@@ -1,45 +1,7 @@
 package app
 
-import (
-	"flag"
-	"os"
-	"path/filepath"
-	"runtime"
-	"testing"
-)
+import "flag"
 
 // update rewrites golden files instead of comparing against them
 // (go test ./bookinfo/app -update).
 var update = flag.Bool("update", false, "rewrite golden files")
-
-// sharedDir returns the path of parts under the workspace's shared/ folder
-// (../../../shared from this package), which holds the fixtures rendered by the
-// real upstream apps. They are read in place and never copied into the
-// project. Without them the test is skipped, except in CI, where a missing
-// workspace is a broken setup rather than a developer checkout.
-func sharedDir(t testing.TB, parts ...string) string {
-	t.Helper()
-	dir := filepath.Join(append([]string{packageDir(), "..", "..", "..", "shared"}, parts...)...)
-	if _, err := os.Stat(dir); err != nil {
-		msg := "shared fixtures not found at " + dir + "; they ship with the project's CI workspace"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return dir
-}
-
-// packageDir is the directory of this test file, so paths hold no matter
-// where go test was started. Under -trimpath the recorded path is not a real
-// one; go test runs in the package directory, so "." is right then.
-func packageDir() string {
-	_, file, _, ok := runtime.Caller(0)
-	if !ok || !filepath.IsAbs(file) {
-		return "."
-	}
-	if _, err := os.Stat(file); err != nil {
-		return "."
-	}
-	return filepath.Dir(file)
-}

@@ -2,6 +2,7 @@ package istio
 
 import (
 	"errors"
+	"github.com/canary-gate/canary/internal/sharedtest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -17,7 +18,7 @@ import (
 // readSeed parses a seed manifest of the walkthrough, read in place.
 func readSeed(t testing.TB, name string) []Resource {
 	t.Helper()
-	return parseFile(t, filepath.Join(sharedDir(t, "seed-manifests"), name))
+	return parseFile(t, filepath.Join(sharedtest.Dir(t, "seed-manifests"), name))
 }
 
 func parseFile(t testing.TB, path string) []Resource {
@@ -64,7 +65,7 @@ func summarize(rs []Resource) []summary {
 
 func TestParseManifestsSeeds(t *testing.T) {
 	t.Parallel()
-	dir := sharedDir(t, "seed-manifests")
+	dir := sharedtest.Dir(t, "seed-manifests")
 	vs := func(name, src string) summary { return summary{"VirtualService", name, "default", src} }
 	dr := func(name, src string) summary { return summary{"DestinationRule", name, "default", src} }
 	tests := map[string][]summary{

@@ -3,6 +3,7 @@ package mesh
 import (
 	"context"
 	"fmt"
+	"github.com/canary-gate/canary/internal/sharedtest"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -156,7 +157,7 @@ func TestMeshMatchesFixtures(t *testing.T) {
 		for name, drive := range meshStates {
 			t.Run(string(mk)+"/"+name, func(t *testing.T) {
 				t.Parallel()
-				fixture, err := os.ReadFile(sharedDir(t, "fixtures", fixtureDirs[mk], name+".html"))
+				fixture, err := os.ReadFile(sharedtest.Dir(t, "fixtures", fixtureDirs[mk], name+".html"))
 				if err != nil {
 					t.Fatal(err)
 				}

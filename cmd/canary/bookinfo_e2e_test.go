@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/canary-gate/canary/internal/sharedtest"
 	"io"
 	"math"
 	"net/http"
@@ -115,7 +116,7 @@ func checkShare(t *testing.T, what string, got, n int, p float64) {
 // traffic reaches reviews v2's metrics but never a page.
 func TestWalkthrough(t *testing.T) {
 	t.Parallel()
-	seed := sharedDir(t, "seed-manifests")
+	seed := sharedtest.Dir(t, "seed-manifests")
 	mp := startMesh(t, "--propagation-delay", "0")
 	mp.ctl(t, "apply", "-f", filepath.Join(seed, "bookinfo-gateway.yaml"))
 	mp.ctl(t, "apply", "-f", filepath.Join(seed, "destination-rule-all.yaml"))
@@ -160,7 +161,7 @@ func TestWalkthrough(t *testing.T) {
 // browser would, and checks header-based routing and fault injection.
 func TestJasonRoutingAndRatingsAbort(t *testing.T) {
 	t.Parallel()
-	seed := sharedDir(t, "seed-manifests")
+	seed := sharedtest.Dir(t, "seed-manifests")
 	mp := startMesh(t, "--propagation-delay", "0")
 	mp.ctl(t, "apply", "-f", filepath.Join(seed, "virtual-service-all-v1.yaml"))
 	mp.ctl(t, "apply", "-f", filepath.Join(seed, "virtual-service-reviews-jason-v2.yaml"))
@@ -218,7 +219,7 @@ func getPage(t *testing.T, c *http.Client, u string) string {
 // sidecar reports Envoy's 503 "UH".
 func TestScaleToZero(t *testing.T) {
 	t.Parallel()
-	seed := sharedDir(t, "seed-manifests")
+	seed := sharedtest.Dir(t, "seed-manifests")
 	mp := startMesh(t, "--propagation-delay", "0")
 	mp.ctl(t, "apply", "-f", filepath.Join(seed, "virtual-service-all-v1.yaml"))
 	mp.ctl(t, "scale", "reviews-v1=0")
@@ -243,7 +244,7 @@ func TestScaleToZero(t *testing.T) {
 // new.
 func TestPropagationDelay(t *testing.T) {
 	t.Parallel()
-	seed := sharedDir(t, "seed-manifests")
+	seed := sharedtest.Dir(t, "seed-manifests")
 	mp := startMesh(t, "--propagation-delay", "3s")
 	mp.ctl(t, "apply", "-f", filepath.Join(seed, "virtual-service-all-v1.yaml"))
 	time.Sleep(3500 * time.Millisecond)
@@ -361,7 +362,7 @@ func waitCount(t *testing.T, mp *meshProc, workload string, labels map[string]st
 // machine is so loaded that a call outlives productpage's 3 s timeout).
 // It runs alone, not in parallel, to keep that load low.
 func TestPrometheusCountsExactly(t *testing.T) {
-	seed := sharedDir(t, "seed-manifests")
+	seed := sharedtest.Dir(t, "seed-manifests")
 	promtest.Binary(t)
 	mp := startMesh(t, "--propagation-delay", "0")
 	cfg := mp.ctl(t, "prometheus-config", "--scrape-interval", "1s")
@@ -441,7 +442,7 @@ func TestPrometheusCountsExactly(t *testing.T) {
 // exit, and leaves the running mesh's routing as it was.
 func TestBadInput(t *testing.T) {
 	t.Parallel()
-	seed := sharedDir(t, "seed-manifests")
+	seed := sharedtest.Dir(t, "seed-manifests")
 	mp := startMesh(t, "--propagation-delay", "0")
 	mp.ctl(t, "apply", "-f", filepath.Join(seed, "virtual-service-all-v1.yaml"))
 	dir := t.TempDir()

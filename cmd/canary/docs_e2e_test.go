@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/canary-gate/canary/internal/sharedtest"
 	"io"
 	"net/http"
 	"os"
@@ -42,8 +43,8 @@ import (
 // each must still be needed. Blocks that need a real cluster are listed as
 // skipped with the reason.
 func TestDocs(t *testing.T) {
-	seed := sharedDir(t, "seed-manifests")
-	fixtures := sharedDir(t, "fixtures", "bookinfo")
+	seed := sharedtest.Dir(t, "seed-manifests")
+	fixtures := sharedtest.Dir(t, "fixtures", "bookinfo")
 	promtest.Binary(t)
 	e := newDocEnv(t, seed, fixtures)
 	root := filepath.Join("..", "..")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/canary-gate/canary/internal/sharedtest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -63,7 +64,7 @@ func (e *labEnv) kubectl(t *testing.T, args ...string) string {
 // --expect, the split are read from the cluster. Each right expectation
 // passes, a wrong one fails, and Prometheus checks each on the server side.
 func TestLabWalkthrough(t *testing.T) {
-	seed := sharedDir(t, "seed-manifests")
+	seed := sharedtest.Dir(t, "seed-manifests")
 	e := startLab(t)
 	env := []string{"KUBECONFIG=" + e.kubeconfig}
 	// The walkthrough finds the ingress by hand; discovery must agree.

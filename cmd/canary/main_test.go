@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -42,22 +41,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-// sharedDir returns a path under the project's shared workspace (fixtures,
-// seed manifests), which a user's clone does not have: tests that need it
-// skip there, but never under CI=true.
-func sharedDir(t testing.TB, parts ...string) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	p := filepath.Join(append([]string{filepath.Dir(file), "..", "..", "..", "shared"}, parts...)...)
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared workspace file %s missing under CI: %v", p, err)
-		}
-		t.Skipf("shared workspace not found at %s (it ships beside the project in CI); skipping", p)
-	}
-	return p
 }
 
 // lockedBuffer collects a child's output while the test reads it.

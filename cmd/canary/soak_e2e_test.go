@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"github.com/canary-gate/canary/internal/sharedtest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,7 +40,7 @@ func lines(t *testing.T, path string) int {
 // canary report reads up to the last flush; two files merge to the sum.
 func TestSoakAndReport(t *testing.T) {
 	t.Parallel()
-	seed := sharedDir(t, "seed-manifests")
+	seed := sharedtest.Dir(t, "seed-manifests")
 	mp := startMesh(t, "--propagation-delay", "0")
 	mp.ctl(t, "apply", "-f", filepath.Join(seed, "virtual-service-reviews-50-50.yaml"))
 	dir := t.TempDir()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/canary-gate/canary/internal/sharedtest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,7 +17,7 @@ import (
 // over h2 and h2c.
 func TestHTTPSIngress(t *testing.T) {
 	t.Parallel()
-	allV1 := filepath.Join(sharedDir(t, "seed-manifests"), "virtual-service-all-v1.yaml")
+	allV1 := filepath.Join(sharedtest.Dir(t, "seed-manifests"), "virtual-service-all-v1.yaml")
 	dir := t.TempDir()
 	ca, err := devcert.NewCA("canary test CA")
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"github.com/canary-gate/canary/internal/sharedtest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -38,7 +39,7 @@ func verifyRun(t *testing.T, mp *meshProc, promURL string, args ...string) (stri
 // --mirror v2; a version without sidecar gets the telemetry diagnosis; and a
 // Prometheus that dies mid-run makes the gate INCONCLUSIVE with the reason.
 func TestVerifyWalkthrough(t *testing.T) {
-	seed := sharedDir(t, "seed-manifests")
+	seed := sharedtest.Dir(t, "seed-manifests")
 	promtest.Binary(t)
 	mp := startMesh(t) // default propagation delay: the gate must settle
 	prom := promtest.Start(t, mp.ctl(t, "prometheus-config", "--scrape-interval", "1s"))
@@ -119,7 +120,7 @@ func TestVerifyExpectErrors(t *testing.T) {
 // pipeline just applied, and refuses files whose split depends on headers.
 func TestVerifyExpectFrom(t *testing.T) {
 	t.Parallel()
-	seed := sharedDir(t, "seed-manifests")
+	seed := sharedtest.Dir(t, "seed-manifests")
 	mp := startMesh(t, "--propagation-delay", "0")
 	file := filepath.Join(seed, "virtual-service-reviews-50-50.yaml")
 	mp.ctl(t, "apply", "-f", file)
