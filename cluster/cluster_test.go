@@ -58,6 +58,20 @@ var (
 	split5050 = reviewsVS("reviews", "  - route:\n    - {destination: {host: reviews, subset: v1}, weight: 50}\n    - {destination: {host: reviews, subset: v3}, weight: 50}\n    mirror: {host: reviews, subset: v2}\n")
 	byHeader  = reviewsVS("reviews", "  - match: [{headers: {end-user: {exact: jason}}}]\n    route: [{destination: {host: reviews, subset: v2}}]\n  - route: [{destination: {host: reviews, subset: v1}}]\n")
 	toV4      = reviewsVS("reviews", "  - route: [{destination: {host: reviews, subset: v4}}]\n")
+	// perVersion routes to per-version Services, as Flagger's primary and
+	// canary and Istio's Gateway API samples do.
+	perVersion = `apiVersion: v1
+kind: Service
+metadata: {name: reviews-v1}
+spec: {selector: {app: reviews, version: v1}, ports: [{name: http, port: 9080}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: reviews-v3}
+spec: {selector: {app: reviews, version: v3}, ports: [{name: http, port: 9080}]}
+---
+` + reviewsVS("reviews", "  - route:\n    - {destination: {host: reviews-v1.default.svc.cluster.local}, weight: 80}\n    - {destination: {host: reviews-v3}, weight: 20}\n")
+	wholeService = reviewsVS("reviews", "  - route: [{destination: {host: reviews}}]\n")
 )
 
 type env struct {
@@ -174,6 +188,8 @@ func TestExpect(t *testing.T) {
 		{name: "by a name that does not route reviews", vs: "bookinfo", err: "does not route host reviews"},
 		{name: "header match", apply: byHeader, err: "routes by match (2 routes)"},
 		{name: "undefined subset", apply: toV4, err: "subset v4 for host reviews is not defined by DestinationRule reviews (it defines v1, v2, v3)"},
+		{name: "per-version Services", apply: perVersion, want: "v1=80,v3=20"},
+		{name: "a Service of three versions", apply: wholeService, err: "destination reviews has no subset and its ready pods run versions [v1, v2, v3]"},
 		{name: "two VirtualServices", apply: split5050 + "---\n" + strings.Replace(split5050, "name: reviews", "name: reviews-b", 1), err: "routed by 2 VirtualServices (reviews, reviews-b)"},
 	}
 	e.kubectl(t, gateway, "apply", "-f", "-")

@@ -14,8 +14,11 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 )
 
-// Weight is one destination of a route: its subset and percent.
+// Weight is one destination of a route: its host, its subset (empty:
+// the whole Service, as Flagger and Argo Rollouts route to per-version
+// Services) and its percent.
 type Weight struct {
+	Host    string
 	Subset  string
 	Percent int32
 }
@@ -38,11 +41,7 @@ func RouteSplit(vs *v1alpha3.VirtualService, name string) ([]Weight, error) {
 		if len(dests) == 1 && w == 0 {
 			w = 100
 		}
-		subset := d.GetDestination().GetSubset()
-		if subset == "" {
-			return nil, fmt.Errorf("VirtualService %s routes to %s without a subset: no version to expect", name, d.GetDestination().GetHost())
-		}
-		out = append(out, Weight{Subset: subset, Percent: w})
+		out = append(out, Weight{Host: d.GetDestination().GetHost(), Subset: d.GetDestination().GetSubset(), Percent: w})
 	}
 	return out, nil
 }
@@ -72,28 +71,65 @@ func (c *Cluster) Expect(ctx context.Context, host, ns, vsName string) (Expectat
 	if err != nil {
 		return Expectation{}, err
 	}
-	dr, err := c.ruleFor(ctx, host, ns)
-	if err != nil {
-		return Expectation{}, err
-	}
 	var parts, via []string
 	for _, w := range ws {
-		v, err := subsetVersion(dr, host, w.Subset)
+		v, how, err := c.destinationVersion(ctx, w.Host, w.Subset, ns)
 		if err != nil {
 			return Expectation{}, fmt.Errorf("VirtualService %s/%s: %w", ns, vs.Name, err)
 		}
 		parts = append(parts, v+"="+strconv.Itoa(int(w.Percent)))
-		via = append(via, w.Subset+"→version="+v)
+		via = append(via, how)
 	}
 	e := Expectation{Expect: strings.Join(parts, ","),
-		Why: fmt.Sprintf("VirtualService %s/%s (generation %d), subsets %s in DestinationRule %s", ns, vs.Name, vs.Generation, strings.Join(via, " "), dr.Name)}
-	if m := vs.Spec.GetHttp()[0].GetMirror(); m != nil && m.GetSubset() != "" {
-		if v, err := subsetVersion(dr, host, m.GetSubset()); err == nil {
+		Why: fmt.Sprintf("VirtualService %s/%s (generation %d): %s", ns, vs.Name, vs.Generation, strings.Join(via, ", "))}
+	if m := vs.Spec.GetHttp()[0].GetMirror(); m != nil {
+		if v, _, err := c.destinationVersion(ctx, m.GetHost(), m.GetSubset(), ns); err == nil {
 			e.Mirror = v
 			e.Why += "; it mirrors to " + v + " (--mirror " + v + " checks that)"
 		}
 	}
 	return e, nil
+}
+
+// destinationVersion resolves a route's destination to the version label
+// of the pods it reaches: a subset through the host's DestinationRule; a
+// whole Service (Flagger's reviews-canary, Argo's canary Service) through
+// its ready pods, which must all carry one version.
+func (c *Cluster) destinationVersion(ctx context.Context, host, subset, ns string) (version, how string, err error) {
+	host = shortName(host, ns)
+	if subset != "" {
+		dr, err := c.ruleFor(ctx, host, ns)
+		if err != nil {
+			return "", "", err
+		}
+		v, err := subsetVersion(dr, host, subset)
+		return v, fmt.Sprintf("subset %s→version=%s in DestinationRule %s", subset, v, dr.Name), err
+	}
+	pods, err := c.servicePods(ctx, host, ns)
+	if err != nil {
+		return "", "", err
+	}
+	var versions []string
+	for _, p := range pods {
+		if v := p.Labels["version"]; podReady(p) && v != "" && !slices.Contains(versions, v) {
+			versions = append(versions, v)
+		}
+	}
+	if len(versions) != 1 {
+		slices.Sort(versions)
+		return "", "", fmt.Errorf("destination %s has no subset and its ready pods run versions [%s]: want exactly one version label to expect", host, strings.Join(versions, ", "))
+	}
+	return versions[0], fmt.Sprintf("Service %s→version=%s (its ready pods)", host, versions[0]), nil
+}
+
+// shortName turns "reviews.default.svc.cluster.local" into "reviews".
+func shortName(host, ns string) string {
+	for _, suffix := range []string{"." + ns + ".svc.cluster.local", "." + ns + ".svc", "." + ns} {
+		if h, ok := strings.CutSuffix(host, suffix); ok {
+			return h
+		}
+	}
+	return host
 }
 
 // routeFor is the mesh VirtualService for host in ns (nil: none).

@@ -42,6 +42,7 @@ check bookinfo/kube bookinfo/istio bookinfo/mesh
 check bookinfo
 check verify attack classify prom report results scenarios
 check prom
+check serve
 check cluster
 # The benchmark's page server renders the mesh's product page itself.
 check internal/benchserver bookinfo/app internal/devcert

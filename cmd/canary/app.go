@@ -30,6 +30,7 @@ func newApp() *cli.Command {
 			attackCommand(),
 			verifyCommand(),
 			checkCommand(),
+			serveCommand(),
 			planCommand(),
 			runCommand(),
 			scenariosCommand(),

@@ -35,6 +35,9 @@ func expectFromFile(path, host string) (report.Expectation, error) {
 		}
 		parts := make([]string, len(ws))
 		for i, w := range ws {
+			if w.Subset == "" {
+				return report.Expectation{}, fmt.Errorf("--expect-from %s: VirtualService %s routes to %s without a subset: no version to expect (--expect-from cluster reads it from the pods)", r.Source, r.Name, w.Host)
+			}
 			parts[i] = fmt.Sprintf("%s=%d", w.Subset, w.Percent)
 		}
 		return report.ParseExpect(strings.Join(parts, ","))

@@ -1,0 +1,218 @@
+package serve
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeGate answers by the expect setting, so each row picks its verdict.
+func fakeGate(_ context.Context, s map[string]string) Outcome {
+	switch s["expect"] {
+	case "pass":
+		return Outcome{Verdict: Pass, Reason: "within", Report: []byte(`{"client":{"pages":12,"n":10,"versions":[{"version":"v1","count":6},{"version":"v3","count":4}]}}`)}
+	case "fail":
+		return Outcome{Verdict: Fail, Reason: "v3 share 80% is above 50% ± 5"}
+	case "inconclusive":
+		return Outcome{Verdict: Inconclusive, Reason: "too few pages"}
+	case "bad":
+		return Outcome{Usage: true, Err: errors.New(`--expect "bad": want VERSION=PERCENT`), Reason: "bad expect"}
+	}
+	return Outcome{Err: errors.New("target unreachable"), Reason: "target unreachable"}
+}
+
+func newTest(t *testing.T, opts Options) *httptest.Server {
+	t.Helper()
+	if opts.Gate == nil {
+		opts.Gate = fakeGate
+	}
+	s, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+func post(t *testing.T, url, token, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func payload(expect string) string {
+	return `{"name":"podinfo","namespace":"test","phase":"Progressing","checksum":"c1","metadata":{"expect":"` + expect + `"}}`
+}
+
+// TestFlaggerHooks: each hook and verdict gets the status Flagger acts on.
+func TestFlaggerHooks(t *testing.T) {
+	t.Parallel()
+	ts := newTest(t, Options{})
+	tests := []struct {
+		name, hook, body string
+		want             int
+		say              string
+	}{
+		{"pass", "confirm-traffic-increase", payload("pass"), 200, "PASS  within"},
+		{"fail", "confirm-promotion", payload("fail"), 403, "FAIL  v3 share 80%"},
+		{"inconclusive holds", "confirm-traffic-increase", payload("inconclusive"), 503, "INCONCLUSIVE  too few pages"},
+		{"bad settings", "pre-rollout", payload("bad"), 400, `--expect "bad"`},
+		{"gate error", "confirm-rollout", payload("error"), 500, "target unreachable"},
+		{"rollout acknowledged", "rollout", payload("fail"), 200, "acknowledged"},
+		{"unknown hook", "confirm-everything", payload("pass"), 404, "unknown Flagger hook"},
+		{"not JSON", "confirm-promotion", "{", 400, "flagger payload"},
+		{"no name", "confirm-promotion", `{"namespace":"test"}`, 400, "want name and namespace"},
+	}
+	for _, tc := range tests {
+		code, body := post(t, ts.URL+"/flagger/"+tc.hook, "", tc.body)
+		if code != tc.want || !strings.Contains(body, tc.say) {
+			t.Errorf("%s: POST /flagger/%s = %d %q; want %d with %q", tc.name, tc.hook, code, body, tc.want, tc.say)
+		}
+	}
+}
+
+// TestRollbackFollowsTheLastGate: Flagger rolls back on a 2xx from the
+// rollback hook, so it gets one only after a failed gate.
+func TestRollbackFollowsTheLastGate(t *testing.T) {
+	t.Parallel()
+	ts := newTest(t, Options{})
+	if code, _ := post(t, ts.URL+"/flagger/rollback", "", payload("")); code == 200 {
+		t.Errorf("rollback before any gate: 200; want a refusal")
+	}
+	post(t, ts.URL+"/flagger/confirm-promotion", "", payload("pass"))
+	if code, _ := post(t, ts.URL+"/flagger/rollback", "", payload("")); code == 200 {
+		t.Errorf("rollback after a PASS: 200; want a refusal")
+	}
+	post(t, ts.URL+"/flagger/confirm-promotion", "", payload("fail"))
+	if code, body := post(t, ts.URL+"/flagger/rollback", "", payload("")); code != 200 || !strings.Contains(body, "v3 share 80%") {
+		t.Errorf("rollback after a FAIL: %d %q; want 200 with the reason", code, body)
+	}
+}
+
+// TestVerdictForArgo: the web metric gets 200 and the verdict for every
+// decided gate, so Argo's conditions (not the status) judge it.
+func TestVerdictForArgo(t *testing.T) {
+	t.Parallel()
+	ts := newTest(t, Options{})
+	for _, tc := range []struct {
+		expect  string
+		code    int
+		verdict string
+	}{{"pass", 200, Pass}, {"fail", 200, Fail}, {"inconclusive", 200, Inconclusive}, {"bad", 400, ""}, {"error", 500, ""}} {
+		resp, err := http.Get(ts.URL + "/v1/verdict?expect=" + tc.expect + "&target=http://x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ans verdictAnswer
+		err = json.NewDecoder(resp.Body).Decode(&ans)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != tc.code || ans.Verdict != tc.verdict {
+			t.Errorf("GET /v1/verdict?expect=%s = %d %+v (%v); want %d verdict %q", tc.expect, resp.StatusCode, ans, err, tc.code, tc.verdict)
+		}
+	}
+	code, body := post(t, ts.URL+"/v1/verdict", "", `{"expect":"pass","target":"http://x"}`)
+	if code != 200 || !strings.Contains(body, `"verdict":"PASS"`) || !strings.Contains(body, `"versions"`) {
+		t.Errorf("POST /v1/verdict = %d %s; want 200 PASS with the report", code, body)
+	}
+}
+
+// TestBounds: the token, the body limit, one gate per canary and the
+// concurrent-gate limit.
+func TestBounds(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	started := make(chan struct{}, 4)
+	slow := func(ctx context.Context, s map[string]string) Outcome {
+		started <- struct{}{}
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return Outcome{Verdict: Pass}
+	}
+	ts := newTest(t, Options{Gate: slow, Token: "s3cret", MaxGates: 2, MaxBody: 512})
+	if code, _ := post(t, ts.URL+"/flagger/confirm-promotion", "", payload("x")); code != http.StatusUnauthorized {
+		t.Errorf("no token: %d; want 401", code)
+	}
+	if code, _ := post(t, ts.URL+"/flagger/confirm-promotion", "wrong", payload("x")); code != http.StatusUnauthorized {
+		t.Errorf("wrong token: %d; want 401", code)
+	}
+	big := `{"name":"a","namespace":"b","metadata":{"expect":"` + strings.Repeat("x", 1024) + `"}}`
+	if code, _ := post(t, ts.URL+"/flagger/confirm-promotion", "s3cret", big); code != http.StatusBadRequest {
+		t.Errorf("a body over the limit: %d; want 400", code)
+	}
+	var wg sync.WaitGroup
+	codes := make(chan int, 2)
+	for _, name := range []string{"a", "b"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			code, _ := post(t, ts.URL+"/flagger/confirm-promotion", "s3cret", `{"name":"`+name+`","namespace":"ns"}`)
+			codes <- code
+		}()
+	}
+	<-started
+	<-started
+	if code, body := post(t, ts.URL+"/flagger/confirm-promotion", "s3cret", `{"name":"a","namespace":"ns"}`); code != http.StatusConflict || !strings.Contains(body, "ns/a is already running") {
+		t.Errorf("a second gate for one canary: %d %q; want 409", code, body)
+	}
+	if code, body := post(t, ts.URL+"/flagger/confirm-promotion", "s3cret", `{"name":"c","namespace":"ns"}`); code != http.StatusConflict || !strings.Contains(body, "2 gates already running") {
+		t.Errorf("a third gate over --max-gates 2: %d %q; want 409", code, body)
+	}
+	close(release)
+	wg.Wait()
+	close(codes)
+	for code := range codes {
+		if code != 200 {
+			t.Errorf("a released gate answered %d; want 200", code)
+		}
+	}
+	resp, err := http.Get(ts.URL + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Errorf("/healthz needs no token: %v %v", resp.Status, err)
+	}
+	resp.Body.Close()
+}
+
+// TestMetrics: gates and the pages they classified are counted.
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	ts := newTest(t, Options{GateTimeout: time.Minute})
+	post(t, ts.URL+"/flagger/confirm-promotion", "", payload("pass"))
+	post(t, ts.URL+"/flagger/confirm-promotion", "", payload("bad"))
+	resp, err := http.Get(ts.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`canary_gates_total{caller="flagger/confirm-promotion",verdict="PASS"} 1`,
+		`canary_gates_total{caller="flagger/confirm-promotion",verdict="refused"} 1`,
+		`canary_pages_total{outcome="classified",version="v1"} 6`,
+		`canary_pages_total{outcome="classified",version="v3"} 4`,
+		`canary_pages_total{outcome="unclassified",version=""} 2`,
+		`canary_gate_duration_seconds_count{caller="flagger/confirm-promotion"} 2`,
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}

@@ -1,0 +1,97 @@
+package serve
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+// verdictAnswer is what GET /v1/verdict answers, for an Argo Rollouts web
+// metric: jsonPath "{$.verdict}" with successCondition `result == "PASS"`
+// and failureCondition `result == "FAIL"` leaves INCONCLUSIVE
+// inconclusive, which pauses the rollout for a person instead of failing it.
+type verdictAnswer struct {
+	Verdict string          `json:"verdict"`
+	Reason  string          `json:"reason"`
+	Error   string          `json:"error,omitempty"`
+	Report  json.RawMessage `json:"report,omitempty"`
+}
+
+// verdict answers GET /v1/verdict?expect=…&target=… (or POST with a JSON
+// object of the same settings): it runs a gate and answers 200 with the
+// verdict in JSON, also for FAIL and INCONCLUSIVE (a web metric reads any
+// non-2xx as an error); 400 for refused settings, 409 when busy, 500 when
+// the gate could not run.
+func (s *Server) verdict(rw http.ResponseWriter, r *http.Request) {
+	settings := map[string]string{}
+	if r.Method == http.MethodPost {
+		if err := json.NewDecoder(r.Body).Decode(&settings); err != nil {
+			writeJSON(rw, http.StatusBadRequest, verdictAnswer{Error: "settings: want a JSON object of strings: " + err.Error()})
+			return
+		}
+	} else {
+		for k, v := range r.URL.Query() {
+			settings[k] = v[len(v)-1]
+		}
+	}
+	key := settings["gate"]
+	if key == "" {
+		key = "argo:" + settings["target"] + ":" + settings["host"]
+	}
+	delete(settings, "gate")
+	out, busy := s.run(r.Context(), "argo", key, settings)
+	if busy != "" {
+		writeJSON(rw, http.StatusConflict, verdictAnswer{Error: busy})
+		return
+	}
+	ans := verdictAnswer{Verdict: out.Verdict, Reason: out.Reason, Report: out.Report}
+	if out.Err != nil {
+		ans.Error = out.Err.Error()
+	}
+	code := http.StatusOK
+	switch {
+	case out.Usage:
+		code = http.StatusBadRequest
+	case out.Verdict == "":
+		code = http.StatusInternalServerError
+	}
+	writeJSON(rw, code, ans)
+}
+
+func writeJSON(rw http.ResponseWriter, code int, v any) {
+	rw.Header().Set("Content-Type", "application/json")
+	rw.WriteHeader(code)
+	_ = json.NewEncoder(rw).Encode(v)
+}
+
+// pageCount is one canary_pages_total series' increment.
+type pageCount struct {
+	version, outcome string
+	n                int
+}
+
+// pageCounts reads the client's page counts from a gate's JSON report.
+func pageCounts(report []byte) []pageCount {
+	var r struct {
+		Client struct {
+			Pages    int `json:"pages"`
+			N        int `json:"n"`
+			Versions []struct {
+				Version string `json:"version"`
+				Count   int    `json:"count"`
+			} `json:"versions"`
+		} `json:"client"`
+	}
+	if len(report) == 0 || json.Unmarshal(report, &r) != nil {
+		return nil
+	}
+	var out []pageCount
+	for _, v := range r.Client.Versions {
+		if v.Count > 0 {
+			out = append(out, pageCount{v.Version, "classified", v.Count})
+		}
+	}
+	if other := r.Client.Pages - r.Client.N; other > 0 {
+		out = append(out, pageCount{"", "unclassified", other})
+	}
+	return out
+}
