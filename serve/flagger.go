@@ -28,7 +28,8 @@ var gateHooks = map[string]bool{
 // flagger answers POST /flagger/{hook}: the confirm-* and pre-rollout
 // hooks run a gate with the webhook's metadata as `canary verify` flags;
 // rollback answers 200 (roll back) only when the canary's last gate
-// failed; rollout, post-rollout and event are acknowledged.
+// failed; rollout starts steady load for the analysis (one per canary);
+// post-rollout and event are acknowledged.
 func (s *Server) flagger(rw http.ResponseWriter, r *http.Request) {
 	hook := r.PathValue("hook")
 	var p flaggerPayload
@@ -58,6 +59,8 @@ func (s *Server) flagger(rw http.ResponseWriter, r *http.Request) {
 			return
 		}
 		http.Error(rw, "no failed gate for "+key+": not rolling back", http.StatusPreconditionFailed)
+	case hook == "rollout" && s.opts.Load != nil:
+		fmt.Fprintln(rw, s.startLoad(key, p.Metadata))
 	case hook == "rollout" || hook == "post-rollout" || hook == "event":
 		fmt.Fprintf(rw, "%s %s: acknowledged\n", hook, key)
 	default:

@@ -50,6 +50,10 @@ type Gate func(ctx context.Context, settings map[string]string) Outcome
 // Options configure the service.
 type Options struct {
 	Gate Gate
+	// Load, when set, drives steady load for Flagger's rollout hook, as
+	// flagger-loadtester does, with settings named like `canary attack`'s
+	// flags; its Report is the attack's JSON summary.
+	Load Gate
 	// Token, when set, is the bearer token every request but /healthz and
 	// /metrics must carry. It is compared in constant time, never logged.
 	Token string
@@ -73,6 +77,9 @@ const (
 // Server answers controllers.
 type Server struct {
 	opts    Options
+	base    context.Context // ends background loads at Close
+	stop    context.CancelFunc
+	loads   map[string]time.Time // canary with a load running, since
 	slots   chan struct{}
 	mu      sync.Mutex
 	running map[string]bool     // canary namespace/name with a gate in flight
@@ -100,9 +107,35 @@ func New(opts Options) (*Server, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{opts: opts, slots: make(chan struct{}, opts.MaxGates), running: map[string]bool{}, results: map[string]*Outcome{}}
+	s := &Server{opts: opts, slots: make(chan struct{}, opts.MaxGates), running: map[string]bool{}, results: map[string]*Outcome{},
+		loads: map[string]time.Time{}}
+	s.base, s.stop = context.WithCancel(context.Background())
 	s.metrics()
 	return s, nil
+}
+
+// Close stops the loads the rollout hook started.
+func (s *Server) Close() { s.stop() }
+
+// startLoad starts a load for key unless one is running, and says which.
+func (s *Server) startLoad(key string, settings map[string]string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if since, ok := s.loads[key]; ok {
+		return fmt.Sprintf("load for %s running since %s", key, since.Format(time.RFC3339))
+	}
+	s.loads[key] = time.Now()
+	go func() {
+		ctx, cancel := context.WithTimeout(s.base, s.opts.GateTimeout)
+		defer cancel()
+		start := time.Now()
+		out := s.opts.Load(ctx, settings)
+		s.record("flagger/rollout", key, out, time.Since(start))
+		s.mu.Lock()
+		delete(s.loads, key)
+		s.mu.Unlock()
+	}()
+	return "load for " + key + " started"
 }
 
 func (s *Server) metrics() {
@@ -205,6 +238,8 @@ func (s *Server) record(caller, key string, out Outcome, d time.Duration) {
 	verdict := out.Verdict
 	switch {
 	case verdict != "":
+	case out.Err == nil && !out.Usage:
+		verdict = "done" // a load, not a gate
 	case out.Usage:
 		verdict = "refused" // the caller's settings
 	default:

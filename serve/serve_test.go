@@ -17,7 +17,7 @@ import (
 func fakeGate(_ context.Context, s map[string]string) Outcome {
 	switch s["expect"] {
 	case "pass":
-		return Outcome{Verdict: Pass, Reason: "within", Report: []byte(`{"client":{"pages":12,"n":10,"versions":[{"version":"v1","count":6},{"version":"v3","count":4}]}}`)}
+		return Outcome{Verdict: Pass, Reason: "within", Report: []byte(`{"load":{"versions":[{"name":"v1","outcomes":[{"outcome":"ok","count":6}]},{"name":"v3","outcomes":[{"outcome":"ok","count":3},{"outcome":"ratings-unavailable","count":1}]},{"name":"","outcomes":[{"outcome":"http-503","count":2}]}]}}`)}
 	case "fail":
 		return Outcome{Verdict: Fail, Reason: "v3 share 80% is above 50% ± 5"}
 	case "inconclusive":
@@ -75,7 +75,7 @@ func TestFlaggerHooks(t *testing.T) {
 		{"inconclusive holds", "confirm-traffic-increase", payload("inconclusive"), 503, "INCONCLUSIVE  too few pages"},
 		{"bad settings", "pre-rollout", payload("bad"), 400, `--expect "bad"`},
 		{"gate error", "confirm-rollout", payload("error"), 500, "target unreachable"},
-		{"rollout acknowledged", "rollout", payload("fail"), 200, "acknowledged"},
+		{"rollout without a load runner", "rollout", payload("fail"), 200, "acknowledged"},
 		{"unknown hook", "confirm-everything", payload("pass"), 404, "unknown Flagger hook"},
 		{"not JSON", "confirm-promotion", "{", 400, "flagger payload"},
 		{"no name", "confirm-promotion", `{"namespace":"test"}`, 400, "want name and namespace"},
@@ -206,13 +206,53 @@ func TestMetrics(t *testing.T) {
 	for _, want := range []string{
 		`canary_gates_total{caller="flagger/confirm-promotion",verdict="PASS"} 1`,
 		`canary_gates_total{caller="flagger/confirm-promotion",verdict="refused"} 1`,
-		`canary_pages_total{outcome="classified",version="v1"} 6`,
-		`canary_pages_total{outcome="classified",version="v3"} 4`,
-		`canary_pages_total{outcome="unclassified",version=""} 2`,
+		`canary_pages_total{outcome="ok",version="v1"} 6`,
+		`canary_pages_total{outcome="ok",version="v3"} 3`,
+		`canary_pages_total{outcome="ratings-unavailable",version="v3"} 1`,
+		`canary_pages_total{outcome="http-503",version=""} 2`,
 		`canary_gate_duration_seconds_count{caller="flagger/confirm-promotion"} 2`,
 	} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
+}
+
+// TestRolloutLoad: Flagger's rollout hook starts one load per canary, as
+// flagger-loadtester would, and its pages are counted when it ends.
+func TestRolloutLoad(t *testing.T) {
+	t.Parallel()
+	done := make(chan struct{})
+	load := func(ctx context.Context, s map[string]string) Outcome {
+		<-done
+		return Outcome{Report: []byte(`{"versions":[{"name":"v1","outcomes":[{"outcome":"ok","count":50}]}]}`)}
+	}
+	s, err := New(Options{Gate: fakeGate, Load: load})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+	defer s.Close()
+	if code, body := post(t, ts.URL+"/flagger/rollout", "", payload("")); code != 200 || !strings.Contains(body, "load for test/podinfo started") {
+		t.Errorf("first rollout hook: %d %q; want the load started", code, body)
+	}
+	if code, body := post(t, ts.URL+"/flagger/rollout", "", payload("")); code != 200 || !strings.Contains(body, "running since") {
+		t.Errorf("second rollout hook: %d %q; want the running load named", code, body)
+	}
+	close(done)
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(ts.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(b), `canary_pages_total{outcome="ok",version="v1"} 50`) && strings.Contains(string(b), `canary_gates_total{caller="flagger/rollout",verdict="done"} 1`) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Errorf("the finished load's pages are not in /metrics")
 }

@@ -69,29 +69,36 @@ type pageCount struct {
 	n                int
 }
 
-// pageCounts reads the client's page counts from a gate's JSON report.
+// pageCounts reads the pages by version and outcome from a gate's JSON
+// report (its load summary) or from an attack's JSON summary.
 func pageCounts(report []byte) []pageCount {
+	type versions []struct {
+		Name     string `json:"name"`
+		Outcomes []struct {
+			Outcome string `json:"outcome"`
+			Count   int    `json:"count"`
+		} `json:"outcomes"`
+	}
 	var r struct {
-		Client struct {
-			Pages    int `json:"pages"`
-			N        int `json:"n"`
-			Versions []struct {
-				Version string `json:"version"`
-				Count   int    `json:"count"`
-			} `json:"versions"`
-		} `json:"client"`
+		Load *struct {
+			Versions versions `json:"versions"`
+		} `json:"load"`
+		Versions versions `json:"versions"`
 	}
 	if len(report) == 0 || json.Unmarshal(report, &r) != nil {
 		return nil
 	}
-	var out []pageCount
-	for _, v := range r.Client.Versions {
-		if v.Count > 0 {
-			out = append(out, pageCount{v.Version, "classified", v.Count})
-		}
+	vs := r.Versions
+	if r.Load != nil {
+		vs = r.Load.Versions
 	}
-	if other := r.Client.Pages - r.Client.N; other > 0 {
-		out = append(out, pageCount{"", "unclassified", other})
+	var out []pageCount
+	for _, v := range vs {
+		for _, o := range v.Outcomes {
+			if o.Count > 0 {
+				out = append(out, pageCount{v.Name, o.Outcome, o.Count})
+			}
+		}
 	}
 	return out
 }

@@ -19,6 +19,13 @@ import (
 	"github.com/urfave/cli/v3"
 )
 
+// loadSettings are the attack flags a caller may set for Flagger's
+// rollout hook; duration defaults to one minute, Flagger's interval.
+var loadSettings = []string{
+	"target", "rate", "duration", "requests", "header", "login", "host-header", "sni", "http2", "insecure",
+	"request-timeout", "workers", "max-workers",
+}
+
 // gateSettings are the verify flags a caller of canary serve may set.
 // Flags that name files on the server (--results, --rules, --output,
 // --kubeconfig, --ca-file, the Prometheus credential files) are the
@@ -71,11 +78,12 @@ func serveGatesAction(ctx context.Context, c *cli.Command) error {
 			extra = append(extra, "--"+f, v)
 		}
 	}
-	srv, err := serve.New(serve.Options{Gate: verifyGate(extra), Token: token, MaxGates: c.Int("max-gates"),
+	srv, err := serve.New(serve.Options{Gate: verifyGate(extra), Load: attackLoad(), Token: token, MaxGates: c.Int("max-gates"),
 		GateTimeout: c.Duration("gate-timeout"), Log: log})
 	if err != nil {
 		return usageError(err)
 	}
+	defer srv.Close()
 	ln, err := net.Listen("tcp", c.String("addr"))
 	if err != nil {
 		return fmt.Errorf("--addr: %w", err)
@@ -99,7 +107,7 @@ func serveGatesAction(ctx context.Context, c *cli.Command) error {
 // line's: same flags, discovery, preflight and verdicts.
 func verifyGate(extra []string) serve.Gate {
 	return func(ctx context.Context, settings map[string]string) serve.Outcome {
-		args, err := settingsArgs(settings)
+		args, err := settingsArgs(settings, gateSettings)
 		if err != nil {
 			return serve.Outcome{Usage: true, Err: err, Reason: err.Error()}
 		}
@@ -111,8 +119,30 @@ func verifyGate(extra []string) serve.Gate {
 	}
 }
 
-// settingsArgs turns settings into verify flags, refusing unknown ones.
-func settingsArgs(settings map[string]string) ([]string, error) {
+// attackLoad runs `canary attack --format json` in-process for the
+// rollout hook: steady load during the analysis, as flagger-loadtester's
+// tasks give, with every page classified and counted.
+func attackLoad() serve.Gate {
+	return func(ctx context.Context, settings map[string]string) serve.Outcome {
+		if settings["duration"] == "" && settings["requests"] == "" {
+			settings["duration"] = "1m"
+		}
+		args, err := settingsArgs(settings, loadSettings)
+		if err != nil {
+			return serve.Outcome{Usage: true, Err: err, Reason: err.Error()}
+		}
+		app := newApp()
+		var out, errOut bytes.Buffer
+		app.Writer, app.ErrWriter = &out, &errOut
+		err = app.Run(ctx, slices.Concat([]string{"canary", "attack", "--format", "json"}, args))
+		o := outcome(exitCode(err), err, out.Bytes())
+		o.Verdict = "" // a load decides nothing
+		return o
+	}
+}
+
+// settingsArgs turns settings into flags, refusing any not in allowed.
+func settingsArgs(settings map[string]string, allowed []string) ([]string, error) {
 	keys := make([]string, 0, len(settings))
 	for k := range settings {
 		keys = append(keys, k)
@@ -120,8 +150,8 @@ func settingsArgs(settings map[string]string) ([]string, error) {
 	sort.Strings(keys)
 	var args []string
 	for _, k := range keys {
-		if !slices.Contains(gateSettings, k) {
-			return nil, fmt.Errorf("setting %q: not a gate setting (want verify flags: %s)", k, strings.Join(gateSettings, ", "))
+		if !slices.Contains(allowed, k) {
+			return nil, fmt.Errorf("setting %q: not a gate setting (want one of: %s)", k, strings.Join(allowed, ", "))
 		}
 		if k == "expect-from" && settings[k] != "cluster" && !strings.HasPrefix(settings[k], "vs/") {
 			return nil, fmt.Errorf("setting expect-from %q: want cluster or vs/NAME (files on the server are not a caller's to name)", settings[k])

@@ -124,17 +124,28 @@ func TestServeGates(t *testing.T) {
 		t.Errorf("Argo web metric, wrong split: %d %.300s (%v); want 200 with verdict FAIL and the report", code, body, err)
 	}
 
-	resp, err := http.Get(srv + "/metrics")
-	if err != nil {
-		t.Fatal(err)
+	// The rollout hook: steady load for the analysis, like flagger-loadtester.
+	if code, body := flagger("rollout", map[string]string{"target": mp.url("/productpage"), "rate": "50", "duration": "1s"}); code != 200 || !strings.Contains(body, "started") {
+		t.Errorf("Flagger rollout hook: %d %q; want the load started", code, body)
 	}
-	metrics, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	var metrics []byte
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		resp, err := http.Get(srv + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		metrics, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(metrics), `canary_gates_total{caller="flagger/rollout",verdict="done"} 1`) {
+			break
+		}
+	}
 	for _, want := range []string{
 		`canary_gates_total{caller="flagger/confirm-traffic-increase",verdict="PASS"} 1`,
 		`canary_gates_total{caller="flagger/confirm-promotion",verdict="FAIL"} 1`,
 		`canary_gates_total{caller="argo",verdict="FAIL"} 1`,
-		`canary_pages_total{outcome="classified",version="v3"}`,
+		`canary_gates_total{caller="flagger/rollout",verdict="done"} 1`,
+		`canary_pages_total{outcome="ok",version="v3"}`,
 	} {
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("/metrics lacks %s", want)
