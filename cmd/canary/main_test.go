@@ -111,6 +111,12 @@ func (mp *meshProc) stop(t *testing.T) {
 	if mp.cmd.ProcessState != nil {
 		return
 	}
+	select {
+	case err := <-mp.done: // it ended before the test did: say how
+		t.Errorf("canary bookinfo serve exited before the test ended (%v); stderr:\n%s", err, mp.stderr)
+		return
+	default:
+	}
 	_ = mp.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case err := <-mp.done:
