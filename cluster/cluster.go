@@ -3,8 +3,9 @@
 // other flag: the ingress gateway's address and the page's path, the mesh's
 // Prometheus, the live VirtualService's split, and whether the rollout can
 // work at all (subsets, ready pods, sidecars, the Gateway) before any load.
-// Every discovery says what it chose and why, in one line. Credentials from
-// the kubeconfig are used, never printed.
+// Every discovery says what it chose and why, in one line. It also applies
+// a rollout stage's manifests with server-side apply (Apply). Credentials
+// from the kubeconfig are used, never printed.
 package cluster
 
 import (
@@ -28,6 +29,9 @@ type Cluster struct {
 	// Where says which cluster, for messages: the API server's URL and the
 	// context; never a credential.
 	Where string
+	// Namespace is the kubeconfig context's namespace (the pod's own in a
+	// pod), where Apply puts objects that name none; empty means "default".
+	Namespace string
 }
 
 // Load connects with client-go's standard rules: kubeconfig if given, else
@@ -43,7 +47,16 @@ func Load(kubeconfig, context string) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
-	return New(cfg, describe(cc, cfg))
+	ns, _, err := cc.Namespace()
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig: %w", err)
+	}
+	c, err := New(cfg, describe(cc, cfg))
+	if err != nil {
+		return nil, err
+	}
+	c.Namespace = ns
+	return c, nil
 }
 
 // New connects with a client configuration.

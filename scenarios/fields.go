@@ -91,6 +91,7 @@ func (d *decoder) step(p **Step) field {
 			"command":   d.str(&st.Command, "a shell command"),
 			"timeout":   d.duration(&st.Timeout),
 			"manifests": d.strList(&st.Manifests, "a manifest file"),
+			"kube":      d.str(&st.Kube, "a manifest file to apply to the cluster"),
 			"inline": func(n *yaml.Node, path string) error {
 				if n.Style&yaml.LiteralStyle != 0 {
 					d.inline[path] = n.Line

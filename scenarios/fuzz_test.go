@@ -38,6 +38,9 @@ stages:
   expect-from: f
   scrape: [http://s]
   on-fail: {manifests: [m]}
+- name: c
+  apply: {kube: k}
+  expect: v3=100
 `
 
 // FuzzLoad checks that Load never panics and either returns a scenario

@@ -69,7 +69,7 @@ stages:
 				Stages: []Stage{{Name: "all-v1", Expect: "v1=100", Line: 27}}},
 		},
 		{
-			name: "stage keys and the three kinds of step",
+			name: "stage keys and the four kinds of step",
 			file: "steps.yaml",
 			yaml: `name: steps
 stages:
@@ -90,6 +90,11 @@ stages:
       kind: VirtualService
   expect: v1=50, v3=50
   scrape: [http://127.0.0.1:15000/stats]
+- name: kube
+  apply: {kube: manifests/vs-50-50.yaml, timeout: 20s}
+  expect: v1=50,v3=50
+  on-fail:
+    kube: all-v1.yaml
 `,
 			want: &Scenario{Name: "steps", Stages: []Stage{
 				{Name: "canary", Description: "ten percent", Line: 3,
@@ -98,6 +103,8 @@ stages:
 					OnFail: &Step{Manifests: []string{"all-v1.yaml"}, Timeout: twoMin, Line: 13}},
 				{Name: "inline", Line: 14, Apply: &Step{Inline: "kind: VirtualService\n", Timeout: twoMin, Line: 16},
 					Expect: "v1=50, v3=50", Gate: Gate{Scrape: []string{"http://127.0.0.1:15000/stats"}}},
+				{Name: "kube", Line: 20, Apply: &Step{Kube: "manifests/vs-50-50.yaml", Timeout: Duration(20 * time.Second), Line: 21},
+					Expect: "v1=50,v3=50", OnFail: &Step{Kube: "all-v1.yaml", Timeout: twoMin, Line: 24}},
 			}},
 		},
 		{

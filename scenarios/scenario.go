@@ -84,14 +84,17 @@ type Stage struct {
 }
 
 // Step changes routing in exactly one way: a shell command, manifest files
-// or inline manifests. Commands run with /bin/sh -c and get CANARY_STAGE,
+// or inline manifests for the local mesh, or a manifest file for the
+// cluster. Commands run with /bin/sh -c and get CANARY_STAGE,
 // CANARY_SCENARIO and, for rollbacks, CANARY_VERDICT in the environment.
-// Manifests are applied to the built-in local mesh.
+// Manifests and Inline are applied to the built-in local mesh; Kube is
+// applied to the Kubernetes cluster with server-side apply.
 type Step struct {
 	Command   string   // shell command, e.g. "kubectl apply -f vs.yaml"
 	Timeout   Duration // limit of the step; zero means DefaultStepTimeout
 	Manifests []string // manifest files, relative to the scenario file
 	Inline    string   // manifests written in the scenario, YAML
+	Kube      string   // manifest file (multi-document YAML) for the cluster, relative to the scenario file
 	Line      int      // line of the step in its file, for messages; 0 if unknown
 }
 

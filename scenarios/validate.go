@@ -157,6 +157,9 @@ func (l locator) server(g *Gate, p string, line int) error {
 	return nil
 }
 
+// stepKinds are the ways a step changes routing, for messages.
+const stepKinds = "command, manifests, inline or kube"
+
 // step checks that a step changes routing in exactly one way.
 func (l locator) step(st *Step, p string, line int) error {
 	if st == nil {
@@ -166,18 +169,21 @@ func (l locator) step(st *Step, p string, line int) error {
 		line = st.Line
 	}
 	var set []string
-	for _, f := range []keyValue{{"command", strings.TrimSpace(st.Command)}, {"manifests", strings.Repeat("+", len(st.Manifests))}, {"inline", strings.TrimSpace(st.Inline)}} {
+	for _, f := range []keyValue{{"command", strings.TrimSpace(st.Command)}, {"manifests", strings.Repeat("+", len(st.Manifests))},
+		{"inline", strings.TrimSpace(st.Inline)}, {"kube", strings.TrimSpace(st.Kube)}} {
 		if f.v != "" {
 			set = append(set, f.key)
 		}
 	}
 	switch {
 	case len(set) == 0:
-		return l.errf(p, line, "nothing to run, expected one of command, manifests or inline")
+		return l.errf(p, line, "nothing to run, expected one of %s", stepKinds)
 	case len(set) > 1:
-		return l.errf(p, line, "%s set together, expected one of command, manifests or inline", strings.Join(set, " and "))
+		return l.errf(p, line, "%s set together, expected one of %s", strings.Join(set, " and "), stepKinds)
 	case st.Timeout < 0:
 		return l.errf(p+".timeout", line, "got %s, expected a duration of 0 or more", st.Timeout)
+	case st.Kube != "" && checkText(st.Kube) != "":
+		return l.errf(p+".kube", line, "got %q, expected a manifest file name", st.Kube)
 	}
 	for i, m := range st.Manifests {
 		if msg := checkText(m); m == "" || msg != "" {

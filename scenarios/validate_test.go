@@ -30,10 +30,20 @@ func TestValidate(t *testing.T) {
 		{"negative pause", ok(func(s *Scenario) { s.Stages[0].Pause = -1 }), "stages[0].pause: got -1ns"},
 		{"negative step timeout", ok(func(s *Scenario) { s.Stages[0].Apply = &Step{Command: "x", Timeout: Duration(-time.Second)} }), "stages[0].apply.timeout: got -1s"},
 		{"negative settle-min", ok(func(s *Scenario) { s.Defaults.SettleMin = Duration(-time.Second) }), "defaults.settle-min: got -1s"},
-		{"all three step kinds", ok(func(s *Scenario) {
-			s.Stages[0].Apply = &Step{Command: "x", Manifests: []string{"a"}, Inline: "kind: A"}
+		{"all four step kinds", ok(func(s *Scenario) {
+			s.Stages[0].Apply = &Step{Command: "x", Manifests: []string{"a"}, Inline: "kind: A", Kube: "k"}
 		}),
-			"stages[0].apply: command and manifests and inline set together"},
+			"stages[0].apply: command and manifests and inline and kube set together"},
+		{"kube", ok(func(s *Scenario) { s.Stages[0].Apply = &Step{Kube: "vs.yaml"} }), ""},
+		{"kube rollback", ok(func(s *Scenario) { s.Stages[0].OnFail = &Step{Kube: "all-v1.yaml", Line: 9} }), ""},
+		{"kube and command", ok(func(s *Scenario) { s.Stages[0].Apply = &Step{Command: "x", Kube: "vs.yaml", Line: 9} }),
+			"line 9: stages[0].apply: command and kube set together, expected one of command, manifests, inline or kube"},
+		{"kube and manifests", ok(func(s *Scenario) { s.Stages[0].OnFail = &Step{Manifests: []string{"a"}, Kube: "vs.yaml"} }),
+			"stages[0].on-fail: manifests and kube set together"},
+		{"kube and inline", ok(func(s *Scenario) { s.Stages[0].Apply = &Step{Inline: "kind: A", Kube: "vs.yaml"} }),
+			"stages[0].apply: inline and kube set together"},
+		{"kube file name", ok(func(s *Scenario) { s.Stages[0].Apply = &Step{Kube: "vs\n.yaml"} }),
+			`stages[0].apply.kube: got "vs\n.yaml", expected a manifest file name`},
 		{"inline without a line", ok(func(s *Scenario) { s.Stages[0].Apply = &Step{Inline: "kind: A\n---\n- b"} }),
 			`stages[0].apply.inline: line 3 of the manifests: got a list`},
 		{"inline without resources", ok(func(s *Scenario) { s.Stages[0].Apply = &Step{Inline: "# none\n---\n"} }),

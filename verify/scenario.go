@@ -17,8 +17,8 @@ import (
 	"github.com/canary-gate/canary/scenarios"
 )
 
-// Applier applies manifests to the local mesh and returns kubectl-style
-// lines; nil when no local mesh is available.
+// Applier applies manifests, named name in messages, to the local mesh or
+// a cluster and returns kubectl-style lines, one per object.
 type Applier func(ctx context.Context, name string, data []byte) ([]string, error)
 
 // ScenarioEnv is what a scenario run needs from its caller.
@@ -26,6 +26,7 @@ type ScenarioEnv struct {
 	Dir      string            // directory the scenario's relative paths start from
 	Target   string            // overrides the scenario's target when set
 	Apply    Applier           // local mesh; nil: manifests steps are an error
+	Kube     Applier           // cluster, given "{kube: FILE}" as name; nil: kube steps are an error
 	Prepare  func(*Options)    // last say on every gate's options (e.g. the demo's scrape URLs)
 	OnStage  func(StageResult) // called as each stage ends, for the live line
 	OnStart  func(i int, name string)
@@ -158,8 +159,9 @@ func runStage(ctx context.Context, sc *scenarios.Scenario, i int, target string,
 	return sr
 }
 
-// runStep runs a command (sh -c, with a timeout, output kept) or applies
-// manifests to the local mesh.
+// runStep runs a command (sh -c, with a timeout, output kept), applies a
+// file to the cluster (with the timeout) or applies manifests to the local
+// mesh.
 func runStep(ctx context.Context, s scenarios.Step, env ScenarioEnv, hookEnv []string) StepResult {
 	start := time.Now()
 	out := StepResult{}
@@ -184,6 +186,8 @@ func runStep(ctx context.Context, s scenarios.Step, env ScenarioEnv, hookEnv []s
 			}
 		}
 		out.Output = buf.String()
+	case s.Kube != "":
+		out.What, out.Output, out.Err = applyKube(ctx, s, env)
 	default:
 		out.What, out.Output, out.Err = applyManifests(ctx, s, env)
 	}
@@ -223,6 +227,39 @@ func applyManifests(ctx context.Context, s scenarios.Step, env ScenarioEnv) (wha
 		}
 	}
 	return "apply " + strings.Join(names, ", "), strings.Join(lines, "\n"), ""
+}
+
+// applyKube applies a kube step's file to the cluster within the step's
+// timeout. Messages name the step as written: "{kube: vs.yaml}".
+func applyKube(ctx context.Context, s scenarios.Step, env ScenarioEnv) (what, output, errText string) {
+	label := "{kube: " + s.Kube + "}"
+	what = "apply " + label
+	if env.Kube == nil {
+		return what, "", label + ": kube steps need a cluster (canary run --kubeconfig FILE)"
+	}
+	path := s.Kube
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(env.Dir, path)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return what, "", label + ": " + err.Error()
+	}
+	timeout := time.Duration(s.Timeout)
+	if timeout <= 0 {
+		timeout = scenarios.DefaultStepTimeout
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	lines, err := env.Kube(cctx, label, data)
+	output = strings.Join(lines, "\n")
+	switch {
+	case err != nil && cctx.Err() == context.DeadlineExceeded:
+		return what, output, fmt.Sprintf("%s: timed out after %v", label, timeout)
+	case err != nil:
+		return what, output, err.Error()
+	}
+	return what, output, ""
 }
 
 // stageOptions turns the scenario's merged gate settings into verify options.

@@ -2,17 +2,19 @@ package main
 
 import (
 	"context"
-	"github.com/canary-gate/canary/internal/sharedtest"
+	"encoding/json"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/canary-gate/canary/internal/labtest"
 	"github.com/canary-gate/canary/internal/promtest"
+	"github.com/canary-gate/canary/internal/sharedtest"
 )
 
 // labEnv is the walkthrough's world on the lab: a real kube-apiserver, the
@@ -156,5 +158,184 @@ func TestLabWalkthrough(t *testing.T) {
 	_, errOut = verify(ExitPass, "--expect-from", "cluster", "--mirror", "v2")
 	if !strings.Contains(errOut, "it mirrors to v2") {
 		t.Errorf("verify --expect-from cluster: stderr does not name the mirror:\n%s", errOut)
+	}
+}
+
+// The walkthrough's routing as a rollout's kube steps: the first stage's
+// file brings the Gateway, the DestinationRule and reviews at 50/50, the
+// second promotes v3.
+const (
+	kubeStageCanary = `# the walkthrough's 50/50 stage, with what it needs
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: bookinfo-gateway}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: bookinfo}
+spec:
+  hosts: ["*"]
+  gateways: [bookinfo-gateway]
+  http:
+  - match: [{uri: {exact: /productpage}}, {uri: {prefix: /static}}]
+    route: [{destination: {host: productpage, port: {number: 9080}}}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews}
+spec:
+  host: reviews
+  subsets:
+  - {name: v1, labels: {version: v1}}
+  - {name: v2, labels: {version: v2}}
+  - {name: v3, labels: {version: v3}}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews}
+spec:
+  hosts: [reviews]
+  http:
+  - route:
+    - {destination: {host: reviews, subset: v1}, weight: 50}
+    - {destination: {host: reviews, subset: v3}, weight: 50}
+`
+	kubeStagePromote = `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews}
+spec:
+  hosts: [reviews]
+  http:
+  - route:
+    - {destination: {host: reviews, subset: v3}, weight: 100}
+`
+	kubeStageRollback = `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews}
+spec:
+  hosts: [reviews]
+  http:
+  - route: [{destination: {host: reviews, subset: v1}}]
+`
+)
+
+// TestRunKubeStages runs a scenario whose stages apply their files to the
+// lab's API server with `apply: {kube: FILE}` (server-side apply, no
+// kubectl): the mesh follows the cluster, and each stage's gate passes on
+// the split its file set, checked against Prometheus. A bad document stops
+// the run before any load with one line naming the file and the document.
+func TestRunKubeStages(t *testing.T) {
+	e := startLab(t)
+	dir := t.TempDir()
+	write := func(name, data string) string {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if err := os.Mkdir(filepath.Join(dir, "manifests"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write("manifests/canary-50-50.yaml", kubeStageCanary)
+	write("manifests/promote-v3.yaml", kubeStagePromote)
+	write("manifests/all-v1.yaml", kubeStageRollback)
+	scenario := write("rollout.yaml", `name: kube-rollout
+description: the walkthrough's last two stages, applied with server-side apply
+defaults:
+  rate: "0"
+  max-requests: 3000
+  settle-min: 2s
+  prometheus: {url: `+e.prom.URL+`}
+stages:
+- name: canary-50-50
+  apply: {kube: manifests/canary-50-50.yaml, timeout: 30s}
+  expect: v1=50,v3=50
+  on-fail: {kube: manifests/all-v1.yaml}
+- name: promote-v3
+  apply: {kube: manifests/promote-v3.yaml}
+  expect: v3=100
+  on-fail: {kube: manifests/all-v1.yaml}
+`)
+	report := filepath.Join(dir, "run.json")
+	start := time.Now()
+	out, errOut, code := run(t, "", "run", scenario, "--target", e.mesh.url("/productpage"), "--kubeconfig", e.kubeconfig,
+		"--format", "json", "--output", report)
+	t.Logf("canary run: exit %d in %v\n%s%s", code, time.Since(start).Round(100*time.Millisecond), out, errOut)
+	if code != ExitPass {
+		t.Fatalf("canary run with kube steps: exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "kube steps apply here (server-side apply, field manager canary)") {
+		t.Errorf("stderr does not say which cluster the kube steps apply to:\n%s", errOut)
+	}
+	data, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Verdict string
+		Stages  []struct {
+			Name, Verdict string
+			Apply         struct{ What, Output string }
+			Gate          struct {
+				Server *struct{ Ran bool }
+			}
+		}
+	}
+	if err := json.Unmarshal(data, &res); err != nil {
+		t.Fatal(err)
+	}
+	wantApply := []struct{ what, output string }{
+		{"apply {kube: manifests/canary-50-50.yaml}", "gateway.networking.istio.io/bookinfo-gateway serverside-applied\n" +
+			"virtualservice.networking.istio.io/bookinfo serverside-applied\n" +
+			"destinationrule.networking.istio.io/reviews serverside-applied\n" +
+			"virtualservice.networking.istio.io/reviews serverside-applied"},
+		{"apply {kube: manifests/promote-v3.yaml}", "virtualservice.networking.istio.io/reviews serverside-applied"},
+	}
+	if res.Verdict != "PASS" || len(res.Stages) != 2 {
+		t.Fatalf("report: verdict %s, %d stages; want PASS with 2", res.Verdict, len(res.Stages))
+	}
+	for i, st := range res.Stages {
+		if st.Verdict != "PASS" || st.Apply.What != wantApply[i].what || st.Apply.Output != wantApply[i].output {
+			t.Errorf("stage %s: %s, apply %q:\n%s\nwant PASS, apply %q:\n%s", st.Name, st.Verdict, st.Apply.What, st.Apply.Output,
+				wantApply[i].what, wantApply[i].output)
+		}
+		if st.Gate.Server == nil || !st.Gate.Server.Ran {
+			t.Errorf("stage %s: the Prometheus check did not run", st.Name)
+		}
+	}
+	if got := e.kubectl(t, "get", "virtualservice", "reviews", "-o", "jsonpath={.metadata.managedFields[*].manager} {.spec.http[0].route[0].destination.subset}"); got != "canary v3" {
+		t.Errorf("VirtualService reviews: managers and first subset %q; want %q", got, "canary v3")
+	}
+
+	// A bad document: the run stops at its stage (exit 4) before any
+	// request, naming the file and the document.
+	write("manifests/bad.yaml", kubeStagePromote+"---\napiVersion: v1\nkind: Nope\nmetadata: {name: x}\n")
+	bad := write("bad.yaml", "name: bad\nstages:\n- name: promote\n  apply: {kube: manifests/bad.yaml}\n  expect: v3=100\n")
+	out, errOut, code = run(t, "", "run", bad, "--target", e.mesh.url("/productpage"), "--kubeconfig", e.kubeconfig)
+	if code != ExitError || !regexp.MustCompile(`(?m)^stage promote: ERROR in \S+: apply: \{kube: manifests/bad.yaml\}: document 2 \(Nope x\): no matches for kind "Nope" in version "v1"$`).MatchString(errOut) {
+		t.Errorf("canary run with a bad document: exit %d, want %d and the one-line error\nstdout:\n%s\nstderr:\n%s", code, ExitError, out, errOut)
+	}
+}
+
+// TestRunKubeNoCluster: a scenario with kube steps and no kubeconfig is a
+// usage error naming the stage, before anything runs; one without kube
+// steps never reads the kubeconfig.
+func TestRunKubeNoCluster(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	scenario := filepath.Join(dir, "kube.yaml")
+	if err := os.WriteFile(scenario, []byte("name: k\nstages:\n- {name: canary, expect: v3=100, on-fail: {kube: all-v1.yaml}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"KUBECONFIG=", "HOME=" + dir, "KUBERNETES_SERVICE_HOST=", "KUBERNETES_SERVICE_PORT="}
+	_, errOut, code := runEnv(t, env, "", "run", scenario, "--target", "http://127.0.0.1:1/productpage")
+	if want := "run: stage 1 (canary) applies {kube: all-v1.yaml}: want --kubeconfig FILE: no Kubernetes cluster"; code != ExitUsage || !strings.Contains(errOut, want) {
+		t.Errorf("canary run without a cluster: exit %d, stderr %q; want %d and %q", code, errOut, ExitUsage, want)
 	}
 }

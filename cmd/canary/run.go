@@ -16,6 +16,7 @@ import (
 
 	"github.com/canary-gate/canary/bookinfo/istio"
 	"github.com/canary-gate/canary/bookinfo/mesh"
+	"github.com/canary-gate/canary/cluster"
 	"github.com/canary-gate/canary/scenarios"
 	"github.com/canary-gate/canary/verify"
 	"github.com/urfave/cli/v3"
@@ -33,7 +34,7 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "mesh-admin", Usage: "apply the scenario's manifests steps to the local mesh at `HOST:PORT`"},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "report: text, json, junit or markdown"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` (the text table still goes to stdout)"},
-		}, tlsFlags()...),
+		}, append(clusterFlags()[:2:2], tlsFlags()...)...),
 		Action: runAction,
 	}
 }
@@ -113,6 +114,9 @@ func runAction(ctx context.Context, c *cli.Command) error {
 	if admin := c.String("mesh-admin"); admin != "" {
 		env.Apply = adminApplier(admin)
 	}
+	if err := kubeApplier(c, sc, &env); err != nil {
+		return err
+	}
 	if env.Target == "" && sc.Target == "" {
 		return usageError(errors.New("run: the scenario has no target: give --target URL"))
 	}
@@ -180,6 +184,32 @@ func writeFile(path string, write func(io.Writer) error) error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("--output %s: %w", path, err)
 	}
+	return nil
+}
+
+// kubeApplier connects to the cluster for the scenario's kube steps, and
+// only when it has some: a scenario without them runs on any machine.
+func kubeApplier(c *cli.Command, sc *scenarios.Scenario, env *verify.ScenarioEnv) error {
+	step := ""
+	for i, st := range sc.Stages {
+		for _, s := range []*scenarios.Step{st.Apply, st.OnFail} {
+			if s != nil && s.Kube != "" && step == "" {
+				step = fmt.Sprintf("stage %d (%s) applies {kube: %s}", i+1, st.Name, s.Kube)
+			}
+		}
+	}
+	if step == "" {
+		return nil
+	}
+	cl, err := cluster.Load(c.String("kubeconfig"), c.String("context"))
+	if errors.Is(err, cluster.ErrNoCluster) {
+		return usageError(fmt.Errorf("run: %s: want --kubeconfig FILE: %w", step, err))
+	}
+	if err != nil {
+		return usageError(fmt.Errorf("--kubeconfig: %w", err))
+	}
+	fmt.Fprintf(c.ErrWriter, "cluster %s: kube steps apply here (server-side apply, field manager %s)\n", cl.Where, cluster.FieldManager)
+	env.Kube = cl.Apply
 	return nil
 }
 
