@@ -18,7 +18,8 @@ minor=${version#v1.}; minor=${minor%%.*}
 staging=v0.${version#v1.}
 cache="$(go env GOCACHE)/canary-lab/kube-$version"
 bin="$cache/kube-apiserver"
-if [ -x "$bin" ] && "$bin" --version 2>/dev/null | grep -qx "Kubernetes $version"; then
+# (no pipe into grep -q: with pipefail an early exit could SIGPIPE the binary)
+if [ -x "$bin" ] && [ "$("$bin" --version 2>/dev/null)" = "Kubernetes $version" ]; then
   echo "$bin"
   exit 0
 fi
