@@ -4,7 +4,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 FUZZTIME ?= 30s
 PKGS     := ./...
 
-.PHONY: help build test demo lab bench fuzz lint tidy golden
+.PHONY: help build test interop demo lab bench fuzz lint tidy golden
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -18,8 +18,12 @@ demo: build ## run the canary walkthrough on the built-in local Bookinfo mesh
 lab: build ## a real Kubernetes API with the local mesh as its data plane (Debian's etcd-server; builds kube-apiserver once)
 	CANARY_KUBE_APISERVER=$$(scripts/kube-apiserver.sh) $(GO) run ./internal/lab/cmd/canary-lab
 
-test: lint ## lint, then every test with the race detector (end-to-end tests need Debian's prometheus)
+test: lint ## lint, then every test with the race detector (end-to-end tests need Debian's prometheus), then interop
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+	GO="$(GO)" ./scripts/interop.sh
+
+interop: ## tests against Flagger's and Argo Rollouts' own client code (separate modules)
+	GO="$(GO)" ./scripts/interop.sh
 
 bench: build ## Go benchmarks (classify, mesh pages/s, attack)
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)

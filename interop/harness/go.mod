@@ -1,0 +1,3 @@
+module github.com/canary-gate/canary/interop/harness
+
+go 1.26.0
