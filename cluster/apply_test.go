@@ -160,18 +160,7 @@ func TestApply(t *testing.T) {
 
 	// A user outside system:masters: the API's Forbidden, verb and
 	// resource named, after the file and the document.
-	kc, err := l.AddUser("viewer", "viewers")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := clientcmd.RESTConfigFromKubeConfig(kc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	viewer, err := cluster.New(cfg, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	viewer := viewer(t, l)
 	_, err = viewer.Apply(ctx, "vs.yaml", []byte(split5050))
 	want := `vs.yaml: document 1 (VirtualService reviews): virtualservices.networking.istio.io "reviews" is forbidden: User "viewer" cannot patch resource "virtualservices" in API group "networking.istio.io" in the namespace "default"`
 	if err == nil || !apierrors.IsForbidden(errors.Unwrap(err)) || err.Error() != want {

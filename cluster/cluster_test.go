@@ -256,19 +256,8 @@ func TestPreflight(t *testing.T) {
 	check("Gateway deleted", map[string]string{"gateway": "no Gateway selects", "sidecars": "no istio-proxy"})
 
 	// A user outside system:masters: one error naming what it may not do.
-	kc, err := e.lab.AddUser("viewer", "viewers")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := clientcmd.RESTConfigFromKubeConfig(kc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	viewer, err := cluster.New(cfg, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = viewer.Preflight(ctx, "reviews", "default", "istio-system", "istio-ingressgateway")
+	viewer := viewer(t, e.lab)
+	_, err := viewer.Preflight(ctx, "reviews", "default", "istio-system", "istio-ingressgateway")
 	if !apierrors.IsForbidden(errors.Unwrap(err)) || !strings.Contains(err.Error(), `cannot get resource "services"`) {
 		t.Errorf("Preflight as a user without rights: %v; want Forbidden naming get services", err)
 	}
@@ -291,4 +280,23 @@ func waitPods(t *testing.T, e *env, ready int) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("not %d running pods within 15s", ready)
+}
+
+// viewer is a cluster connection as a lab user outside system:masters,
+// whom RBAC refuses.
+func viewer(t *testing.T, l *lab.Lab) *cluster.Cluster {
+	t.Helper()
+	kc, err := l.AddUser("viewer", "viewers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := cluster.New(cfg, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

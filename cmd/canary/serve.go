@@ -111,11 +111,7 @@ func verifyGate(extra []string) serve.Gate {
 		if err != nil {
 			return serve.Outcome{Usage: true, Err: err, Reason: err.Error()}
 		}
-		app := newApp()
-		var out, errOut bytes.Buffer
-		app.Writer, app.ErrWriter = &out, &errOut
-		err = app.Run(ctx, slices.Concat([]string{"canary", "verify", "--format", "json"}, extra, args))
-		return outcome(exitCode(err), err, out.Bytes())
+		return runJSON(ctx, slices.Concat([]string{"verify"}, extra, args))
 	}
 }
 
@@ -131,14 +127,20 @@ func attackLoad() serve.Gate {
 		if err != nil {
 			return serve.Outcome{Usage: true, Err: err, Reason: err.Error()}
 		}
-		app := newApp()
-		var out, errOut bytes.Buffer
-		app.Writer, app.ErrWriter = &out, &errOut
-		err = app.Run(ctx, slices.Concat([]string{"canary", "attack", "--format", "json"}, args))
-		o := outcome(exitCode(err), err, out.Bytes())
+		o := runJSON(ctx, slices.Concat([]string{"attack"}, args))
 		o.Verdict = "" // a load decides nothing
 		return o
 	}
+}
+
+// runJSON runs a canary command in process with --format json and reads
+// its exit code and report as an outcome.
+func runJSON(ctx context.Context, args []string) serve.Outcome {
+	app := newApp()
+	var out, errOut bytes.Buffer
+	app.Writer, app.ErrWriter = &out, &errOut
+	err := app.Run(ctx, slices.Concat([]string{"canary", args[0], "--format", "json"}, args[1:]))
+	return outcome(exitCode(err), err, out.Bytes())
 }
 
 // settingsArgs turns settings into flags, refusing any not in allowed.
