@@ -87,7 +87,7 @@ func TestArgoWebMetric(t *testing.T) {
 		m    v1alpha1.Metric
 		want v1alpha1.AnalysisPhase
 	}{
-		{"right split", metric("v1=50,v3=50", "3000"), v1alpha1.AnalysisPhaseSuccessful},
+		{"right split", metric("v1=50,v3=50", harness.DecisivePages), v1alpha1.AnalysisPhaseSuccessful},
 		{"wrong split", metric("v1=100", "3000"), v1alpha1.AnalysisPhaseFailed},
 		{"too few pages", inconclusive, v1alpha1.AnalysisPhaseInconclusive},
 	} {

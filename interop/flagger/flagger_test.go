@@ -91,7 +91,7 @@ func TestFlaggerWebhooks(t *testing.T) {
 
 	wantRollback("no gate", false)
 	for _, typ := range []flaggerv1.HookType{flaggerv1.ConfirmTrafficIncreaseHook, flaggerv1.ConfirmPromotionHook, flaggerv1.PreRolloutHook} {
-		if err := call(here(hooks[typ], "v1=50,v3=50", "3000"), flaggerv1.CanaryPhaseProgressing); err != nil {
+		if err := call(here(hooks[typ], "v1=50,v3=50", harness.DecisivePages), flaggerv1.CanaryPhaseProgressing); err != nil {
 			t.Errorf("%s, right split: %v; want nil", typ, err)
 		}
 		wantRollback(string(typ)+" passed", false)

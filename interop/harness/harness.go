@@ -107,6 +107,15 @@ func Start(t testing.TB, manifests ...string) *Env {
 	return &Env{Target: mesh[1], Serve: srv[1]}
 }
 
+// DecisivePages is the page budget for a gate whose split is right. The
+// sequential test stops as soon as it decides (usually within 1,000-3,000
+// pages on a 50/50 split), but with a budget of 3,000 an unlucky run of the
+// mesh's random routing (47% after 3,000 pages) was still undecided and the
+// test failed about one run in twenty-five. At 20,000 the interval is ±1.2
+// points, so the share would have to stray 3.8 points (10 sigma) to leave
+// it undecided; on the local mesh at rate 0 that many pages take about 6s.
+const DecisivePages = "20000"
+
 // GateSettings are the settings that keep a gate on the local mesh fast:
 // no rate limit, no settling, and no Prometheus (there is none here).
 func (e *Env) GateSettings(maxRequests string) map[string]string {
