@@ -131,10 +131,14 @@ func seriesKey(l map[string]string) string {
 	return b.String()
 }
 
-// WaitScraped waits until every healthy target of the jobs that export
-// selector's series was scraped after the given time, so that counts up to
-// it are in Prometheus. A version with no series yet is covered because
-// all targets of the job are waited for, not just those with series.
+// WaitScraped waits until every target of the jobs that export selector's
+// series was scraped after the given time, so that counts up to it are in
+// Prometheus. A version with no series yet is covered because all targets of
+// the job are waited for, not just those with series. A target discovered
+// but not yet scraped (health "unknown", e.g. a pod that just started) is
+// waited for too: a window that starts before its first scrape would count
+// its counters' whole value, requests from before the window included. Only
+// targets that are down are not waited for.
 func (c *Client) WaitScraped(ctx context.Context, selector string, after time.Time) error {
 	jobs, err := c.jobs(ctx, selector, after)
 	if err != nil {
@@ -153,7 +157,7 @@ func (c *Client) WaitScraped(ctx context.Context, selector string, after time.Ti
 		}
 		lagging = lagging[:0]
 		for _, t := range tr.Active {
-			if (len(jobs) == 0 || jobs[string(t.Labels["job"])]) && t.Health == v1.HealthGood && !t.LastScrape.After(after) {
+			if (len(jobs) == 0 || jobs[string(t.Labels["job"])]) && t.Health != v1.HealthBad && !t.LastScrape.After(after) {
 				lagging = append(lagging, string(t.Labels["instance"])+" ("+t.ScrapeURL+")")
 			}
 		}

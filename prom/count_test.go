@@ -145,3 +145,50 @@ func TestOptionsValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestWaitScrapedTargetStates: WaitScraped waits for every target of the
+// job that has not been scraped since the given time, including one just
+// discovered and never scraped (health "unknown"): a baseline taken before
+// that target's first scrape has no sample for its series, and the whole
+// counter, requests from before the window included, would then count as
+// the window's. Only a target that is down is not waited for.
+func TestWaitScrapedTargetStates(t *testing.T) {
+	t.Parallel()
+	after := time.Unix(1000, 0)
+	target := func(health string, scraped time.Time) string {
+		return fmt.Sprintf(`{"labels":{"job":"kubernetes-pods","instance":"i-%s"},"scrapeUrl":"http://x/%s","health":%q,"lastScrape":%q}`,
+			health, health, health, scraped.Format(time.RFC3339Nano))
+	}
+	for _, c := range []struct {
+		name    string
+		pending string // the target's state until the third targets call
+		waits   bool
+	}{
+		{"new target, not scraped yet", target("unknown", time.Time{}), true},
+		{"up, last scraped before", target("up", after.Add(-time.Second)), true},
+		{"down", target("down", after.Add(-time.Second)), false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			var calls atomic.Int32
+			c2 := promServer(t, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				if strings.HasSuffix(r.URL.Path, "/targets") {
+					state := c.pending
+					if calls.Add(1) > 2 {
+						state = target("up", after.Add(time.Second))
+					}
+					fmt.Fprintf(w, `{"status":"success","data":{"activeTargets":[%s,%s]}}`, target("up", after.Add(time.Second)), state)
+					return
+				}
+				fmt.Fprint(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{"job":"kubernetes-pods"},"value":[1000,"2"]}]}}`)
+			})
+			if err := c2.WaitScraped(context.Background(), "istio_requests_total", after); err != nil {
+				t.Fatal(err)
+			}
+			if waited := calls.Load() > 1; waited != c.waits {
+				t.Errorf("asked for the targets %d times; waited = %v, want %v", calls.Load(), waited, c.waits)
+			}
+		})
+	}
+}

@@ -21,6 +21,7 @@ func (m *Mesh) adminHandler() http.Handler {
 	mux.HandleFunc("POST /scale", m.unlessCluster(m.serveScale))
 	mux.HandleFunc("POST /sidecar", m.unlessCluster(m.serveSidecar))
 	mux.HandleFunc("GET /sidecars/{workload}/stats/prometheus", m.serveStats)
+	mux.HandleFunc("GET /sidecars/{workload}/pods/{pod}/stats/prometheus", m.serveStats)
 	mux.HandleFunc("GET /prometheus/targets", m.serveTargets)
 	return mux
 }
@@ -143,6 +144,13 @@ func (m *Mesh) serveStatus(rw http.ResponseWriter, _ *http.Request) {
 
 // serveStats is a sidecar's /stats/prometheus. A workload without a sidecar,
 // or scaled to 0, has no such endpoint, so Prometheus sees no target.
+//
+// The form with {pod} answers only while that pod runs, as a real pod's IP
+// stops answering when it is gone: it is what service discovery hands to
+// Prometheus. With the workload's path alone, a target still labelled with
+// the old pod (discovery refreshes on its own clock) would scrape the new
+// pod's counters, and the new pod's series would later start with counts
+// already reported under the old one: counted twice in a window.
 func (m *Mesh) serveStats(rw http.ResponseWriter, r *http.Request) {
 	if r.PathValue("workload") == ingressPeer.workload {
 		m.ingressTel.handler.ServeHTTP(rw, r)
@@ -156,6 +164,10 @@ func (m *Mesh) serveStats(rw http.ResponseWriter, r *http.Request) {
 	p := w.pod.Load()
 	if p == nil {
 		http.Error(rw, "workload scaled to 0", http.StatusNotFound)
+		return
+	}
+	if name := r.PathValue("pod"); name != "" && name != p.name {
+		http.Error(rw, "pod "+name+" is gone", http.StatusNotFound)
 		return
 	}
 	tel := p.tel.Load()
@@ -192,7 +204,7 @@ func (m *Mesh) serveTargets(rw http.ResponseWriter, _ *http.Request) {
 		out = append(out, httpSDTarget{
 			Targets: []string{addr},
 			Labels: map[string]string{
-				"__metrics_path__": "/sidecars/" + spec.Name + "/stats/prometheus",
+				"__metrics_path__": "/sidecars/" + spec.Name + "/pods/" + p.name + "/stats/prometheus",
 				"namespace":        Namespace, "pod": p.name, "app": spec.App, "version": spec.Version,
 			},
 		})

@@ -3,7 +3,6 @@ package mesh
 import (
 	"context"
 	"fmt"
-	"github.com/canary-gate/canary/internal/sharedtest"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -18,6 +17,7 @@ import (
 	"github.com/canary-gate/canary/bookinfo/app"
 	"github.com/canary-gate/canary/bookinfo/internal/pagetest"
 	"github.com/canary-gate/canary/bookinfo/istio"
+	"github.com/canary-gate/canary/internal/sharedtest"
 )
 
 // startTestMesh runs an in-process mesh on free ports with immediate config
