@@ -1,6 +1,7 @@
 package attack
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -93,6 +94,35 @@ type versionStats struct {
 	name     string
 	outcomes []uint64 // by classify.Outcome
 	hist     *hdrhistogram.Histogram
+	buckets  buckets
+}
+
+// LatencyBounds are the upper bounds, in seconds, of the latency histograms
+// in a Summary: Istio's default buckets for istio_request_duration_milliseconds
+// (0.5 ms to 1 h), so that the client's histogram of a version lines up
+// bucket for bucket with its sidecars'.
+var LatencyBounds = []float64{0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 600, 1800, 3600}
+
+// latencyBounds are LatencyBounds as durations, for the per-request path.
+var latencyBounds = func() []time.Duration {
+	out := make([]time.Duration, len(LatencyBounds))
+	for i, b := range LatencyBounds {
+		out[i] = time.Duration(b * float64(time.Second))
+	}
+	return out
+}()
+
+// buckets counts latencies exactly (not at the HDR histogram's resolution)
+// per LatencyBounds bucket, the last for latencies above every bound.
+type buckets struct {
+	counts [20]uint64 // len(LatencyBounds)+1; checked by a test
+	sum    time.Duration
+}
+
+func (b *buckets) add(d time.Duration) {
+	i, _ := slices.BinarySearch(latencyBounds, d) // the first bound >= d
+	b.counts[i]++
+	b.sum += d
 }
 
 // aggregate is the merged state of a run, guarded by mu. Lock order is
@@ -103,6 +133,7 @@ type aggregate struct {
 	byName    map[string]*versionStats
 	versions  []*versionStats // first-seen order
 	all       *hdrhistogram.Histogram
+	buckets   buckets
 	status    map[int]uint64
 	failures  []Failure // newest last, at most keepFailures
 }
@@ -136,6 +167,8 @@ func (a *aggregate) transfer(ws *workerStats) {
 		us := min(max(s.lat.Microseconds(), histMin), histMax)
 		_ = vs.hist.RecordValue(us) // in range by construction
 		_ = a.all.RecordValue(us)
+		vs.buckets.add(s.lat)
+		a.buckets.add(s.lat)
 		a.status[int(s.status)]++
 	}
 	a.completed += uint64(len(ws.samples))

@@ -39,13 +39,24 @@ type Summary struct {
 }
 
 // Latency holds quantiles at the histogram's resolution (2 significant
-// digits, 1 µs to 60 s).
+// digits, 1 µs to 60 s), and exact counts per LatencyBounds bucket.
 type Latency struct {
-	P50  time.Duration `json:"p50"`
-	P90  time.Duration `json:"p90"`
-	P99  time.Duration `json:"p99"`
-	Max  time.Duration `json:"max"`
-	Mean time.Duration `json:"mean"`
+	P50       time.Duration `json:"p50"`
+	P90       time.Duration `json:"p90"`
+	P99       time.Duration `json:"p99"`
+	Max       time.Duration `json:"max"`
+	Mean      time.Duration `json:"mean"`
+	Histogram *Histogram    `json:"histogram,omitempty"`
+}
+
+// Histogram is a latency histogram in Prometheus' form: cumulative counts
+// of requests at or under each bound, so that summaries add up bucket by
+// bucket and an exporter can serve them as they are.
+type Histogram struct {
+	Bounds []float64 `json:"le_seconds"` // LatencyBounds; +Inf is Count
+	Counts []uint64  `json:"counts"`     // cumulative, one per bound
+	Count  uint64    `json:"count"`
+	Sum    float64   `json:"sum_seconds"`
 }
 
 // Version is the traffic one version received. Name is "" for responses
@@ -119,12 +130,12 @@ func (g *aggregate) fill(s *Summary) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	s.Completed = g.completed
-	s.Latency = latencyOf(g.all)
+	s.Latency = latencyOf(g.all, &g.buckets)
 	s.Status = maps.Clone(g.status)
 	s.Failures = slices.Clone(g.failures)
 	total := map[classify.Outcome]uint64{}
 	for _, vs := range g.versions {
-		v := Version{Name: vs.name, Latency: latencyOf(vs.hist)}
+		v := Version{Name: vs.name, Latency: latencyOf(vs.hist, &vs.buckets)}
 		for o, n := range vs.outcomes {
 			if n > 0 {
 				v.Outcomes = append(v.Outcomes, countOf(classify.Outcome(o), n))
@@ -150,18 +161,29 @@ func countOf(o classify.Outcome, n uint64) Count {
 	return Count{Outcome: o, Name: o.String(), Count: n}
 }
 
-func latencyOf(h *hdrhistogram.Histogram) Latency {
+func latencyOf(h *hdrhistogram.Histogram, b *buckets) Latency {
 	if h.TotalCount() == 0 {
 		return Latency{}
 	}
 	us := func(v int64) time.Duration { return time.Duration(v) * time.Microsecond }
 	return Latency{
-		P50:  us(h.ValueAtQuantile(50)),
-		P90:  us(h.ValueAtQuantile(90)),
-		P99:  us(h.ValueAtQuantile(99)),
-		Max:  us(h.Max()),
-		Mean: time.Duration(h.Mean() * float64(time.Microsecond)),
+		P50:       us(h.ValueAtQuantile(50)),
+		P90:       us(h.ValueAtQuantile(90)),
+		P99:       us(h.ValueAtQuantile(99)),
+		Max:       us(h.Max()),
+		Mean:      time.Duration(h.Mean() * float64(time.Microsecond)),
+		Histogram: b.histogram(),
 	}
+}
+
+func (b *buckets) histogram() *Histogram {
+	h := &Histogram{Bounds: LatencyBounds, Counts: make([]uint64, len(LatencyBounds)), Sum: b.sum.Seconds()}
+	for i := range LatencyBounds {
+		h.Count += b.counts[i]
+		h.Counts[i] = h.Count
+	}
+	h.Count += b.counts[len(LatencyBounds)]
+	return h
 }
 
 // Count returns how many completed requests had outcome o.

@@ -88,6 +88,7 @@ type Server struct {
 	gates   *prometheus.CounterVec
 	pages   *prometheus.CounterVec
 	gateDur *prometheus.HistogramVec
+	pageDur *latencies
 }
 
 // New checks the options and makes a server.
@@ -149,7 +150,8 @@ func (s *Server) metrics() {
 	s.gateDur = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "canary_gate_duration_seconds", Help: "Time to a verdict.", Buckets: prometheus.ExponentialBuckets(1, 2, 12),
 	}, []string{"caller"})
-	s.reg.MustRegister(s.gates, s.pages, s.gateDur)
+	s.pageDur = newLatencies()
+	s.reg.MustRegister(s.gates, s.pages, s.gateDur, s.pageDur)
 }
 
 // Handler routes the service's endpoints.
@@ -247,10 +249,16 @@ func (s *Server) record(caller, key string, out Outcome, d time.Duration) {
 	}
 	s.gates.WithLabelValues(caller, verdict).Inc()
 	s.gateDur.WithLabelValues(caller).Observe(d.Seconds())
-	for _, c := range pageCounts(out.Report) {
+	vs := versionsOf(out.Report)
+	for _, c := range pageCounts(vs) {
 		s.pages.WithLabelValues(c.version, c.outcome).Add(float64(c.n))
 	}
 	attrs := []any{"caller", caller, "gate", key, "verdict", verdict, "reason", out.Reason, "duration_ms", d.Milliseconds()}
+	for _, v := range vs {
+		if h := v.Latency.Histogram; h != nil && !s.pageDur.add(v.Name, *h) {
+			attrs = append(attrs, "latency_dropped", "version "+v.Name+": histogram bounds differ from the ones summed so far")
+		}
+	}
 	if out.Err != nil {
 		attrs = append(attrs, "error", out.Err.Error())
 	}

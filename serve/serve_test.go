@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,7 +18,7 @@ import (
 func fakeGate(_ context.Context, s map[string]string) Outcome {
 	switch s["expect"] {
 	case "pass":
-		return Outcome{Verdict: Pass, Reason: "within", Report: []byte(`{"load":{"versions":[{"name":"v1","outcomes":[{"outcome":"ok","count":6}]},{"name":"v3","outcomes":[{"outcome":"ok","count":3},{"outcome":"ratings-unavailable","count":1}]},{"name":"","outcomes":[{"outcome":"http-503","count":2}]}]}}`)}
+		return Outcome{Verdict: Pass, Reason: "within", Report: []byte(`{"load":{"versions":[{"name":"v1","outcomes":[{"outcome":"ok","count":6}],"latency":{"histogram":{"le_seconds":[0.005,0.01,0.025],"counts":[2,5,5],"count":6,"sum_seconds":0.5}}},{"name":"v3","outcomes":[{"outcome":"ok","count":3},{"outcome":"ratings-unavailable","count":1}]},{"name":"","outcomes":[{"outcome":"http-503","count":2}]}]}}`)}
 	case "fail":
 		return Outcome{Verdict: Fail, Reason: "v3 share 80% is above 50% ± 5"}
 	case "inconclusive":
@@ -197,6 +198,7 @@ func TestMetrics(t *testing.T) {
 	ts := newTest(t, Options{GateTimeout: time.Minute})
 	post(t, ts.URL+"/flagger/confirm-promotion", "", payload("pass"))
 	post(t, ts.URL+"/flagger/confirm-promotion", "", payload("bad"))
+	post(t, ts.URL+"/flagger/confirm-traffic-increase", "", payload("pass"))
 	resp, err := http.Get(ts.URL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -206,11 +208,18 @@ func TestMetrics(t *testing.T) {
 	for _, want := range []string{
 		`canary_gates_total{caller="flagger/confirm-promotion",verdict="PASS"} 1`,
 		`canary_gates_total{caller="flagger/confirm-promotion",verdict="refused"} 1`,
-		`canary_pages_total{outcome="ok",version="v1"} 6`,
-		`canary_pages_total{outcome="ok",version="v3"} 3`,
-		`canary_pages_total{outcome="ratings-unavailable",version="v3"} 1`,
-		`canary_pages_total{outcome="http-503",version=""} 2`,
+		`canary_pages_total{outcome="ok",version="v1"} 12`,
+		`canary_pages_total{outcome="ok",version="v3"} 6`,
+		`canary_pages_total{outcome="ratings-unavailable",version="v3"} 2`,
+		`canary_pages_total{outcome="http-503",version=""} 4`,
 		`canary_gate_duration_seconds_count{caller="flagger/confirm-promotion"} 2`,
+		// Two gates' histograms, summed bucket by bucket.
+		`canary_page_duration_seconds_bucket{version="v1",le="0.005"} 4`,
+		`canary_page_duration_seconds_bucket{version="v1",le="0.01"} 10`,
+		`canary_page_duration_seconds_bucket{version="v1",le="0.025"} 10`,
+		`canary_page_duration_seconds_bucket{version="v1",le="+Inf"} 12`,
+		`canary_page_duration_seconds_sum{version="v1"} 1`,
+		`canary_page_duration_seconds_count{version="v1"} 12`,
 	} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("/metrics lacks %s", want)
@@ -255,4 +264,33 @@ func TestRolloutLoad(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Errorf("the finished load's pages are not in /metrics")
+}
+
+// TestLatencySums: histograms add up only when their bounds agree; one
+// with other bounds (or a malformed one) is refused, not misfiled.
+func TestLatencySums(t *testing.T) {
+	t.Parallel()
+	l := newLatencies()
+	h := func(bounds []float64, counts ...uint64) histogram {
+		return histogram{Bounds: bounds, Counts: counts, Count: counts[len(counts)-1] + 1, Sum: 1}
+	}
+	for _, c := range []struct {
+		name string
+		h    histogram
+		ok   bool
+	}{
+		{"first", h([]float64{0.1, 1}, 1, 2), true},
+		{"same bounds", h([]float64{0.1, 1}, 3, 4), true},
+		{"other bounds", h([]float64{0.2, 1}, 1, 2), false},
+		{"counts without bounds", histogram{Counts: []uint64{1}}, false},
+		{"fewer counts than bounds", histogram{Bounds: []float64{0.1, 1}, Counts: []uint64{1}}, false},
+	} {
+		if got := l.add("v1", c.h); got != c.ok {
+			t.Errorf("%s: add = %v, want %v", c.name, got, c.ok)
+		}
+	}
+	got := l.by["v1"]
+	if !slices.Equal(got.Counts, []uint64{4, 6}) || got.Count != 8 || got.Sum != 2 {
+		t.Errorf("summed histogram %+v; want counts [4 6], count 8, sum 2", got)
+	}
 }

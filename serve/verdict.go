@@ -69,29 +69,38 @@ type pageCount struct {
 	n                int
 }
 
-// pageCounts reads the pages by version and outcome from a gate's JSON
-// report (its load summary) or from an attack's JSON summary.
-func pageCounts(report []byte) []pageCount {
-	type versions []struct {
-		Name     string `json:"name"`
-		Outcomes []struct {
-			Outcome string `json:"outcome"`
-			Count   int    `json:"count"`
-		} `json:"outcomes"`
-	}
+// reportVersions are the per-version pages of a gate's JSON report (its
+// load summary) or of an attack's JSON summary.
+type reportVersions []struct {
+	Name     string `json:"name"`
+	Outcomes []struct {
+		Outcome string `json:"outcome"`
+		Count   int    `json:"count"`
+	} `json:"outcomes"`
+	Latency struct {
+		Histogram *histogram `json:"histogram"`
+	} `json:"latency"`
+}
+
+// versionsOf reads the per-version pages of a report; nil when it has none.
+func versionsOf(report []byte) reportVersions {
 	var r struct {
 		Load *struct {
-			Versions versions `json:"versions"`
+			Versions reportVersions `json:"versions"`
 		} `json:"load"`
-		Versions versions `json:"versions"`
+		Versions reportVersions `json:"versions"`
 	}
 	if len(report) == 0 || json.Unmarshal(report, &r) != nil {
 		return nil
 	}
-	vs := r.Versions
 	if r.Load != nil {
-		vs = r.Load.Versions
+		return r.Load.Versions
 	}
+	return r.Versions
+}
+
+// pageCounts reads the pages by version and outcome from a report.
+func pageCounts(vs reportVersions) []pageCount {
 	var out []pageCount
 	for _, v := range vs {
 		for _, o := range v.Outcomes {

@@ -44,7 +44,7 @@ func serveCommand() *cli.Command {
 		Description: "POST /flagger/{hook} takes Flagger's webhook payload; its metadata are verify flags (expect, target, …).\n" +
 			"confirm-* and pre-rollout hooks answer 200 PASS, 403 FAIL, 503 INCONCLUSIVE (Flagger waits), 400 bad settings.\n" +
 			"GET /v1/verdict?expect=v1=50,v3=50&target=URL answers 200 with {\"verdict\": \"PASS|FAIL|INCONCLUSIVE\", \"reason\", \"report\"}.\n" +
-			"GET /metrics: canary_gates_total, canary_pages_total, canary_gate_duration_seconds.",
+			"GET /metrics: canary_gates_total, canary_pages_total, canary_page_duration_seconds (Istio's buckets), canary_gate_duration_seconds.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:8080", Usage: "listen address (`HOST:PORT`; :8080 in a pod)"},
 			&cli.StringFlag{Name: "token-file", Usage: "require `FILE`'s bearer token on gate requests (read once; never logged)"},

@@ -2,8 +2,8 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
-	"github.com/canary-gate/canary/internal/sharedtest"
 	"io"
 	"net/http"
 	"os"
@@ -14,6 +14,12 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/canary-gate/canary/internal/sharedtest"
 )
 
 var serveAddrLine = regexp.MustCompile(`listening on (http://\S+) `)
@@ -154,4 +160,36 @@ func TestServeGates(t *testing.T) {
 	if strings.Contains(string(metrics), "not-a-secret") {
 		t.Errorf("/metrics shows the token")
 	}
+	// Every page counted has its latency in the version's histogram.
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(bytes.NewReader(metrics))
+	if err != nil {
+		t.Fatalf("/metrics: %v", err)
+	}
+	for _, v := range []string{"v1", "v3"} {
+		var pages, timed float64
+		for _, m := range fams["canary_pages_total"].GetMetric() {
+			if label(m, "version") == v {
+				pages += m.GetCounter().GetValue()
+			}
+		}
+		for _, m := range fams["canary_page_duration_seconds"].GetMetric() {
+			if label(m, "version") == v {
+				timed += float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+		if pages == 0 || timed != pages {
+			t.Errorf("/metrics: %s has %v pages and %v in canary_page_duration_seconds; want the same, above 0", v, pages, timed)
+		}
+	}
+}
+
+// label is the value of a metric's label name.
+func label(m *dto.Metric, name string) string {
+	for _, l := range m.GetLabel() {
+		if l.GetName() == name {
+			return l.GetValue()
+		}
+	}
+	return ""
 }
