@@ -104,10 +104,40 @@ type docEnv struct {
 
 	// A block's `canary bookinfo serve … &` runs in the interpreter's
 	// background goroutine while the block goes on.
-	mu       sync.Mutex
-	admin    string   // where CANARY_BOOKINFO_ADMIN points now
-	cleanup  []func() // stops the current block's background commands
-	starting sync.WaitGroup
+	mu      sync.Mutex
+	admin   string   // where CANARY_BOOKINFO_ADMIN points now
+	cleanup []func() // stops the current block's background commands
+	// up counts this block's `canary bookinfo serve`s that have printed
+	// their first line (or failed); upCond signals it under mu. A
+	// WaitGroup would not do: the interpreter starts `serve &` in a
+	// goroutine that may call Add after `sleep` has begun to Wait, which
+	// both misses the serve and is a data race.
+	up     int
+	upCond *sync.Cond
+}
+
+// waitServes waits until the first n `canary bookinfo serve`s of the
+// block are up, for at most 30s (a serve that never started is reported
+// by its own command).
+func (e *docEnv) waitServes(n int) {
+	timer := time.AfterFunc(30*time.Second, func() {
+		e.mu.Lock()
+		e.up = max(e.up, n) // give up waiting
+		e.upCond.Broadcast()
+		e.mu.Unlock()
+	})
+	defer timer.Stop()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for e.up < n {
+		e.upCond.Wait()
+	}
+}
+
+// servesBefore counts the `canary bookinfo serve` commands in src before line.
+func servesBefore(src string, line int) int {
+	lines := strings.Split(src, "\n")
+	return strings.Count(strings.Join(lines[:min(max(line-1, 0), len(lines))], "\n"), "canary bookinfo serve")
 }
 
 func newDocEnv(t *testing.T, seed, fixtures string) *docEnv {
@@ -142,6 +172,7 @@ func newDocEnv(t *testing.T, seed, fixtures string) *docEnv {
 	}
 	promAddr := strings.TrimPrefix(prom.URL, "http://")
 	e := &docEnv{dir: dir, mesh: mp, prom: prom, admin: mp.admin, istio: istioclient.NewForConfigOrDie(lab.Config), kube: kubernetes.NewForConfigOrDie(lab.Config)}
+	e.upCond = sync.NewCond(&e.mu)
 	e.env = append(os.Environ(), "INGRESS="+mp.ingress, "PROMETHEUS="+promAddr, "PROMETHEUS_URL="+prom.URL,
 		"GITHUB_STEP_SUMMARY="+filepath.Join(dir, "step-summary.md"), "HOME="+dir, "KUBECONFIG="+kubeconfig)
 	for _, f := range []string{"bookinfo-gateway.yaml", "destination-rule-all.yaml"} {
@@ -250,13 +281,13 @@ func (e *docEnv) runBlock(t *testing.T, b docBlock) int {
 	e.t = t
 	var ran atomic.Int64 // $(…) and & run in goroutines of their own
 	defer func() {
-		e.starting.Wait()
+		e.waitServes(servesBefore(src, strings.Count(src, "\n")+2))
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		for _, stop := range e.cleanup {
 			stop()
 		}
-		e.cleanup, e.admin = nil, e.mesh.admin
+		e.cleanup, e.admin, e.up = nil, e.mesh.admin, 0
 	}()
 	var out lockedBuffer // background commands write to it too
 	r, err := interp.New(interp.Dir(e.dir), interp.Env(expand.ListEnviron(env...)),
@@ -306,7 +337,7 @@ func (e *docEnv) exec(ctx context.Context, next interp.ExecHandlerFunc, src stri
 	case "sleep":
 		// The docs sleep to let a background `serve` start; on a loaded
 		// test machine it may need longer, so wait for its first line too.
-		e.starting.Wait()
+		e.waitServes(servesBefore(src, int(hc.Pos.Line())))
 	}
 	return next(ctx, args)
 }
@@ -326,8 +357,12 @@ func (e *docEnv) canary(ctx context.Context, hc interp.HandlerContext, args []st
 	t := e.t
 	line := fmt.Sprintf("line %d: canary %s", hc.Pos.Line(), strings.Join(args, " "))
 	if len(args) >= 2 && args[0] == "bookinfo" && args[1] == "serve" {
-		e.starting.Add(1)
-		defer e.starting.Done()
+		defer func() {
+			e.mu.Lock()
+			e.up++
+			e.upCond.Broadcast()
+			e.mu.Unlock()
+		}()
 		return e.serve(t, hc, args)
 	}
 	if len(args) > 0 && args[0] == "verify" && !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--rate") }) {
