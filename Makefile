@@ -4,7 +4,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 FUZZTIME ?= 30s
 PKGS     := ./...
 
-.PHONY: help build test interop demo lab bench fuzz lint tidy golden
+.PHONY: help build test interop jaeger demo lab bench fuzz lint tidy golden
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -25,6 +25,9 @@ test: lint ## lint, then every test with the race detector (end-to-end tests nee
 	$(GO) test -race -count=1 -timeout 20m $$($(GO) list $(PKGS) | grep -v '/cmd/canary$$')
 	$(GO) test -race -count=1 -timeout 20m ./cmd/canary
 	GO="$(GO)" ./scripts/interop.sh
+
+jaeger: ## print the path of the Jaeger for the tests' CANARY_JAEGER, building it once (scripts/jaeger.sh)
+	./scripts/jaeger.sh
 
 interop: ## tests against Flagger's and Argo Rollouts' own client code (separate modules)
 	GO="$(GO)" ./scripts/interop.sh

@@ -24,6 +24,7 @@ check internal/devcert
 check internal/lab
 check internal/labtest internal/lab
 check internal/sharedtest
+check internal/jaegertest
 check internal/lab/cmd/canary-lab internal/lab
 check scenarios internal/yamlerr
 check classify scenarios internal/yamlerr
@@ -40,8 +41,9 @@ check bookinfo/mesh bookinfo/istio bookinfo/app
 check bookinfo/internal/pagetest
 check bookinfo/kube bookinfo/istio bookinfo/mesh
 check bookinfo
-check verify attack classify prom report results scenarios
+check verify attack classify jaeger prom report results scenarios
 check prom
+check jaeger
 check serve
 check cluster
 # The benchmark's page server renders the mesh's product page itself.
