@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
 	"github.com/canary-gate/canary/bookinfo/app"
 	"github.com/canary-gate/canary/bookinfo/istio"
 )
@@ -44,6 +46,21 @@ type Options struct {
 	NoSidecar []string
 	// Logf, if set, receives one line per configuration change.
 	Logf func(format string, args ...any)
+	// Tracing, when set, is an OTLP/HTTP base URL (http(s)://HOST:PORT,
+	// e.g. http://127.0.0.1:4318 of a Jaeger or an OpenTelemetry
+	// collector): the sidecars and the gateway then report spans to
+	// /v1/traces under it as Istio's Envoy does. An unreachable endpoint
+	// is logged once; the spans are dropped.
+	Tracing string
+	// TraceSampling is the percentage (0-100) of requests arriving without
+	// a sampling decision (traceparent's sampled flag, B3's x-b3-sampled)
+	// that are traced; requests that carry one keep it. Zero traces only
+	// those; `canary bookinfo serve` uses DefaultTraceSampling, Istio's 1%.
+	TraceSampling float64
+
+	// traceExporter, for tests, receives the spans instead of an OTLP
+	// endpoint, turning tracing on without Tracing.
+	traceExporter sdktrace.SpanExporter
 }
 
 // Mesh is a running local Bookinfo mesh.
@@ -59,6 +76,7 @@ type Mesh struct {
 	ingressTel     *telemetry
 	ingressHandler http.Handler
 	started        time.Time
+	tracing        *tracing // nil: no spans
 
 	workloads map[string]*workload
 	byApp     map[string][]*workload
@@ -90,6 +108,9 @@ func Start(opts Options) (*Mesh, error) {
 	if opts.PropagationDelay < 0 {
 		return nil, fmt.Errorf("propagation delay %v: want zero or more", opts.PropagationDelay)
 	}
+	if err := checkTracing(opts); err != nil {
+		return nil, err
+	}
 	ingressTLS, err := loadIngressTLS(opts.TLSCertFile, opts.TLSKeyFile)
 	if err != nil {
 		return nil, err
@@ -110,21 +131,32 @@ func Start(opts Options) (*Mesh, error) {
 		mirrors:    make(chan struct{}, 256),
 	}
 	_, _ = crand.Read(m.sessionKey)
+	if m.tracing, err = newTracing(opts, m.logf); err != nil {
+		return nil, err
+	}
 	m.ingressTel = newTelemetry(m.started)
 	m.ingressHandler = m.ingressProxy()
 	if err := m.startWorkloads(opts.NoSidecar); err != nil {
-		m.closeWorkloads()
+		m.abortStart()
 		return nil, err
 	}
 	if err := m.applyBuiltin(); err != nil {
-		m.closeWorkloads()
+		m.abortStart()
 		return nil, err
 	}
 	if err := m.listen(); err != nil {
-		m.closeWorkloads()
+		m.abortStart()
 		return nil, err
 	}
 	return m, nil
+}
+
+// abortStart undoes a Start that failed half-way.
+func (m *Mesh) abortStart() {
+	m.closeWorkloads()
+	if m.tracing != nil {
+		m.tracing.shutdown(context.Background())
+	}
 }
 
 func (m *Mesh) startWorkloads(noSidecar []string) error {
@@ -135,6 +167,10 @@ func (m *Mesh) startWorkloads(noSidecar []string) error {
 	}
 	for _, spec := range workloads {
 		w := &workload{spec: spec, peer: workloadPeer(spec), mesh: m}
+		if m.tracing != nil {
+			w.tracer = m.tracing.tracer(spec.App + "." + Namespace)
+			w.inboundOp = m.tracing.defaultOps[spec.App]
+		}
 		w.sidecar.Store(!slices.Contains(noSidecar, spec.Name))
 		w.app = newApp(m, w)
 		m.workloads[spec.Name] = w
@@ -212,7 +248,8 @@ func (m *Mesh) Scheme() string {
 func (m *Mesh) AdminAddr() string { return m.adminLn.Addr().String() }
 
 // Shutdown stops accepting requests, waits for those in flight until ctx
-// ends, and stops every workload.
+// ends, stops every workload and flushes the spans not yet sent (for at
+// most a few seconds; tracing errors are logged, not returned).
 func (m *Mesh) Shutdown(ctx context.Context) error {
 	m.cfgMu.Lock()
 	for _, t := range m.timers {
@@ -224,6 +261,9 @@ func (m *Mesh) Shutdown(ctx context.Context) error {
 	m.closeWorkloads()
 	m.wg.Wait()
 	m.transport.CloseIdleConnections()
+	if m.tracing != nil {
+		m.tracing.shutdown(ctx)
+	}
 	return err
 }
 

@@ -237,27 +237,33 @@ func countSeries(t *testing.T, m *Mesh, workload string, matchers ...string) flo
 func BenchmarkIngressPages(b *testing.B) {
 	for _, subset := range []string{"v1", "v3"} {
 		b.Run("reviews-"+subset, func(b *testing.B) {
-			m := startTestMesh(b, app.MarkupCurrent)
-			applyYAML(b, m, reviewsTo(subset))
-			tr := &http.Transport{MaxIdleConnsPerHost: 64}
-			defer tr.CloseIdleConnections()
-			c := &http.Client{Transport: tr}
-			u := "http://" + m.Addr() + "/productpage"
-			b.SetParallelism(8)
-			b.ReportAllocs()
-			start := time.Now()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					resp, err := c.Get(u)
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
-			})
-			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "pages/s")
+			benchPages(b, Options{Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", Markup: app.MarkupCurrent}, subset)
 		})
 	}
+}
+
+// benchPages fetches product pages from a mesh started with o, reviews
+// routed to subset, from 8 goroutines per CPU.
+func benchPages(b *testing.B, o Options, subset string) {
+	m := startMesh(b, o)
+	applyYAML(b, m, reviewsTo(subset))
+	tr := &http.Transport{MaxIdleConnsPerHost: 64}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr}
+	u := "http://" + m.Addr() + "/productpage"
+	b.SetParallelism(8)
+	b.ReportAllocs()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := c.Get(u)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "pages/s")
 }

@@ -8,6 +8,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // peerHeader carries the caller's workload to the callee's sidecar and the
@@ -23,6 +26,9 @@ type workload struct {
 	app     http.Handler
 	sidecar atomic.Bool // injected: routes outbound calls and reports telemetry
 
+	tracer    trace.Tracer // nil without tracing
+	inboundOp string       // its sidecar's server span name
+
 	mu  sync.Mutex // serialises scale and sidecar changes
 	pod atomic.Pointer[pod]
 }
@@ -36,6 +42,8 @@ type pod struct {
 	srv     *http.Server
 	started time.Time
 	tel     atomic.Pointer[telemetry] // nil without a sidecar
+
+	spanAttrs []attribute.KeyValue // its proxy's span tags, with tracing
 }
 
 func (w *workload) matches(labels map[string]string) bool {
@@ -78,6 +86,9 @@ func (w *workload) scale(replicas int) error {
 	if w.sidecar.Load() {
 		p.tel.Store(newTelemetry(p.started))
 	}
+	if w.tracer != nil {
+		p.spanAttrs = proxyAttrs("sidecar", p.name, Namespace, w.spec.App, w.spec.Version)
+	}
 	p.srv = newServer(p)
 	w.mesh.serve(p.srv, ln)
 	w.pod.Store(p)
@@ -114,6 +125,10 @@ func (p *pod) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		src = unknownPeer
 	}
 	rw.Header().Set(peerHeader, p.w.spec.Name)
+	var span trace.Span
+	if t := p.w.mesh.tracing; t != nil {
+		span = t.startServer(p, r)
+	}
 	rec := &statusRecorder{ResponseWriter: rw, code: http.StatusOK}
 	start := time.Now()
 	p.w.app.ServeHTTP(rec, r)
@@ -121,6 +136,9 @@ func (p *pod) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		reporter: reporterDestination, src: src, dst: p.w.peer, service: p.w.spec.App,
 		code: rec.code, flags: "-", mtls: src != unknownPeer,
 	}, time.Since(start))
+	if span != nil {
+		endServer(span, rec.code)
+	}
 }
 
 type statusRecorder struct {

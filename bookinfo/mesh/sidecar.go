@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/canary-gate/canary/bookinfo/istio"
 )
 
@@ -28,17 +30,28 @@ func (o *outbound) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	start := time.Now()
 	srcPeer, tel := ingressPeer, o.m.ingressTel
+	var p *pod // the caller's, nil for the gateway
 	if o.src != nil {
 		srcPeer = o.src.peer
-		p := o.src.pod.Load()
-		if p == nil {
+		if p = o.src.pod.Load(); p == nil {
 			return nil, errors.New("caller pod is not running")
 		}
 		tel = p.tel.Load()
 	}
 	cfg := o.m.active.Load()
 	d := cfg.Routes().Route(o.gateway, istio.Request{Host: routeHost(req, o.gateway), Path: req.URL.Path, Header: req.Header}, nil)
+	var span trace.Span
+	if t := o.m.tracing; t != nil {
+		tr, attrs := t.ingress, t.ingressAttrs
+		if o.src != nil {
+			tr, attrs = o.src.tracer, p.spanAttrs
+		}
+		req, span = t.startClient(o, tr, attrs, cfg, d, req)
+	}
 	resp, dst, flags := o.decide(req, d)
+	if span != nil {
+		resp = endClient(span, resp, flags)
+	}
 	if tel != nil {
 		svc := d.Target.Service
 		if d.NoRoute {
@@ -186,6 +199,9 @@ func (o *outbound) send(ctx context.Context, req *http.Request, p *pod, hostSuff
 	out.RequestURI = ""
 	if o.src == nil || o.src.sidecar.Load() {
 		out.Header.Set(peerHeader, o.peerName())
+		if t := o.m.tracing; t != nil {
+			t.inject(trace.SpanContextFromContext(ctx), out.Header) // the client span
+		}
 	}
 	if req.GetBody != nil && req.Body != nil && req.Body != http.NoBody {
 		// A retried request needs its body again.
@@ -220,7 +236,9 @@ func (o *outbound) mirror(req *http.Request, t istio.Target) {
 	o.m.wg.Add(1)
 	go func() {
 		defer func() { <-o.m.mirrors; o.m.wg.Done() }()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		// shadow's context has no deadline or cancellation, but the client
+		// span: the shadow carries its trace context, as Envoy's does.
+		ctx, cancel := context.WithTimeout(shadow.Context(), 10*time.Second)
 		defer cancel()
 		resp, err := o.send(ctx, shadow, p, "-shadow")
 		if err == nil {

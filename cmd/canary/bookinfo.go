@@ -91,6 +91,8 @@ func bookinfoServeCommand() *cli.Command {
 				Usage: "be the data plane of the lab's Kubernetes API server in `FILE`: routing follows its Istio resources, workloads its Deployments (make lab)",
 			},
 			&cli.StringFlag{Name: "prometheus-addr", Usage: "with --kubeconfig, register the Prometheus at `HOST:PORT` as the NodePort Service istio-system/prometheus"},
+			&cli.StringFlag{Name: "tracing", Usage: "report spans as Istio's Envoy does to the OTLP/HTTP endpoint at `URL` (http(s)://HOST:PORT, e.g. Jaeger's http://127.0.0.1:4318)"},
+			&cli.Float64Flag{Name: "trace-sampling", Value: mesh.DefaultTraceSampling, Usage: "with --tracing, trace this `PERCENT` of requests that arrive without a sampling decision, like Istio's random sampling"},
 		},
 		Action: serveAction,
 	}
@@ -104,6 +106,7 @@ func serveAction(ctx context.Context, c *cli.Command) error {
 		Addr: c.String("addr"), AdminAddr: c.String("admin-addr"),
 		Markup: app.Markup(c.String("markup")), PropagationDelay: c.Duration("propagation-delay"),
 		NoSidecar: c.StringSlice("no-sidecar"), TLSCertFile: c.String("tls-cert"), TLSKeyFile: c.String("tls-key"),
+		Tracing: c.String("tracing"), TraceSampling: c.Float64("trace-sampling"),
 		Logf: func(format string, args ...any) {
 			fmt.Fprintf(c.ErrWriter, "%s %s\n", time.Now().Format(time.TimeOnly), fmt.Sprintf(format, args...))
 		},
@@ -124,6 +127,9 @@ func serveAction(ctx context.Context, c *cli.Command) error {
 		if msg := err.Error(); strings.HasPrefix(msg, "tls-") { // bookinfo names the option; say the flag
 			return usageError(errors.New("--" + strings.Replace(msg, " and tls-key", " and --tls-key", 1)))
 		}
+		if msg := err.Error(); strings.HasPrefix(msg, "tracing ") || strings.HasPrefix(msg, "trace-sampling ") {
+			return usageError(errors.New("--" + msg))
+		}
 		return err
 	}
 	cluster, err := joinCluster(ctx, c, m, opts.Logf)
@@ -131,8 +137,12 @@ func serveAction(ctx context.Context, c *cli.Command) error {
 		_ = m.Shutdown(context.Background())
 		return err
 	}
-	fmt.Fprintf(c.Writer, "bookinfo mesh: ingress %s://%s/productpage, admin http://%s (markup %s, propagation delay %v)%s; Ctrl-C stops\n",
-		m.Scheme(), m.Addr(), m.AdminAddr(), opts.Markup, opts.PropagationDelay, cluster.describe())
+	tracing := ""
+	if opts.Tracing != "" {
+		tracing = fmt.Sprintf(", spans to %s, sampling %g%%", opts.Tracing, opts.TraceSampling)
+	}
+	fmt.Fprintf(c.Writer, "bookinfo mesh: ingress %s://%s/productpage, admin http://%s (markup %s, propagation delay %v%s)%s; Ctrl-C stops\n",
+		m.Scheme(), m.Addr(), m.AdminAddr(), opts.Markup, opts.PropagationDelay, tracing, cluster.describe())
 	<-ctx.Done()
 	cluster.stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
