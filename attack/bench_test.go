@@ -109,7 +109,7 @@ func BenchmarkRecord(b *testing.B) {
 }
 
 func BenchmarkIDs(b *testing.B) {
-	g := newIDGen()
+	g := newIDGen(0)
 	b.ReportAllocs()
 	for b.Loop() {
 		g.next()

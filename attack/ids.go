@@ -2,6 +2,7 @@ package attack
 
 import (
 	crand "crypto/rand"
+	"math"
 	"math/rand/v2"
 )
 
@@ -9,18 +10,29 @@ import (
 // there is no shared lock; the stream is seeded from crypto/rand so ids from
 // concurrent runs (or workers) do not collide.
 type idGen struct {
-	rng *rand.ChaCha8
-	id  [36]byte // xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx
-	tp  [55]byte // 00-<32 hex trace id>-<16 hex span id>-01
+	rng       *rand.ChaCha8
+	unsampled uint64   // a draw below it sends flags 00; 0 never does
+	id        [36]byte // xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx
+	tp        [55]byte // 00-<32 hex trace id>-<16 hex span id>-01
 }
 
-func newIDGen() *idGen {
+// newIDGen makes a generator that marks unsampledPct percent of its trace
+// contexts "not sampled".
+func newIDGen(unsampledPct float64) *idGen {
 	var seed [32]byte
 	_, _ = crand.Read(seed[:]) // never returns an error since Go 1.24
-	return &idGen{rng: rand.NewChaCha8(seed)}
+	g := &idGen{rng: rand.NewChaCha8(seed)}
+	switch {
+	case unsampledPct >= 100:
+		g.unsampled = math.MaxUint64
+	case unsampledPct > 0:
+		g.unsampled = uint64(unsampledPct / 100 * (1 << 64))
+	}
+	return g
 }
 
-// next returns a fresh UUIDv4 for x-request-id and a sampled traceparent.
+// next returns a fresh UUIDv4 for x-request-id and a traceparent, sampled
+// unless the draw says otherwise.
 func (g *idGen) next() (id, traceparent string) {
 	hi, lo := g.rng.Uint64(), g.rng.Uint64()
 	hi = hi&^(0xf<<12) | 0x4<<12 // version 4
@@ -43,6 +55,9 @@ func (g *idGen) next() (id, traceparent string) {
 	g.tp[35] = '-'
 	putHex(g.tp[36:52], span, 16)
 	copy(g.tp[52:55], "-01")
+	if g.unsampled > 0 && g.rng.Uint64() < g.unsampled {
+		g.tp[54] = '0'
+	}
 	return string(g.id[:]), string(g.tp[:])
 }
 

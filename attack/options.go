@@ -91,6 +91,12 @@ type Options struct {
 	// the hostname of Headers["Host"] if one is given, else the target's.
 	ServerName string
 
+	// Unsampled is the percent of requests whose traceparent says "not
+	// sampled" (flags 00). The mesh's tracer honours that flag, so these
+	// make no trace; 0, the default, asks for a trace of every request,
+	// which is what links every failed page to its trace.
+	Unsampled float64
+
 	// HTTP2 sends with HTTP/2 only: ALPN h2 over TLS, prior knowledge
 	// (h2c) over plain http. fasthttp has no HTTP/2, so requests go
 	// through net/http's Transport, as with a proxy.
@@ -148,6 +154,8 @@ func (o *Options) validateLoad() error {
 		return fmt.Errorf("max-body: want >= 0 bytes, got %d", o.MaxBody)
 	case o.Every < 0:
 		return fmt.Errorf("every: want >= 0, got %v", o.Every)
+	case !(o.Unsampled >= 0 && o.Unsampled <= 100):
+		return fmt.Errorf("trace-sample: want a percent from 0 to 100, got %v", 100-o.Unsampled)
 	case o.Login != "" && strings.HasPrefix(o.Login, ":"):
 		return errors.New("login: want user or user:password, got an empty user")
 	}

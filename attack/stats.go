@@ -45,6 +45,7 @@ type Failure struct {
 	Reason  string           `json:"reason,omitempty"`
 	ID      string           `json:"x_request_id"`
 	Trace   string           `json:"traceparent"`
+	Link    string           `json:"link,omitempty"` // the trace in Jaeger's UI (Summary.LinkTraces)
 }
 
 // workerStats is one worker's buffer. The worker holds mu for a few

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
@@ -207,4 +208,16 @@ func (s *Summary) InFlight() uint64 {
 		return 0
 	}
 	return s.Sent - s.Completed
+}
+
+// LinkTraces sets the Link of every failure whose traceparent asked for a
+// trace, with link(trace id) (a Jaeger UI address).
+func (s *Summary) LinkTraces(link func(traceID string) string) {
+	for i := range s.Failures {
+		f := &s.Failures[i]
+		parts := strings.Split(f.Trace, "-")
+		if len(parts) == 4 && len(parts[1]) == 32 && parts[3] == "01" {
+			f.Link = link(parts[1])
+		}
+	}
 }

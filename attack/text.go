@@ -84,8 +84,12 @@ func (s *Summary) writeFailures(b *bytes.Buffer) {
 	}
 	fmt.Fprintf(b, "\nrecent failures (newest last; find them in Jaeger by x-request-id or trace id)\n")
 	for _, f := range s.Failures {
-		fmt.Fprintf(b, "  %s  %-19s  status %3d  %-7s  %8s  x-request-id %s  traceparent %s",
-			f.At.Format("15:04:05.000"), f.Name, f.Status, versionName(f.Version), fmtDur(f.Latency), f.ID, f.Trace)
+		where := "traceparent " + f.Trace
+		if f.Link != "" {
+			where = f.Link
+		}
+		fmt.Fprintf(b, "  %s  %-19s  status %3d  %-7s  %8s  x-request-id %s  %s",
+			f.At.Format("15:04:05.000"), f.Name, f.Status, versionName(f.Version), fmtDur(f.Latency), f.ID, where)
 		if f.Reason != "" {
 			fmt.Fprintf(b, "  %s", oneLine(f.Reason, 120))
 		}

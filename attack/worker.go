@@ -35,7 +35,7 @@ type worker struct {
 }
 
 func (a *Attack) newWorker() *worker {
-	w := &worker{a: a, ids: newIDGen(), stats: newWorkerStats()}
+	w := &worker{a: a, ids: newIDGen(a.o.Unsampled), stats: newWorkerStats()}
 	w.buf = make([]byte, min(initialBody, a.o.MaxBody))
 	w.req.Store(w.newReqState())
 	if a.fast != nil {
@@ -155,15 +155,17 @@ func (w *worker) record(at time.Time, lat time.Duration, status int, res classif
 	if w.a.o.Results == nil && w.a.o.Observe == nil {
 		return true
 	}
-	rec := results.Record{At: at, Latency: lat, Status: status, Version: version, Outcome: res.Outcome, ID: id}
-	if failed {
-		rec.Trace = tp
-	}
+	// Observers get every page's traceparent (the gate checks sampled
+	// pages' traces); the results file keeps it for failures only.
+	rec := results.Record{At: at, Latency: lat, Status: status, Version: version, Outcome: res.Outcome, ID: id, Trace: tp}
 	if w.a.o.Observe != nil {
 		w.a.o.Observe(&rec)
 	}
 	if w.a.o.Results == nil {
 		return true
+	}
+	if !failed {
+		rec.Trace = ""
 	}
 	if err := w.a.o.Results.Write(&rec); err != nil {
 		w.a.fail(err)

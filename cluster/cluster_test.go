@@ -11,6 +11,7 @@ import (
 	"github.com/canary-gate/canary/bookinfo/kube"
 	"github.com/canary-gate/canary/bookinfo/mesh"
 	"github.com/canary-gate/canary/cluster"
+	"github.com/canary-gate/canary/internal/jaegertest"
 	"github.com/canary-gate/canary/internal/lab"
 	"github.com/canary-gate/canary/internal/labtest"
 	"github.com/canary-gate/canary/internal/promtest"
@@ -86,6 +87,12 @@ type env struct {
 // Prometheus registered as istio-system/prometheus.
 func start(t *testing.T) *env {
 	t.Helper()
+	return startWith(t, nil)
+}
+
+// startWith is start with the kube source's options changed by opt.
+func startWith(t *testing.T, opt func(*kube.Options)) *env {
+	t.Helper()
 	promtest.Binary(t)
 	l, kubeconfig := labtest.Start(t)
 	admin := promtest.FreeAddr(t)
@@ -97,7 +104,11 @@ func start(t *testing.T) *env {
 	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	src, err := kube.Start(ctx, m, kube.Options{Config: l.Config, Ingress: m.Addr(), Prometheus: strings.TrimPrefix(prom.URL, "http://")})
+	ko := kube.Options{Config: l.Config, Ingress: m.Addr(), Prometheus: strings.TrimPrefix(prom.URL, "http://")}
+	if opt != nil {
+		opt(&ko)
+	}
+	src, err := kube.Start(ctx, m, ko)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,6 +181,28 @@ func TestDiscovery(t *testing.T) {
 
 	if strings.Contains(p.Why, "BEGIN") || strings.Contains(p.URL, "@") {
 		t.Errorf("discovery leaks a credential: %+v", p.Found)
+	}
+}
+
+// TestJaegerDiscovery finds a real Jaeger's query where Istio's addon
+// puts it (istio-system/tracing, port 80 to 16686) by its NodePort, tries
+// the next name when a Service is missing, and says when there is none.
+func TestJaegerDiscovery(t *testing.T) {
+	j := jaegertest.Start(t)
+	e := startWith(t, func(o *kube.Options) { o.Jaeger = strings.TrimPrefix(j.QueryURL, "http://") })
+	ctx := context.Background()
+	got, err := e.cl.Jaeger(ctx, []string{"istio-system/jaeger-query", "istio-system/tracing"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.URL != j.QueryURL || got.Transport != nil || !strings.Contains(got.Why, "NodePort") || !strings.Contains(got.Why, "istio-system/tracing") {
+		t.Errorf("Jaeger = %+v; want %s by the NodePort of istio-system/tracing", got.Found, j.QueryURL)
+	}
+	if _, err := e.cl.Jaeger(ctx, []string{"istio-system/jaeger-query", "observability/jaeger"}); !errors.Is(err, cluster.ErrNoService) {
+		t.Errorf("Jaeger without such Services: %v; want ErrNoService", err)
+	}
+	if _, err := e.cl.Jaeger(ctx, []string{"tracing"}); err == nil || !strings.Contains(err.Error(), "want NS/NAME") {
+		t.Errorf("Jaeger(tracing): %v; want a NS/NAME error", err)
 	}
 }
 

@@ -44,6 +44,10 @@ type Options struct {
 	// requests are Mirror.Percent of the primary's, while clients see none.
 	Mirror *Mirror
 
+	// Traces, if set, links pages of note to their traces in Jaeger and
+	// checks sampled pages' traces against the pages.
+	Traces *Traces
+
 	// Progress, if set, is called about once a second from a goroutine of
 	// its own with the evidence so far.
 	Progress func(Progress)
@@ -102,6 +106,19 @@ func (o *Options) Validate() error {
 		}
 		if o.Criteria.Expect.Percent(m.Version) != 0 {
 			return fmt.Errorf("--mirror %s: the mirror target must expect 0%% of pages (clients never see shadow answers)", m.Version)
+		}
+	}
+	if t := o.Traces; t != nil {
+		switch {
+		case t.Jaeger == nil && t.Check > 0:
+			return errors.New("--trace-check: needs --jaeger (or a cluster's Jaeger) to read traces from")
+		case t.Check < 0 || t.Check > MaxTraceCheck:
+			return fmt.Errorf("--trace-check %d: want 0 to %d pages", t.Check, MaxTraceCheck)
+		case t.Wait < 0:
+			return fmt.Errorf("--trace-wait %s: want >= 0", t.Wait)
+		}
+		if t.Jaeger == nil {
+			o.Traces = nil
 		}
 	}
 	return nil

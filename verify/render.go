@@ -119,6 +119,7 @@ func details(r *Result) []string {
 		}
 	}
 	out = append(out, serverLines(r)...)
+	out = append(out, traceLines(r)...)
 	if c.MorePages > 0 {
 		out = append(out, fmt.Sprintf("about %d more pages would likely decide", c.MorePages))
 	}
@@ -145,6 +146,46 @@ func serverLines(r *Result) []string {
 	}
 	if m := r.Mirror; m != nil {
 		out = append(out, "mirror: "+m.Reason)
+	}
+	return out
+}
+
+// traceLines are the trace check and the pages of note with their traces.
+func traceLines(r *Result) []string {
+	var out []string
+	if t := r.Traces; t != nil {
+		api := ""
+		if t.API != "" {
+			api = " (API " + t.API + ")"
+		}
+		out = append(out, fmt.Sprintf("traces: %s via jaeger %s%s: %s", t.Verdict, t.Jaeger, api, t.Reason))
+		for _, d := range t.Disagreements {
+			out = append(out, fmt.Sprintf("traces: page %s, trace %s for x-request-id %s: %s", d.Page, d.Trace, d.RequestID, d.Link))
+		}
+		for _, u := range t.Unreadable {
+			out = append(out, "traces: unreadable: "+u)
+		}
+		if t.Error != "" {
+			out = append(out, "traces: error: "+t.Error)
+		}
+		for _, h := range t.Hops {
+			out = append(out, fmt.Sprintf("latency by hop: %s %s p50 %s p90 %s max %s over %d traces", h.Version, h.Service,
+				h.P50.Round(10*time.Microsecond), h.P90.Round(10*time.Microsecond), h.Max.Round(10*time.Microsecond), h.Count))
+		}
+	}
+	if r.PagesOfNote > len(r.Pages) {
+		out = append(out, fmt.Sprintf("pages of note: %d, the newest %d below", r.PagesOfNote, len(r.Pages)))
+	}
+	for _, p := range r.Pages {
+		where := "trace " + p.TraceID
+		switch {
+		case p.Link != "":
+			where = p.Link
+		case !p.Sampled:
+			where += " (not sampled)"
+		}
+		out = append(out, fmt.Sprintf("page of note: %s %s (status %d) x-request-id %s %s",
+			p.At.UTC().Format("15:04:05.000"), p.Why, p.Status, p.RequestID, where))
 	}
 	return out
 }
@@ -239,6 +280,9 @@ func writeJUnit(w io.Writer, r *Result) error {
 			v = report.Pass
 		}
 		add("mirror to "+m.Version, v, m.Reason)
+	}
+	if t := r.Traces; t != nil {
+		add("traces agree with pages", t.Verdict, t.Reason)
 	}
 	add("verdict", r.Verdict, r.Reason)
 	return set.write(w)

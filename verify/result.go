@@ -17,8 +17,14 @@ type Result struct {
 	Mirror  *MirrorResult   `json:"mirror,omitempty"`
 	Settle  SettleInfo      `json:"settle"`
 	Load    *attack.Summary `json:"load,omitempty"`
-	Start   time.Time       `json:"start"`
-	End     time.Time       `json:"end"`
+	// Pages are the newest failed, stray and unrecognized pages of the
+	// evidence with their trace ids, PagesOfNote how many there were.
+	Pages       []PageOfNote `json:"pages_of_note,omitempty"`
+	PagesOfNote int          `json:"pages_of_note_total,omitempty"`
+	// Traces is the trace check, when Jaeger was given and asked to check.
+	Traces *TraceCheck `json:"traces,omitempty"`
+	Start  time.Time   `json:"start"`
+	End    time.Time   `json:"end"`
 	// Interrupted is set when Ctrl-C or the timeout ended the gate.
 	Interrupted bool `json:"interrupted,omitempty"`
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -36,6 +37,7 @@ type gate struct {
 	pages     map[string]int
 	lastDone  time.Time
 	mirrored  int // pages from the mirror target: must stay 0
+	traces    *traceSampler
 	stop      context.CancelFunc
 }
 
@@ -60,6 +62,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	g := &gate{o: &o, start: time.Now(), seq: seq, pages: map[string]int{}}
+	g.traces = newTraceSampler(g.o)
 	if o.Settle {
 		g.settle = report.NewSettle(o.Criteria, o.SettleTimeout)
 	}
@@ -156,6 +159,7 @@ func (g *gate) evidenceObserve(r *results.Record) {
 	if g.effective.IsZero() {
 		g.effective = r.At
 	}
+	g.traces.observe(r)
 	if g.seq.Verdict() != report.Pending {
 		return // the rest of the in-flight pages are in the server window only
 	}
@@ -214,6 +218,10 @@ func (g *gate) result(ctx context.Context, sum *attack.Summary, b base) *Result 
 		res.Server = g.server(ctx, b)
 		res.Mirror = g.mirror(res.Server)
 	}
+	g.mu.Lock()
+	res.Pages, res.PagesOfNote = slices.Clone(g.traces.notable), g.traces.notables
+	g.mu.Unlock()
+	res.Traces = g.traces.check(ctx)
 	res.Verdict, res.Reason = overall(g.o, res)
 	res.End = time.Now()
 	return res

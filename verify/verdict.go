@@ -94,6 +94,9 @@ func overall(o *Options, r *Result) (report.Verdict, string) {
 	if s := r.Server; s != nil && s.Ran && s.Verdict == report.Fail {
 		return report.Fail, s.Reason
 	}
+	if t := r.Traces; t != nil && t.Verdict == report.Fail {
+		return report.Fail, "traces: " + t.Reason
+	}
 	if m := r.Mirror; m != nil && !m.OK && (r.Server.Ran || o.RequireServer) {
 		return report.Fail, "mirror: " + m.Reason
 	}

@@ -50,6 +50,9 @@ const (
 	IngressService = "istio-ingressgateway"
 	// PrometheusService is Prometheus' NodePort Service, when one is given.
 	PrometheusService = "prometheus"
+	// JaegerService is the Jaeger query's NodePort Service, when one is
+	// given, named as Istio's Jaeger addon names it.
+	JaegerService = "tracing"
 	// FieldManager owns what the mesh writes, for server-side apply.
 	FieldManager = "canary-bookinfo"
 )
@@ -66,6 +69,10 @@ type Options struct {
 	// Prometheus, when set, is a Prometheus address (127.0.0.1:PORT) to
 	// register as istio-system/prometheus with that nodePort.
 	Prometheus string
+	// Jaeger, when set, is a Jaeger query address (127.0.0.1:PORT) to
+	// register as istio-system/tracing, port 80 (http-query, to the
+	// query's 16686) with that nodePort, as Istio's addon has it.
+	Jaeger string
 	// Logf receives one line per change and per problem.
 	Logf func(format string, args ...any)
 }

@@ -50,7 +50,7 @@ func (s *Source) register(ctx context.Context) error {
 	if err := s.registerIngressPod(ctx); err != nil {
 		return err
 	}
-	if err := s.registerPrometheusPod(ctx); err != nil {
+	if err := s.registerAddonPods(ctx); err != nil {
 		return err
 	}
 	for _, w := range mesh.Workloads() {
@@ -139,15 +139,15 @@ func (s *Source) registerServices(ctx context.Context) error {
 	svcs = append(svcs, corev1ac.Service(IngressService, IngressNamespace).WithLabels(gw).
 		WithSpec(corev1ac.ServiceSpec().WithType(corev1.ServiceTypeNodePort).WithSelector(gw).
 			WithPorts(corev1ac.ServicePort().WithName(name).WithPort(svcPort).WithTargetPort(intstr.FromInt32(target)).WithNodePort(port))))
-	if s.opts.Prometheus != "" {
-		pport, err := nodePort("prometheus", s.opts.Prometheus)
+	for _, a := range s.addons() {
+		port, err := nodePort(a.what, a.addr)
 		if err != nil {
 			return err
 		}
-		p := map[string]string{"app": PrometheusService}
-		svcs = append(svcs, corev1ac.Service(PrometheusService, IngressNamespace).WithLabels(p).
-			WithSpec(corev1ac.ServiceSpec().WithType(corev1.ServiceTypeNodePort).WithSelector(p).
-				WithPorts(corev1ac.ServicePort().WithName("http").WithPort(9090).WithTargetPort(intstr.FromInt32(pport)).WithNodePort(pport))))
+		l := map[string]string{"app": a.app}
+		svcs = append(svcs, corev1ac.Service(a.service, IngressNamespace).WithLabels(l).
+			WithSpec(corev1ac.ServiceSpec().WithType(corev1.ServiceTypeNodePort).WithSelector(l).
+				WithPorts(corev1ac.ServicePort().WithName(a.portName).WithPort(a.port).WithTargetPort(intstr.FromInt32(a.target)).WithNodePort(port))))
 	}
 	for _, svc := range svcs {
 		if _, err := s.kube.CoreV1().Services(*svc.Namespace).Apply(ctx, svc, apply); err != nil {
@@ -181,26 +181,54 @@ func (s *Source) registerIngressPod(ctx context.Context) error {
 	return err
 }
 
-// registerPrometheusPod runs Prometheus' pod, as kubectl get pods -n
-// istio-system shows it. No Endpoints: the API server refuses loopback
-// addresses in them, so its service proxy cannot reach a Prometheus on
+// addon is a Service of istio-system the lab's node serves at a loopback
+// address: Prometheus, Jaeger's query.
+type addon struct {
+	what, addr       string // the option, for errors; its address
+	service, app     string
+	portName         string
+	port, target     int32 // the Service's port and targetPort
+	container, image string
+}
+
+// addons are the add-ons given in the options, as Istio's samples/addons
+// define their Services.
+func (s *Source) addons() []addon {
+	var out []addon
+	if a := s.opts.Prometheus; a != "" {
+		p, _ := nodePort("prometheus", a) // checked where it is used
+		out = append(out, addon{what: "prometheus", addr: a, service: PrometheusService, app: PrometheusService,
+			portName: "http", port: 9090, target: p, container: "prometheus-server", image: "prom/prometheus"})
+	}
+	if a := s.opts.Jaeger; a != "" {
+		out = append(out, addon{what: "jaeger", addr: a, service: JaegerService, app: "jaeger",
+			portName: "http-query", port: 80, target: 16686, container: "jaeger", image: "jaegertracing/all-in-one"})
+	}
+	return out
+}
+
+// registerAddonPods runs the add-ons' pods, as kubectl get pods -n
+// istio-system shows them. No Endpoints: the API server refuses loopback
+// addresses in them, so its service proxy cannot reach an add-on on
 // 127.0.0.1; the NodePort does.
-func (s *Source) registerPrometheusPod(ctx context.Context) error {
-	if s.opts.Prometheus == "" {
-		return nil
+func (s *Source) registerAddonPods(ctx context.Context) error {
+	for _, a := range s.addons() {
+		port, err := nodePort(a.what, a.addr)
+		if err != nil {
+			return err
+		}
+		_, err = s.runPod(ctx, &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{GenerateName: a.app + "-", Namespace: IngressNamespace,
+				Labels: map[string]string{"app": a.app, meshLabel: a.app}},
+			Spec: corev1.PodSpec{NodeName: NodeName, Containers: []corev1.Container{
+				{Name: a.container, Image: a.image, Ports: []corev1.ContainerPort{{ContainerPort: port}}},
+			}},
+		})
+		if err != nil {
+			return err
+		}
 	}
-	port, err := nodePort("prometheus", s.opts.Prometheus)
-	if err != nil {
-		return err
-	}
-	_, err = s.runPod(ctx, &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{GenerateName: PrometheusService + "-", Namespace: IngressNamespace,
-			Labels: map[string]string{"app": PrometheusService, meshLabel: PrometheusService}},
-		Spec: corev1.PodSpec{NodeName: NodeName, Containers: []corev1.Container{
-			{Name: "prometheus-server", Image: "prom/prometheus", Ports: []corev1.ContainerPort{{ContainerPort: port}}},
-		}},
-	})
-	return err
+	return nil
 }
 
 // nodePort is the port of a loopback address, which a NodePort names.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/canary-gate/canary/attack"
+	"github.com/canary-gate/canary/jaeger"
 	"github.com/canary-gate/canary/results"
 	"github.com/urfave/cli/v3"
 	"golang.org/x/term"
@@ -28,6 +29,7 @@ func attackCommand() *cli.Command {
 			&cli.Uint64Flag{Name: "requests", Usage: "stop after `N` requests"},
 			&cli.DurationFlag{Name: "every", Value: 10 * time.Second, Usage: "log a status line this often when not on a terminal"},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "final summary: text or json"},
+			&cli.StringFlag{Name: "jaeger", Usage: "Jaeger query `URL`: failed pages link to their traces"},
 		),
 		Action: attackAction,
 	}
@@ -39,6 +41,13 @@ func attackAction(ctx context.Context, c *cli.Command) error {
 	}
 	if f := c.String("format"); f != "text" && f != "json" {
 		return usageError(fmt.Errorf("--format %q: want text or json", f))
+	}
+	var jc *jaeger.Client
+	if u := c.String("jaeger"); u != "" {
+		var err error
+		if jc, err = jaeger.New(u, nil); err != nil {
+			return usageError(err)
+		}
 	}
 	o, closeResults, err := attackOptions(c)
 	if err != nil {
@@ -54,6 +63,9 @@ func attackAction(ctx context.Context, c *cli.Command) error {
 	stopStatus()
 	closeErr := closeResults()
 	if sum != nil {
+		if jc != nil {
+			sum.LinkTraces(jc.Link)
+		}
 		if c.String("format") == "json" {
 			_ = sum.WriteJSON(c.Writer)
 		} else {
@@ -133,6 +145,7 @@ func loadOptions(c *cli.Command, open func(string) (*results.Writer, error)) (at
 		return o, noop, usageError(fmt.Errorf("--rate: %w", err))
 	}
 	o.Rate = rate
+	o.Unsampled = 100 - c.Float64("trace-sample")
 	for _, h := range c.StringSlice("header") {
 		k, v, ok := strings.Cut(h, ":")
 		if !ok || strings.TrimSpace(k) == "" {

@@ -91,6 +91,7 @@ func bookinfoServeCommand() *cli.Command {
 				Usage: "be the data plane of the lab's Kubernetes API server in `FILE`: routing follows its Istio resources, workloads its Deployments (make lab)",
 			},
 			&cli.StringFlag{Name: "prometheus-addr", Usage: "with --kubeconfig, register the Prometheus at `HOST:PORT` as the NodePort Service istio-system/prometheus"},
+			&cli.StringFlag{Name: "jaeger-addr", Usage: "with --kubeconfig, register the Jaeger query at `HOST:PORT` as the NodePort Service istio-system/tracing"},
 			&cli.StringFlag{Name: "tracing", Usage: "report spans as Istio's Envoy does to the OTLP/HTTP endpoint at `URL` (http(s)://HOST:PORT, e.g. Jaeger's http://127.0.0.1:4318)"},
 			&cli.Float64Flag{Name: "trace-sampling", Value: mesh.DefaultTraceSampling, Usage: "with --tracing, trace this `PERCENT` of requests that arrive without a sampling decision, like Istio's random sampling"},
 		},

@@ -23,8 +23,10 @@ type meshCluster struct {
 func joinCluster(ctx context.Context, c *cli.Command, m *mesh.Mesh, logf func(string, ...any)) (*meshCluster, error) {
 	path := c.String("kubeconfig")
 	if path == "" {
-		if c.String("prometheus-addr") != "" {
-			return nil, usageError(fmt.Errorf("--prometheus-addr: needs --kubeconfig (it registers a Service in the cluster)"))
+		for _, f := range []string{"prometheus-addr", "jaeger-addr"} {
+			if c.String(f) != "" {
+				return nil, usageError(fmt.Errorf("--%s: needs --kubeconfig (it registers a Service in the cluster)", f))
+			}
 		}
 		return nil, nil
 	}
@@ -37,7 +39,7 @@ func joinCluster(ctx context.Context, c *cli.Command, m *mesh.Mesh, logf func(st
 	defer cancel()
 	src, err := kube.Start(ctx, m, kube.Options{
 		Config: cfg, Ingress: m.Addr(), TLS: m.Scheme() == "https",
-		Prometheus: c.String("prometheus-addr"), Logf: logf,
+		Prometheus: c.String("prometheus-addr"), Jaeger: c.String("jaeger-addr"), Logf: logf,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("--kubeconfig %s: %w", path, err)

@@ -27,6 +27,7 @@ func clusterFlags() []cli.Flag {
 type clusterFound struct {
 	cl        *cluster.Cluster
 	transport http.RoundTripper // for a Prometheus behind the API server's proxy
+	jaeger    http.RoundTripper // for a Jaeger behind it
 }
 
 // preflightFlag turns verify's preflight off.
@@ -39,6 +40,13 @@ func (f *clusterFound) promTransport() http.RoundTripper {
 		return nil
 	}
 	return f.transport
+}
+
+func (f *clusterFound) jaegerTransport() http.RoundTripper {
+	if f == nil {
+		return nil
+	}
+	return f.jaeger
 }
 
 // usesCluster says whether verify reads the cluster: when --kubeconfig is
@@ -88,6 +96,21 @@ func discover(ctx context.Context, c *cli.Command) (*clusterFound, error) {
 		note("prometheus", p.Found)
 		_ = c.Set("prometheus", p.URL)
 		found.transport = p.Transport
+	}
+	if c.String("jaeger") == "" {
+		// Tracing is optional in a mesh: without a Jaeger the gate runs
+		// without links to traces and says so.
+		j, err := cl.Jaeger(ctx, cluster.DefaultJaeger)
+		switch {
+		case errors.Is(err, cluster.ErrNoService):
+			fmt.Fprintf(c.ErrWriter, "cluster %s: jaeger: none (no Service %s): pages are not linked to traces\n", cl.Where, strings.Join(cluster.DefaultJaeger, " or "))
+		case err != nil:
+			return nil, err
+		default:
+			note("jaeger", j.Found)
+			_ = c.Set("jaeger", j.URL)
+			found.jaeger = j.Transport
+		}
 	}
 	return found, found.expectation(ctx, c)
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/canary-gate/canary/bookinfo/mesh"
 	"github.com/canary-gate/canary/internal/devcert"
+	"github.com/canary-gate/canary/internal/jaegertest"
 	"github.com/canary-gate/canary/internal/labtest"
 	"github.com/canary-gate/canary/internal/promtest"
 	istioclient "istio.io/client-go/pkg/clientset/versioned"
@@ -161,8 +162,10 @@ func newDocEnv(t *testing.T, seed, fixtures string) *docEnv {
 		t.Fatalf("prometheus-config: exit %d: %s", code, errOut)
 	}
 	prom := promtest.Start(t, cfg)
+	jaeger := jaegertest.Start(t)
 	mp := startMesh(t, "--admin-addr", admin, "--propagation-delay", "0",
-		"--kubeconfig", kubeconfig, "--prometheus-addr", strings.TrimPrefix(prom.URL, "http://"))
+		"--kubeconfig", kubeconfig, "--prometheus-addr", strings.TrimPrefix(prom.URL, "http://"),
+		"--tracing", jaeger.OTLPHTTP, "--jaeger-addr", strings.TrimPrefix(jaeger.QueryURL, "http://"))
 	// canary run's local-mesh form steers a mesh through its admin API,
 	// which a mesh that follows a cluster refuses: it gets a mesh of its own.
 	plain := startMesh(t, "--propagation-delay", "0")
@@ -181,6 +184,7 @@ func newDocEnv(t *testing.T, seed, fixtures string) *docEnv {
 	e.rewrites = []*docRewrite{
 		{old: "http://prometheus.istio-system:9090", new: prom.URL, why: "the cluster's Prometheus: a real one scraping the local mesh"},
 		{old: "/var/run/secrets/prom-token", new: token, why: "a mounted secret: a token file of the test's"},
+		{old: "http://tracing.istio-system:80", new: jaeger.QueryURL, why: "the cluster's Jaeger: a real one the local mesh reports its spans to"},
 		{old: "--target …", new: "--target http://$INGRESS/productpage", why: "… stands for the target of the line before"},
 		{old: "--duration 8h", new: "--duration 8s", why: "an 8-hour soak, shortened"},
 		{old: "--window 1m", new: "--window 2s", why: "windows that fit the shortened soak"},

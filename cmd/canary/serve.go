@@ -23,7 +23,7 @@ import (
 // rollout hook; duration defaults to one minute, Flagger's interval.
 var loadSettings = []string{
 	"target", "rate", "duration", "requests", "header", "login", "host-header", "sni", "http2", "insecure",
-	"request-timeout", "workers", "max-workers",
+	"request-timeout", "workers", "max-workers", "trace-sample",
 }
 
 // gateSettings are the verify flags a caller of canary serve may set.
@@ -34,7 +34,7 @@ var gateSettings = []string{
 	"expect", "expect-from", "target", "host", "namespace", "tolerance", "confidence", "max-requests", "timeout",
 	"max-error-rate", "settle", "settle-timeout", "settle-min", "mirror", "prometheus", "server-wait",
 	"require-prometheus", "rate", "workers", "max-workers", "request-timeout", "header", "login", "host-header",
-	"sni", "http2", "insecure", "ingress", "prometheus-service", "preflight",
+	"sni", "http2", "insecure", "ingress", "prometheus-service", "preflight", "jaeger", "trace-check", "trace-wait", "trace-sample",
 }
 
 func serveCommand() *cli.Command {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/canary-gate/canary/attack"
+	"github.com/canary-gate/canary/jaeger"
 	"github.com/canary-gate/canary/prom"
 	"github.com/canary-gate/canary/report"
 	"github.com/canary-gate/canary/verify"
@@ -57,6 +58,9 @@ func verifyFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "scrape", Usage: "without Prometheus: sidecar metrics `URL` read before and after (repeatable)"},
 		&cli.DurationFlag{Name: "server-wait", Value: 45 * time.Second, Usage: "longest wait for the scrape after the last request"},
 		&cli.BoolFlag{Name: "require-prometheus", Value: true, Usage: "a server check that cannot run makes the gate INCONCLUSIVE; false lets the client verdict stand"},
+		&cli.StringFlag{Name: "jaeger", Usage: "Jaeger query `URL` (e.g. http://jaeger-query:16686): pages of note link to their traces"},
+		&cli.IntFlag{Name: "trace-check", Usage: "fetch the traces of `N` sampled pages and check their reviews hop names the page's version (needs --jaeger)"},
+		&cli.DurationFlag{Name: "trace-wait", Value: verify.DefaultTraceWait, Usage: "longest wait for traces to arrive in Jaeger after the last page"},
 		&cli.StringFlag{Name: "format", Value: "text", Usage: "output: text, json, junit or markdown"},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` (the text verdict still goes to stdout)"},
 	}
@@ -77,6 +81,7 @@ func loadFlags() []cli.Flag {
 		&cli.StringFlag{Name: "results", Usage: "stream one JSON line per request to `FILE`"},
 		&cli.StringFlag{Name: "rules", Usage: "classify with the rules in `FILE` (YAML) instead of the Bookinfo classifier"},
 		&cli.StringFlag{Name: "version-header", Usage: "take the version from response header `NAME`"},
+		&cli.Float64Flag{Name: "trace-sample", Value: 100, Usage: "`PERCENT` of requests whose traceparent asks the mesh for a trace (Istio honours it)"},
 	}, tlsFlags()...)
 }
 
@@ -105,7 +110,7 @@ func verifyAction(ctx context.Context, c *cli.Command) error {
 			return err
 		}
 	}
-	o, closeResults, err := verifyOptions(c, found.promTransport())
+	o, closeResults, err := verifyOptions(c, found.promTransport(), found.jaegerTransport())
 	if err != nil {
 		return err
 	}
@@ -161,9 +166,10 @@ func writeVerifyReport(c *cli.Command, res *verify.Result) error {
 	return verify.Write(c.Writer, format, res)
 }
 
-// verifyOptions reads the flags; promTransport, when set, carries the
-// kubeconfig's credentials to a Prometheus behind the API server's proxy.
-func verifyOptions(c *cli.Command, promTransport http.RoundTripper) (verify.Options, func() error, error) {
+// verifyOptions reads the flags; promTransport and jaegerTransport, when
+// set, carry the kubeconfig's credentials to a Prometheus or Jaeger behind
+// the API server's proxy.
+func verifyOptions(c *cli.Command, promTransport, jaegerTransport http.RoundTripper) (verify.Options, func() error, error) {
 	var o verify.Options
 	noop := func() error { return nil }
 	if f := c.String("format"); !slices.Contains(verify.Formats, f) {
@@ -186,6 +192,10 @@ func verifyOptions(c *cli.Command, promTransport http.RoundTripper) (verify.Opti
 		return o, noop, err
 	}
 	if err := serverOptions(c, &o, promTransport); err != nil {
+		closeResults()
+		return o, noop, err
+	}
+	if err := traceOptions(c, &o, jaegerTransport); err != nil {
 		closeResults()
 		return o, noop, err
 	}
@@ -272,5 +282,19 @@ func serverOptions(c *cli.Command, o *verify.Options, transport http.RoundTrippe
 		return usageError(err)
 	}
 	o.Prometheus = client
+	return nil
+}
+
+// traceOptions reads --jaeger, --trace-check and --trace-wait.
+func traceOptions(c *cli.Command, o *verify.Options, transport http.RoundTripper) error {
+	t := &verify.Traces{Check: c.Int("trace-check"), Wait: c.Duration("trace-wait")}
+	if u := c.String("jaeger"); u != "" {
+		jc, err := jaeger.New(u, transport)
+		if err != nil {
+			return usageError(err)
+		}
+		t.Jaeger = jc
+	}
+	o.Traces = t
 	return nil
 }
