@@ -98,6 +98,7 @@ var hopServices = []string{"productpage", "details", "reviews", "ratings"}
 // tracePage is a page whose trace may be checked.
 type tracePage struct {
 	version, id, trace string
+	partial            string // why the trace found so far could not be read
 }
 
 // traceSampler collects, during the evidence, a uniform sample of the
@@ -184,6 +185,8 @@ func (ts *traceSampler) check(ctx context.Context) *TraceCheck {
 	pending := slices.Clone(ts.pick)
 	hops := map[[2]string][]time.Duration{}
 	for len(pending) > 0 && ctx.Err() == nil {
+		// The last pass, after the deadline, takes what the traces say.
+		final := !time.Now().Before(deadline)
 		var next []tracePage
 		for _, p := range pending {
 			tr, err := t.Jaeger.Trace(ctx, p.trace)
@@ -198,8 +201,18 @@ func (ts *traceSampler) check(ctx context.Context) *TraceCheck {
 			}
 			tc.API = tr.API
 			hop, err := tr.Served(ts.o.Service)
+			if err == nil && hop.From != "" && !final {
+				// Only the caller's client span names the subset yet: the
+				// callee's server span may still be on its way (a callee
+				// without a sidecar never sends one: then, at the deadline,
+				// the subset is taken).
+				err = fmt.Errorf("trace %s: only the caller's upstream_cluster names %s's subset", p.trace, ts.o.Service)
+			}
 			if err != nil {
-				tc.Unreadable = append(tc.Unreadable, err.Error())
+				// Spans of one trace come in several export batches: the
+				// hop's may still be on its way.
+				p.partial = err.Error()
+				next = append(next, p)
 				continue
 			}
 			tc.Checked++
@@ -217,7 +230,7 @@ func (ts *traceSampler) check(ctx context.Context) *TraceCheck {
 			}
 		}
 		pending = next
-		if len(pending) == 0 || !time.Now().Before(deadline) {
+		if len(pending) == 0 || final {
 			break
 		}
 		select {
@@ -225,7 +238,13 @@ func (ts *traceSampler) check(ctx context.Context) *TraceCheck {
 		case <-time.After(time.Second):
 		}
 	}
-	tc.Missing = len(pending)
+	for _, p := range pending {
+		if p.partial != "" {
+			tc.Unreadable = append(tc.Unreadable, p.partial)
+		} else {
+			tc.Missing++
+		}
+	}
 	tc.Hops = hopLatencies(hops)
 	tc.Verdict, tc.Reason = traceVerdict(ts.o, tc, wait)
 	return tc

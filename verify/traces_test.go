@@ -2,12 +2,14 @@ package verify
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -154,5 +156,84 @@ func TestTraceCheckDisagreement(t *testing.T) {
 	}
 	if !strings.Contains(tc.Reason, "says reviews v3") || !strings.Contains(tc.Reason, "its page shows v1") {
 		t.Errorf("reason %q; want both witnesses named", tc.Reason)
+	}
+}
+
+// TestTraceCheckPartialTrace: a trace found before all its spans arrived
+// (they come in several export batches) is fetched again, not judged on
+// the part that came first; one still partial at the deadline is reported
+// as unreadable, with why.
+func TestTraceCheckPartialTrace(t *testing.T) {
+	t.Parallel()
+	full, err := os.ReadFile(filepath.Join("..", "jaeger", "testdata", "trace-v1.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// only keeps the spans of the recorded trace that keep says to.
+	only := func(keep func(service, kind string) bool) []byte {
+		var doc map[string]any
+		if err := json.Unmarshal(full, &doc); err != nil {
+			t.Fatal(err)
+		}
+		trace := doc["data"].([]any)[0].(map[string]any)
+		var kept []any
+		for _, sp := range trace["spans"].([]any) {
+			span := sp.(map[string]any)
+			service := trace["processes"].(map[string]any)[span["processID"].(string)].(map[string]any)["serviceName"].(string)
+			kind := ""
+			for _, tg := range span["tags"].([]any) {
+				if tg.(map[string]any)["key"] == "span.kind" {
+					kind = tg.(map[string]any)["value"].(string)
+				}
+			}
+			if keep(service, kind) {
+				kept = append(kept, sp)
+			}
+		}
+		trace["spans"] = kept
+		b, _ := json.Marshal(doc)
+		return b
+	}
+	gatewayOnly := only(func(service, _ string) bool { return strings.HasPrefix(service, "istio-ingressgateway") })
+	noReviewsServer := only(func(service, kind string) bool { return service != "reviews.default" || kind != "server" })
+	for _, c := range []struct {
+		name          string
+		partial       []byte
+		partialFor    int32 // calls answered with the partial trace
+		want          report.Verdict
+		checked, read int
+	}{
+		{"complete on the third fetch", gatewayOnly, 2, report.Pass, 1, 0},
+		{"reviews' server span on the third fetch", noReviewsServer, 2, report.Pass, 1, 0},
+		{"no hop until the deadline", gatewayOnly, 1 << 30, report.Inconclusive, 0, 1},
+		// As with a reviews without a sidecar: at the deadline the caller's
+		// upstream_cluster subset is taken.
+		{"only the caller's span until the deadline", noReviewsServer, 1 << 30, report.Pass, 1, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			var calls atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if strings.HasPrefix(r.URL.Path, "/api/v3/") {
+					http.NotFound(w, r)
+					return
+				}
+				if calls.Add(1) <= c.partialFor {
+					w.Write(c.partial)
+					return
+				}
+				w.Write(full)
+			}))
+			defer srv.Close()
+			jc, _ := jaeger.New(srv.URL, nil)
+			e, _ := report.ParseExpect("v1=50,v3=50")
+			o := &Options{Criteria: report.DefaultCriteria(e), Service: "reviews", Traces: &Traces{Jaeger: jc, Check: 1, Wait: 2500 * time.Millisecond}}
+			ts := newTraceSampler(o)
+			ts.observe(&results.Record{Version: "v3", Outcome: classify.OK, ID: "req", Trace: fmt.Sprintf("00-%032x-00f067aa0ba902b7-01", 1)})
+			tc := ts.check(context.Background())
+			if tc.Verdict != c.want || tc.Checked != c.checked || len(tc.Unreadable) != c.read {
+				t.Errorf("check %s %q, %d checked, unreadable %v; want %s, %d checked, %d unreadable", tc.Verdict, tc.Reason, tc.Checked, tc.Unreadable, c.want, c.checked, c.read)
+			}
+		})
 	}
 }
