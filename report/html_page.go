@@ -1,14 +1,8 @@
 package report
 
-// pageHTML is the HTML report: inline CSS, no script, nothing to fetch.
-const pageHTML = `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Verdict}} · {{.Title}}</title>
-<style>
-:root{--ink:#222;--muted:#6b6b6b;--line:#e4e4e4;--pass:#2e7d32;--fail:#c62828;--other:#a15c00}
+// Style is the HTML reports' inline CSS, shared with verify's page so that
+// every report of a run looks alike.
+const Style = `:root{--ink:#222;--muted:#6b6b6b;--line:#e4e4e4;--pass:#2e7d32;--fail:#c62828;--other:#a15c00}
 *{box-sizing:border-box}
 body{margin:0;background:#f5f6f8;color:var(--ink);font:14px/1.45 "Liberation Sans",Arial,Helvetica,sans-serif}
 main{max-width:1120px;margin:0 auto;padding:20px 24px 40px}
@@ -35,7 +29,17 @@ svg{display:block;width:100%;height:auto}
 details summary{cursor:pointer;font-weight:600}
 details table{margin-top:10px}
 footer{color:var(--muted);font-size:12px;text-align:center}
-</style>
+`
+
+// pageHTML is the HTML report: inline CSS, no script, nothing to fetch.
+const pageHTML = `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Verdict}} · {{.Title}}</title>
+<style>
+` + Style + `</style>
 </head>
 <body>
 <main>

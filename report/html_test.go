@@ -2,13 +2,8 @@ package report
 
 import (
 	"bytes"
-	"context"
-	"encoding/json"
 	"flag"
-	"image/png"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -16,6 +11,7 @@ import (
 	"time"
 
 	"github.com/canary-gate/canary/classify"
+	"github.com/canary-gate/canary/internal/browsertest"
 	"golang.org/x/net/html"
 )
 
@@ -145,32 +141,26 @@ func TestHTMLEscapes(t *testing.T) {
 // stylesheet URL shows the check sees such requests. Skipped without
 // /usr/bin/chromium, except in CI (CI=true), where it fails instead.
 func TestHTMLInBrowser(t *testing.T) {
-	const chromium = "/usr/bin/chromium"
-	if _, err := os.Stat(chromium); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI needs %s (Debian package chromium): %v", chromium, err)
-		}
-		t.Skipf("no %s: %v", chromium, err)
-	}
+	chromium := browsertest.Chromium(t)
 	dir := t.TempDir()
-	proxy := droppingListener(t)
+	proxy := browsertest.DroppingListener(t)
 	page := writeFile(t, dir, "report.html", renderHTMLString(t, soak(t, renderScenarios[1].spec)))
 	shot := filepath.Join(dir, "report.png")
-	dom, fetched := runChromium(t, chromium, dir, proxy, "--screenshot="+shot, "--dump-dom", "file://"+page)
+	dom, fetched := browsertest.Run(t, chromium, dir, proxy, "--screenshot="+shot, "--dump-dom", "file://"+page)
 	if got := strings.Count(dom, "<svg"); got != 5 {
 		t.Errorf("dumped DOM has %d <svg> charts; want 5", got)
 	}
 	if !strings.Contains(dom, "Share per version") {
 		t.Errorf("dumped DOM lacks the share chart's heading")
 	}
-	checkScreenshot(t, shot)
+	browsertest.CheckScreenshot(t, shot, *screenshot)
 	if len(fetched) > 0 {
 		t.Errorf("the page made network requests: %q", fetched)
 	}
 
 	control := writeFile(t, dir, "control.html",
 		`<img src="http://example.invalid/a.png"><link rel="stylesheet" href="https://fonts.example.invalid/b.css">`)
-	if _, fetched := runChromium(t, chromium, dir, proxy, "--dump-dom", "file://"+control); len(fetched) != 2 {
+	if _, fetched := browsertest.Run(t, chromium, dir, proxy, "--dump-dom", "file://"+control); len(fetched) != 2 {
 		t.Errorf("control page requests seen = %q; want its 2 URLs (the check is blind)", fetched)
 	}
 }
@@ -182,123 +172,6 @@ func writeFile(t testing.TB, dir, name, content string) string {
 		t.Fatal(err)
 	}
 	return path
-}
-
-// droppingListener accepts connections on loopback and closes them, so
-// that nothing the browser sends leaves the machine.
-func droppingListener(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	return l.Addr().String()
-}
-
-// runChromium runs headless Chromium with a fresh profile, returns its
-// stdout and the network requests the page initiated, read from its net
-// log.
-func runChromium(t *testing.T, chromium, dir, proxy string, args ...string) (stdout string, fetched []string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	profile, err := os.MkdirTemp(dir, "profile")
-	if err != nil {
-		t.Fatal(err)
-	}
-	netLog := filepath.Join(profile, "netlog.json")
-	base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-		"--disable-component-update", "--disable-sync", "--no-first-run", "--user-data-dir=" + profile,
-		"--proxy-server=http://" + proxy, "--log-net-log=" + netLog, "--window-size=1280,2400"}
-	cmd := exec.CommandContext(ctx, chromium, append(base, args...)...)
-	var out, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("chromium: %v\n%s", err, stderr.String())
-	}
-	return out.String(), pageRequests(t, netLog)
-}
-
-// pageRequests reads a Chromium net log and returns the URLs of requests
-// a page initiated (the browser's own have no initiator) other than
-// file: and data: ones.
-func pageRequests(t *testing.T, path string) []string {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("net log: %v", err)
-	}
-	var log struct {
-		Constants struct {
-			LogEventTypes map[string]int `json:"logEventTypes"`
-		} `json:"constants"`
-		Events []struct {
-			Type   int `json:"type"`
-			Params struct {
-				URL       string `json:"url"`
-				Initiator string `json:"initiator"`
-			} `json:"params"`
-		} `json:"events"`
-	}
-	if err := json.Unmarshal(data, &log); err != nil {
-		t.Fatalf("net log %s: %v", path, err)
-	}
-	start, ok := log.Constants.LogEventTypes["URL_REQUEST_START_JOB"]
-	if !ok {
-		t.Fatalf("net log %s has no URL_REQUEST_START_JOB event type", path)
-	}
-	var urls []string
-	for _, e := range log.Events {
-		p := e.Params
-		if e.Type != start || p.URL == "" || p.Initiator == "not an origin" ||
-			strings.HasPrefix(p.URL, "file:") || strings.HasPrefix(p.URL, "data:") {
-			continue
-		}
-		urls = append(urls, p.URL)
-	}
-	return urls
-}
-
-// checkScreenshot wants a 1280×2400 PNG that is not blank, and copies it to
-// -screenshot when given.
-func checkScreenshot(t *testing.T, path string) {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("no screenshot: %v", err)
-	}
-	img, err := png.Decode(bytes.NewReader(data))
-	if err != nil {
-		t.Fatalf("screenshot is not a PNG: %v", err)
-	}
-	if b := img.Bounds(); b.Dx() != 1280 || b.Dy() != 2400 {
-		t.Errorf("screenshot is %v; want 1280×2400", b)
-	}
-	colours := map[[3]uint32]bool{}
-	for y := img.Bounds().Min.Y; y < img.Bounds().Max.Y; y += 7 {
-		for x := img.Bounds().Min.X; x < img.Bounds().Max.X; x += 7 {
-			r, g, b, _ := img.At(x, y).RGBA()
-			colours[[3]uint32{r >> 8, g >> 8, b >> 8}] = true
-		}
-	}
-	if len(colours) < 20 {
-		t.Errorf("screenshot has %d colours; want a drawn page", len(colours))
-	}
-	if *screenshot != "" {
-		if err := os.WriteFile(*screenshot, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
 // TestHTMLIntervals checks that with the criteria known, the share chart

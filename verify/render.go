@@ -13,17 +13,17 @@ import (
 )
 
 // Formats are the output formats of a gate's result.
-var Formats = []string{"text", "json", "junit", "markdown"}
+var Formats = []string{"text", "json", "junit", "markdown", "html"}
 
 // Write renders r in one of Formats.
 func Write(w io.Writer, format string, r *Result) error {
-	return renderers[*Result]{text: writeText, junit: writeJUnit, markdown: writeMarkdown}.write(w, format, r)
+	return renderers[*Result]{text: writeText, junit: writeJUnit, markdown: writeMarkdown, html: writeHTML}.write(w, format, r)
 }
 
 // renderers are the writers of one result type for the formats other than
 // JSON, which is the same for every type.
 type renderers[T any] struct {
-	text, junit, markdown func(io.Writer, T) error
+	text, junit, markdown, html func(io.Writer, T) error
 }
 
 func (rs renderers[T]) write(w io.Writer, format string, r T) error {
@@ -38,6 +38,8 @@ func (rs renderers[T]) write(w io.Writer, format string, r T) error {
 		return rs.junit(w, r)
 	case "markdown":
 		return rs.markdown(w, r)
+	case "html":
+		return rs.html(w, r)
 	}
 	return fmt.Errorf("--format %q: want one of %s", format, strings.Join(Formats, ", "))
 }

@@ -13,7 +13,7 @@ import (
 
 // WriteScenario renders a scenario run in one of Formats.
 func WriteScenario(w io.Writer, format string, r *ScenarioResult) error {
-	return renderers[*ScenarioResult]{text: scenarioText, junit: scenarioJUnit, markdown: scenarioMarkdown}.write(w, format, r)
+	return renderers[*ScenarioResult]{text: scenarioText, junit: scenarioJUnit, markdown: scenarioMarkdown, html: scenarioHTML}.write(w, format, r)
 }
 
 // stageRow is one stage's line of the final table.

@@ -138,6 +138,23 @@ func goldenResult() *Result {
 			Counts: map[string]float64{"v1": 35, "v3": 46}, ClientPages: map[string]int{"v1": 35, "v3": 44}, Extra: 2,
 			Responses: []Responses{{Version: "v3", Code: "200", Flags: "-", Count: 46}, {Version: "v1", Code: "503", Flags: "UF", Count: 1}},
 			Verdict:   report.Fail, Reason: "server: v1 share 43.2% [22.5%, 65.0%] is below 70% ± 5 at 95% confidence after 81 pages"},
+		Pages: []PageOfNote{
+			{At: start.Add(900 * time.Millisecond), Outcome: "http-error", Status: 503, Why: "failed: http-error", RequestID: "4f1c7a52-3b2e-4c55-9a7e-0d1e2f3a4b5c",
+				TraceID: "0af7651916cd43dd8448eb211c80319c", Sampled: true, Link: "http://jaeger:16686/trace/0af7651916cd43dd8448eb211c80319c"},
+			{At: start.Add(950 * time.Millisecond), Version: "v2", Outcome: "ok", Status: 200, Why: "stray: v2 is expected at 0%", RequestID: "5a2d8b63-4c3f-4d66-8b8f-1e2f3a4b5c6d",
+				TraceID: "1bf8762a27de54ee9559fc322d91420d"},
+		},
+		PagesOfNote: 3,
+		Traces: &TraceCheck{Jaeger: "http://jaeger:16686", API: "v3", Hop: "reviews", Wanted: 20, Sampled: 79, Checked: 20, Agreed: 19,
+			Disagreements: []TraceDisagreement{{TraceID: "2cf9873b38ef65ff6a6a0d433ea2531e", Link: "http://jaeger:16686/trace/2cf9873b38ef65ff6a6a0d433ea2531e",
+				RequestID: "6b3e9c74-5d4a-4e77-9c9a-2f3a4b5c6d7e", Page: "v3", Trace: "v1", Pod: "reviews-v1-7f9c-abcde"}},
+			Hops: []HopLatency{
+				{Version: "v1", Service: "productpage", Count: 9, P50: 1430 * time.Microsecond, P90: 2100 * time.Microsecond, Max: 3020 * time.Microsecond},
+				{Version: "v1", Service: "reviews", Count: 9, P50: 310 * time.Microsecond, P90: 420 * time.Microsecond, Max: 500 * time.Microsecond},
+				{Version: "v3", Service: "reviews", Count: 10, P50: 820 * time.Microsecond, P90: 990 * time.Microsecond, Max: 1200 * time.Microsecond},
+				{Version: "v3", Service: "ratings", Count: 10, P50: 60 * time.Microsecond, P90: 90 * time.Microsecond, Max: 150 * time.Microsecond},
+			},
+			Verdict: report.Fail, Reason: "1 of 20 traces disagree with their pages: trace 2cf9873b38ef65ff6a6a0d433ea2531e says reviews v1 (pod reviews-v1-7f9c-abcde) served request 6b3e9c74-5d4a-4e77-9c9a-2f3a4b5c6d7e, its page shows v3"},
 	}
 }
 

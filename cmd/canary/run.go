@@ -32,7 +32,7 @@ func runCommand() *cli.Command {
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "target", Usage: "page `URL`, overriding the scenario's target"},
 			&cli.StringFlag{Name: "mesh-admin", Usage: "apply the scenario's manifests steps to the local mesh at `HOST:PORT`"},
-			&cli.StringFlag{Name: "format", Value: "text", Usage: "report: text, json, junit or markdown"},
+			&cli.StringFlag{Name: "format", Value: "text", Usage: "report: text, json, junit, markdown or html"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` (the text table still goes to stdout)"},
 		}, append(clusterFlags()[:2:2], tlsFlags()...)...),
 		Action: runAction,

@@ -61,7 +61,7 @@ func verifyFlags() []cli.Flag {
 		&cli.StringFlag{Name: "jaeger", Usage: "Jaeger query `URL` (e.g. http://jaeger-query:16686): pages of note link to their traces"},
 		&cli.IntFlag{Name: "trace-check", Usage: "fetch the traces of `N` sampled pages and check their reviews hop names the page's version (needs --jaeger)"},
 		&cli.DurationFlag{Name: "trace-wait", Value: verify.DefaultTraceWait, Usage: "longest wait for traces to arrive in Jaeger after the last page"},
-		&cli.StringFlag{Name: "format", Value: "text", Usage: "output: text, json, junit or markdown"},
+		&cli.StringFlag{Name: "format", Value: "text", Usage: "output: text, json, junit, markdown or html"},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` (the text verdict still goes to stdout)"},
 	}
 }
