@@ -20,6 +20,14 @@ type htmlPage struct {
 	WindowNote             string
 	Windows                []htmlWindow
 	Warnings               []string
+	Failed                 []htmlFailed
+	FailedNote             string
+}
+
+// htmlFailed is a failed request's row: its trace linked when it can be.
+type htmlFailed struct {
+	When, Outcome, Status, Version, RequestID, TraceID, Link string
+	Sampled                                                  bool
 }
 
 type htmlVersion struct {
@@ -65,6 +73,13 @@ func renderHTML(w io.Writer, v *view) error {
 		p.Alarms = append(p.Alarms, htmlAlarm{v.clock(a.Start), string(a.Kind), versionName(a.Version), a.Message})
 	}
 	p.WindowCols, p.WindowNote, p.Windows = v.htmlWindows()
+	for _, f := range v.rep.Failed {
+		p.Failed = append(p.Failed, htmlFailed{When: v.clock(f.At), Outcome: f.Outcome, Status: itoa(f.Status), Version: versionName(f.Version),
+			RequestID: f.RequestID, TraceID: f.TraceID, Link: f.Link, Sampled: f.Sampled})
+	}
+	if len(p.Failed) > 0 {
+		p.FailedNote = itoa(v.rep.FailedTotal) + " in all; the newest " + itoa(len(p.Failed)) + ", oldest first"
+	}
 	return pageTemplate.Execute(w, p)
 }
 

@@ -60,6 +60,10 @@ const pageHTML = `<!DOCTYPE html>
 <table><thead><tr><th>start</th><th>requests</th>{{range .WindowCols}}<th>{{.}}</th>{{end}}<th>not ok</th>{{range .WindowCols}}<th>p99 {{.}}</th>{{end}}<th class="text">alarms</th></tr></thead><tbody>
 {{range .Windows}}<tr{{if .Alarms}} class="alarmed"{{end}}><td>{{.When}}</td><td>{{.Requests}}</td>{{range .Shares}}<td>{{.}}</td>{{end}}<td>{{.Errors}}</td>{{range .P99s}}<td>{{.}}</td>{{end}}<td class="text">{{.Alarms}}</td></tr>
 {{end}}</tbody></table></details></section>
+{{end}}{{if .Failed}}<section><h2>Failed requests: {{.FailedNote}}</h2>
+<table><thead><tr><th>sent</th><th class="text">outcome</th><th>status</th><th class="text">version</th><th class="text">x-request-id</th><th class="text">trace</th></tr></thead><tbody>
+{{range .Failed}}<tr><td>{{.When}}</td><td class="text">{{.Outcome}}</td><td>{{.Status}}</td><td class="text">{{.Version}}</td><td class="text">{{.RequestID}}</td><td class="text">{{if .Link}}<a href="{{.Link}}">{{.TraceID}}</a>{{else}}{{.TraceID}}{{if not .Sampled}} (not sampled){{end}}{{end}}</td></tr>
+{{end}}</tbody></table></section>
 {{end}}{{if .Warnings}}<section><h2>Warnings</h2><ul>{{range .Warnings}}<li>{{.}}</li>{{end}}</ul></section>
 {{end}}<footer>canary soak report · self-contained, works offline</footer>
 </main>

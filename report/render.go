@@ -31,6 +31,10 @@ type Report struct {
 	// Start and End bound the run; zero means the windows' span.
 	Start, End time.Time
 	Warnings   []string // torn lines, late records and the like
+	// Failed are the newest failed requests (Failures.List), FailedTotal
+	// how many failed in all.
+	Failed      []FailedRequest
+	FailedTotal int
 }
 
 // Formats Render writes.

@@ -21,6 +21,9 @@ type jsonReport struct {
 	Totals    jsonWindow   `json:"totals"`
 	Windows   []jsonWindow `json:"windows"`
 	Alarms    []Alarm      `json:"alarms"`
+	// Failed are the newest failed requests, FailedTotal all of them.
+	Failed      []FailedRequest `json:"failed_requests,omitempty"`
+	FailedTotal int             `json:"failed_total,omitempty"`
 }
 
 type jsonWindow struct {
@@ -52,6 +55,7 @@ func renderJSON(w io.Writer, v *view) error {
 		Tolerance: v.rep.Tolerance, Start: v.start.UTC(), End: v.end.UTC(), Window: v.size.Seconds(),
 		Sources: nonNil(v.rep.Sources), Warnings: nonNil(v.rep.Warnings), Totals: v.jsonWindow(v.total),
 		Windows: make([]jsonWindow, 0, len(v.windows)), Alarms: nonNil(v.alarms),
+		Failed: v.rep.Failed, FailedTotal: v.rep.FailedTotal,
 	}
 	for _, w := range v.windows {
 		out.Windows = append(out.Windows, v.jsonWindow(w))

@@ -41,6 +41,12 @@ func renderMarkdown(w io.Writer, v *view) error {
 		}
 	}
 	v.markdownWindows(ew)
+	if lines := v.failedLines(); len(lines) > 0 {
+		ew.printf("\n### Failed requests (%d in all; the newest %d)\n\n", v.rep.FailedTotal, len(lines))
+		for _, l := range lines {
+			ew.printf("- %s\n", mdEscape(l))
+		}
+	}
 	for i, s := range v.rep.Warnings {
 		if i == 0 {
 			ew.printf("\n### Warnings\n\n")

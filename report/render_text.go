@@ -54,6 +54,12 @@ func renderText(w io.Writer, v *view) error {
 		}
 		tw.Flush()
 	}
+	if lines := v.failedLines(); len(lines) > 0 {
+		ew.printf("\nfailed requests (%d in all; the newest %d, oldest first)\n", v.rep.FailedTotal, len(lines))
+		for _, l := range lines {
+			ew.printf("  %s\n", l)
+		}
+	}
 	if len(v.rep.Warnings) > 0 {
 		ew.printf("\nwarnings\n")
 		for _, s := range v.rep.Warnings {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/canary-gate/canary/jaeger"
 	"github.com/canary-gate/canary/report"
 	"github.com/canary-gate/canary/results"
 	"github.com/urfave/cli/v3"
@@ -43,6 +44,7 @@ func windowFlags() []cli.Flag {
 		&cli.Float64Flag{Name: "confidence", Value: report.DefaultConfidence, Usage: "a healthy run raises no alarm with this probability"},
 		&cli.Float64Flag{Name: "max-error-rate", Value: 100 * report.DefaultMaxErrorRate, Usage: "percent of requests per version that may be not ok"},
 		&cli.DurationFlag{Name: "latency-p99", Usage: "alarm when a version's p99 is over `D` (0: off)"},
+		&cli.StringFlag{Name: "jaeger", Usage: "Jaeger query `URL`: the failed requests link to their traces"},
 	}
 }
 
@@ -96,9 +98,14 @@ func reportAction(ctx context.Context, c *cli.Command) error {
 	if err != nil {
 		return usageError(err)
 	}
+	link, err := jaegerLink(c)
+	if err != nil {
+		return err
+	}
 	rep := &report.Report{Title: c.String("title"), Expect: c.String("expect"), Tolerance: wc.Tolerance, Criteria: &wc}
+	var failed report.Failures
 	for _, name := range c.Args().Slice() {
-		warn, err := readResults(name, agg)
+		warn, err := readResults(name, agg, &failed)
 		if err != nil {
 			return err
 		}
@@ -106,14 +113,15 @@ func reportAction(ctx context.Context, c *cli.Command) error {
 		rep.Warnings = append(rep.Warnings, warn...)
 	}
 	rep.Windows = append(rep.Windows, agg.Close()...)
+	rep.Failed, rep.FailedTotal = failed.List(link)
 	if late := agg.Late(); late > 0 {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d records arrived after their window was closed and were merged back", late))
 	}
 	return finishReport(c, rep, wc, format, c.String("output"))
 }
 
-// readResults streams one file into the aggregator.
-func readResults(name string, agg *report.Aggregator) ([]string, error) {
+// readResults streams one file into the aggregator and the failures.
+func readResults(name string, agg *report.Aggregator, failed *report.Failures) ([]string, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, usageError(fmt.Errorf("report: %s: %w", name, unwrapPath(err)))
@@ -123,6 +131,7 @@ func readResults(name string, agg *report.Aggregator) ([]string, error) {
 	for sc.Scan() {
 		r := sc.Record()
 		agg.Add(&r)
+		failed.Add(&r)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, usageError(err)
@@ -154,4 +163,17 @@ func finishReport(c *cli.Command, rep *report.Report, wc report.WindowCriteria, 
 		return err
 	}
 	return verdictError(v)
+}
+
+// jaegerLink reads --jaeger: the link of a trace id in Jaeger's UI, or nil.
+func jaegerLink(c *cli.Command) (func(string) string, error) {
+	u := c.String("jaeger")
+	if u == "" {
+		return nil, nil
+	}
+	jc, err := jaeger.New(u, nil)
+	if err != nil {
+		return nil, usageError(err)
+	}
+	return jc.Link, nil
 }

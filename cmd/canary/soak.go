@@ -49,6 +49,8 @@ type soak struct {
 	wc      report.WindowCriteria
 	windows []report.Window
 	alarms  []report.Alarm
+	failed  report.Failures
+	link    func(traceID string) string // --jaeger's trace links; nil without
 }
 
 // close judges the windows the aggregator hands out and prints alarms.
@@ -114,6 +116,7 @@ func soakAction(ctx context.Context, c *cli.Command) error {
 	s.mu.Unlock()
 	rep := &report.Report{Title: "canary soak " + o.Target, Windows: s.windows, Alarms: s.alarms,
 		Expect: c.String("expect"), Tolerance: s.wc.Tolerance, Criteria: &s.wc}
+	rep.Failed, rep.FailedTotal = s.failed.List(s.link)
 	if p := c.String("results"); p != "" {
 		rep.Sources = []string{p}
 	}
@@ -181,9 +184,14 @@ func soakOptions(c *cli.Command) (attack.Options, *soak, func() error, error) {
 		return o, nil, noop, err
 	}
 	s := &soak{agg: agg, wc: wc, server: server}
+	if s.link, err = jaegerLink(c); err != nil {
+		closeResults()
+		return o, nil, noop, err
+	}
 	o.Observe = func(r *results.Record) {
 		s.mu.Lock()
 		s.agg.Add(r)
+		s.failed.Add(r)
 		s.mu.Unlock()
 	}
 	if err := o.Validate(); err != nil {
