@@ -1,7 +1,8 @@
 // Package lab runs a real Kubernetes control plane on loopback for the
 // lab and its tests: Debian's etcd and a kube-apiserver built from the
 // k8s.io/kubernetes Go module, started and stopped by controller-runtime's
-// envtest, with Istio's CRDs from the istio.io/api module installed. There
+// envtest, with Istio's CRDs (istio.io/api) and the Gateway API's standard
+// CRDs (sigs.k8s.io/gateway-api) installed from their modules. There
 // is no kubelet, scheduler or controller-manager: the local mesh plays the
 // kubelet for the workloads it runs.
 package lab
@@ -37,8 +38,9 @@ const APIServerEnv = "CANARY_KUBE_APISERVER"
 type Options struct {
 	// APIServer and Etcd are the binaries; empty means Binaries' answer.
 	APIServer, Etcd string
-	// CRDFiles are YAML files of CustomResourceDefinitions to install and
-	// wait for; nil means Istio's (IstioCRDs).
+	// CRDFiles are YAML files (or directories of them) of
+	// CustomResourceDefinitions to install and wait for; nil means Istio's
+	// and the Gateway API's standard ones (IstioCRDs, GatewayAPICRDs).
 	CRDFiles []string
 	// Verbose attaches the control plane's output to this process's.
 	Verbose bool
@@ -71,7 +73,11 @@ func Start(opts Options) (*Lab, error) {
 		if err != nil {
 			return nil, err
 		}
-		opts.CRDFiles = []string{crds}
+		gw, err := GatewayAPICRDs()
+		if err != nil {
+			return nil, err
+		}
+		opts.CRDFiles = []string{crds, gw}
 	}
 	env := &envtest.Environment{
 		ControlPlaneStartTimeout: 2 * time.Minute,
@@ -152,6 +158,18 @@ func IstioCRDs() (string, error) {
 		return "", err
 	}
 	return filepath.Join(dir, "kubernetes", "customresourcedefinitions.gen.yaml"), nil
+}
+
+// GatewayAPICRDs is the directory of the Kubernetes Gateway API's standard
+// CRDs (Gateway, HTTPRoute, …) in the module cache, from the
+// sigs.k8s.io/gateway-api release go.mod requires, whose typed objects
+// canary reads routes with.
+func GatewayAPICRDs() (string, error) {
+	dir, err := moduleDir("sigs.k8s.io/gateway-api")
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "config", "crd", "standard"), nil
 }
 
 // moduleDir downloads (if needed) and locates a module of the main
