@@ -6,9 +6,11 @@ import (
 	"slices"
 	"strings"
 
+	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
 // Check is one preflight finding.
@@ -81,8 +83,15 @@ func (c *Cluster) checkRouting(ctx context.Context, host, ns string) (Check, []s
 	if err != nil {
 		return Check{Name: "routing", Detail: err.Error()}, nil, nil
 	}
+	routes, err := c.httpRoutesFor(ctx, host, ns)
+	if err != nil {
+		return Check{}, nil, err
+	}
+	if len(routes) > 0 {
+		return c.checkHTTPRoutes(ctx, vs, routes, host, ns)
+	}
 	if vs == nil {
-		return Check{Name: "routing", OK: true, Detail: fmt.Sprintf("no VirtualService routes %s: every ready pod gets an even share", host)}, nil, nil
+		return Check{Name: "routing", OK: true, Detail: fmt.Sprintf("no VirtualService or HTTPRoute routes %s: every ready pod gets an even share", host)}, nil, nil
 	}
 	var subsets []string
 	for _, hr := range vs.Spec.GetHttp() {
@@ -151,4 +160,34 @@ func checkPods(host string, pods []corev1.Pod, versions []string) []Check {
 		side.Detail = "without a sidecar, a pod's traffic bypasses the VirtualService and reports no telemetry: " + strings.Join(noSidecar, ", ")
 	}
 	return []Check{podCheck, side}
+}
+
+// checkHTTPRoutes checks the mesh HTTPRoutes of host: exactly one, no
+// VirtualService beside it, and every backend Service resolving to one
+// version of ready pods. It returns the versions routed.
+func (c *Cluster) checkHTTPRoutes(ctx context.Context, vs *networkingv1.VirtualService, routes []gatewayv1.HTTPRoute, host, ns string) (Check, []string, error) {
+	names := make([]string, len(routes))
+	for i, r := range routes {
+		names[i] = ns + "/" + r.Name
+	}
+	switch {
+	case vs != nil:
+		return Check{Name: "routing", Detail: fmt.Sprintf("host %s is routed by VirtualService %s/%s and by HTTPRoute %s: remove one (which applies is Istio's choice)",
+			host, ns, vs.Name, strings.Join(names, ", "))}, nil, nil
+	case len(routes) > 1:
+		return Check{Name: "routing", Detail: fmt.Sprintf("host %s is routed by %d HTTPRoutes (%s)", host, len(routes), strings.Join(names, ", "))}, nil, nil
+	}
+	bs, err := HTTPRouteSplit(&routes[0])
+	if err != nil {
+		return Check{Name: "routing", Detail: err.Error()}, nil, nil
+	}
+	var versions, via []string
+	for _, b := range bs {
+		v, how, err := c.destinationVersion(ctx, b.Service, "", ns)
+		if err != nil {
+			return Check{Name: "routing", Detail: fmt.Sprintf("HTTPRoute %s: %v", names[0], err)}, nil, nil
+		}
+		versions, via = append(versions, v), append(via, how)
+	}
+	return Check{Name: "routing", OK: true, Detail: fmt.Sprintf("HTTPRoute %s routes %s: %s", names[0], host, strings.Join(via, ", "))}, versions, nil
 }

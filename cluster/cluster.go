@@ -1,7 +1,7 @@
 // Package cluster reads from a Kubernetes cluster running Istio what a
 // rollout gate needs, so that `canary verify --expect v1=50,v3=50` needs no
 // other flag: the ingress gateway's address and the page's path, the mesh's
-// Prometheus, the live VirtualService's split, and whether the rollout can
+// Prometheus, the live VirtualService's or HTTPRoute's split, and whether the rollout can
 // work at all (subsets, ready pods, sidecars, the Gateway) before any load.
 // Every discovery says what it chose and why, in one line. It also applies
 // a rollout stage's manifests with server-side apply (Apply). Credentials
@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 )
 
 // ErrNoCluster means no kubeconfig was found and canary is not in a pod.
@@ -26,6 +27,8 @@ type Cluster struct {
 	Config *rest.Config
 	Kube   kubernetes.Interface
 	Istio  istioclient.Interface
+	// Gateway reads the Kubernetes Gateway API's routes (HTTPRoute).
+	Gateway gatewayclient.Interface
 	// Where says which cluster, for messages: the API server's URL and the
 	// context; never a credential.
 	Where string
@@ -69,10 +72,14 @@ func New(cfg *rest.Config, where string) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
+	gw, err := gatewayclient.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig: %w", err)
+	}
 	if where == "" {
 		where = cfg.Host
 	}
-	return &Cluster{Config: cfg, Kube: kube, Istio: ic, Where: where}, nil
+	return &Cluster{Config: cfg, Kube: kube, Istio: ic, Gateway: gw, Where: where}, nil
 }
 
 func describe(cc clientcmd.ClientConfig, cfg *rest.Config) string {

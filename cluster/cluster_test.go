@@ -285,7 +285,7 @@ func TestPreflight(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	check("reviews-v2 without a sidecar", map[string]string{"sidecars": "no istio-proxy"})
-	e.kubectl(t, "", "delete", "gateway", "bookinfo-gateway")
+	e.kubectl(t, "", "delete", "gateways.networking.istio.io", "bookinfo-gateway") // "gateway" alone is ambiguous beside the Gateway API
 	check("Gateway deleted", map[string]string{"gateway": "no Gateway selects", "sidecars": "no istio-proxy"})
 
 	// A user outside system:masters: one error naming what it may not do.

@@ -59,10 +59,34 @@ type Expectation struct {
 // subset resolved to its version label through the host's
 // DestinationRule; without one, Istio spreads requests evenly over the
 // ready pods, so the split is their versions' shares.
+//
+// A mesh HTTPRoute (the Gateway API's way: a Service as its parent) is read
+// the same way, each backend Service resolved to its pods' version. When
+// both a VirtualService and an HTTPRoute route host, Expect refuses to
+// guess which one Istio applies: name one with vsName, or give --expect.
 func (c *Cluster) Expect(ctx context.Context, host, ns, vsName string) (Expectation, error) {
 	vs, err := c.routeFor(ctx, host, ns, vsName)
 	if err != nil {
 		return Expectation{}, err
+	}
+	if vsName == "" {
+		routes, err := c.httpRoutesFor(ctx, host, ns)
+		if err != nil {
+			return Expectation{}, err
+		}
+		names := make([]string, len(routes))
+		for i, r := range routes {
+			names[i] = r.Name
+		}
+		switch {
+		case vs != nil && len(routes) > 0:
+			return Expectation{}, fmt.Errorf("host %s is routed by VirtualService %s and by HTTPRoute %s: which one applies is Istio's choice, not canary's to guess; remove one, name the VirtualService with --expect-from vs/NAME, or give --expect",
+				host, vs.Name, strings.Join(names, ", "))
+		case len(routes) > 1:
+			return Expectation{}, fmt.Errorf("host %s is routed by %d HTTPRoutes (%s): give --expect", host, len(routes), strings.Join(names, ", "))
+		case len(routes) == 1:
+			return c.routeExpect(ctx, &routes[0], ns)
+		}
 	}
 	if vs == nil {
 		return c.podSplit(ctx, host, ns)
@@ -232,7 +256,7 @@ func (c *Cluster) podSplit(ctx context.Context, host, ns string) (Expectation, e
 		}
 	}
 	if total == 0 {
-		return Expectation{}, fmt.Errorf("no VirtualService routes %s and it has no ready pod with a version label: nothing to expect", host)
+		return Expectation{}, fmt.Errorf("no VirtualService or HTTPRoute routes %s and it has no ready pod with a version label: nothing to expect", host)
 	}
 	versions := make([]string, 0, len(count))
 	for v := range count {
@@ -250,7 +274,7 @@ func (c *Cluster) podSplit(ctx context.Context, host, ns string) (Expectation, e
 		parts = append(parts, fmt.Sprintf("%s=%d.%d", v, share/10, share%10))
 	}
 	return Expectation{Expect: strings.Join(parts, ","),
-		Why: fmt.Sprintf("no VirtualService routes %s: Istio spreads requests evenly over its %d ready pods", host, total)}, nil
+		Why: fmt.Sprintf("no VirtualService or HTTPRoute routes %s: Istio spreads requests evenly over its %d ready pods", host, total)}, nil
 }
 
 // servicePods lists the pods the Service host selects.

@@ -107,7 +107,7 @@ func TestLabWalkthrough(t *testing.T) {
 	}
 	apply("bookinfo-gateway.yaml", "destination-rule-all.yaml")
 	_, errOut := verify(ExitPass)
-	if !strings.Contains(errOut, "expect v1=33.3,v2=33.3,v3=33.4: no VirtualService routes reviews") {
+	if !strings.Contains(errOut, "expect v1=33.3,v2=33.3,v3=33.4: no VirtualService or HTTPRoute routes reviews") {
 		t.Errorf("verify without --expect and without a reviews VirtualService: stderr does not say the even split:\n%s", errOut)
 	}
 

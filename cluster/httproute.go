@@ -1,0 +1,169 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+)
+
+// Backend is one weighted backend of an HTTPRoute rule: a Service and its
+// share of the rule's traffic in percent.
+type Backend struct {
+	Service string
+	Percent float64
+}
+
+// HTTPRouteSplit is the split of a mesh HTTPRoute (GAMMA: a Service as its
+// parent): the weighted backendRefs of its one rule. As with a
+// VirtualService, a rule that matches on the request makes the split
+// depend on who asks, so it is refused; fields canary does not model
+// (filters, timeouts, other backend kinds) are refused by name rather than
+// ignored. Weights are relative: percent = weight / sum (default weight 1).
+func HTTPRouteSplit(r *gatewayv1.HTTPRoute) ([]Backend, error) {
+	name := r.Namespace + "/" + r.Name
+	if r.Namespace == "" {
+		name = r.Name
+	}
+	rules := r.Spec.Rules
+	if len(rules) == 0 {
+		return nil, fmt.Errorf("HTTPRoute %s has no rules", name)
+	}
+	if len(rules) > 1 || len(rules[0].Matches) > 1 || (len(rules[0].Matches) == 1 && !catchAll(rules[0].Matches[0])) {
+		return nil, fmt.Errorf("HTTPRoute %s routes by match (%d rules): the split depends on the request; use --expect with the headers you send", name, len(rules))
+	}
+	rule := rules[0]
+	switch {
+	case len(rule.Filters) > 0:
+		return nil, fmt.Errorf("HTTPRoute %s: spec.rules[0].filters is not supported: canary checks weights only", name)
+	case rule.Timeouts != nil:
+		return nil, fmt.Errorf("HTTPRoute %s: spec.rules[0].timeouts is not supported: canary checks weights only", name)
+	case len(rule.BackendRefs) == 0:
+		return nil, fmt.Errorf("HTTPRoute %s has no backendRefs: Istio answers 500 to every request", name)
+	}
+	var sum int32
+	for i, b := range rule.BackendRefs {
+		switch {
+		case b.Group != nil && *b.Group != "" && *b.Group != "core":
+			return nil, fmt.Errorf("HTTPRoute %s: spec.rules[0].backendRefs[%d] group %q is not supported: want a Service", name, i, *b.Group)
+		case b.Kind != nil && *b.Kind != "Service":
+			return nil, fmt.Errorf("HTTPRoute %s: spec.rules[0].backendRefs[%d] kind %q is not supported: want a Service", name, i, *b.Kind)
+		case b.Namespace != nil && string(*b.Namespace) != r.Namespace:
+			return nil, fmt.Errorf("HTTPRoute %s: spec.rules[0].backendRefs[%d] in namespace %s is not supported: want the route's", name, i, *b.Namespace)
+		case len(b.Filters) > 0:
+			return nil, fmt.Errorf("HTTPRoute %s: spec.rules[0].backendRefs[%d].filters is not supported: canary checks weights only", name, i)
+		}
+		sum += weight(b)
+	}
+	if sum == 0 {
+		return nil, fmt.Errorf("HTTPRoute %s: every backend has weight 0: Istio answers 500 to every request", name)
+	}
+	out := make([]Backend, 0, len(rule.BackendRefs))
+	for _, b := range rule.BackendRefs {
+		out = append(out, Backend{Service: string(b.Name), Percent: 100 * float64(weight(b)) / float64(sum)})
+	}
+	return out, nil
+}
+
+// weight is a backend's weight, 1 when unset as the Gateway API says.
+func weight(b gatewayv1.HTTPBackendRef) int32 {
+	if b.Weight == nil {
+		return 1
+	}
+	return *b.Weight
+}
+
+// catchAll says whether a match matches every request: a PathPrefix "/"
+// and nothing else, which is also what the API server defaults a rule
+// without matches to.
+func catchAll(m gatewayv1.HTTPRouteMatch) bool {
+	if len(m.Headers) > 0 || len(m.QueryParams) > 0 || m.Method != nil {
+		return false
+	}
+	p := m.Path
+	return p == nil || (p.Type != nil && *p.Type == gatewayv1.PathMatchPathPrefix && p.Value != nil && *p.Value == "/")
+}
+
+// routesService says whether r is a mesh route for Service host in ns: a
+// parentRef of kind Service (GAMMA) naming it.
+func routesService(r *gatewayv1.HTTPRoute, host, ns string) bool {
+	for _, p := range r.Spec.ParentRefs {
+		group, kind := "gateway.networking.k8s.io", "Gateway"
+		if p.Group != nil {
+			group = string(*p.Group)
+		}
+		if p.Kind != nil {
+			kind = string(*p.Kind)
+		}
+		pns := r.Namespace
+		if p.Namespace != nil {
+			pns = string(*p.Namespace)
+		}
+		if (group == "" || group == "core") && kind == "Service" && string(p.Name) == host && pns == ns {
+			return true
+		}
+	}
+	return false
+}
+
+// httpRoutesFor lists the mesh HTTPRoutes of Service host in ns; none when
+// the cluster has no Gateway API.
+func (c *Cluster) httpRoutesFor(ctx context.Context, host, ns string) ([]gatewayv1.HTTPRoute, error) {
+	if c.Gateway == nil {
+		return nil, nil
+	}
+	list, err := c.Gateway.GatewayV1().HTTPRoutes(ns).List(ctx, metav1.ListOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil // no Gateway API CRDs: nothing routes by HTTPRoute
+	}
+	if err != nil {
+		return nil, fmt.Errorf("httproutes: %w", err)
+	}
+	var out []gatewayv1.HTTPRoute
+	for _, r := range list.Items {
+		if routesService(&r, host, ns) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// routeExpect is the expectation from a mesh HTTPRoute: each backend
+// Service resolved to the one version of its ready pods.
+func (c *Cluster) routeExpect(ctx context.Context, r *gatewayv1.HTTPRoute, ns string) (Expectation, error) {
+	bs, err := HTTPRouteSplit(r)
+	if err != nil {
+		return Expectation{}, err
+	}
+	var parts, via []string
+	left := 1000 // tenths of a percent, so the shares add up to 100 exactly
+	for i, b := range bs {
+		v, how, err := c.destinationVersion(ctx, b.Service, "", ns)
+		if err != nil {
+			return Expectation{}, fmt.Errorf("HTTPRoute %s/%s: %w", ns, r.Name, err)
+		}
+		share := int(math.Round(b.Percent * 10))
+		if i == len(bs)-1 {
+			share = left
+		}
+		left -= share
+		parts = append(parts, v+"="+strconv.FormatFloat(float64(share)/10, 'f', -1, 64))
+		via = append(via, how)
+	}
+	return Expectation{Expect: strings.Join(parts, ","),
+		Why: fmt.Sprintf("HTTPRoute %s/%s (generation %d) on Service %s: %s", ns, r.Name, r.Generation, ns+"/"+firstServiceParent(r), strings.Join(via, ", "))}, nil
+}
+
+func firstServiceParent(r *gatewayv1.HTTPRoute) string {
+	for _, p := range r.Spec.ParentRefs {
+		if p.Kind != nil && *p.Kind == "Service" {
+			return string(p.Name)
+		}
+	}
+	return ""
+}
