@@ -63,9 +63,18 @@ func HTTPRouteSplit(r *gatewayv1.HTTPRoute) ([]Backend, error) {
 	if sum == 0 {
 		return nil, fmt.Errorf("HTTPRoute %s: every backend has weight 0: Istio answers 500 to every request", name)
 	}
+	// Percents in tenths that add up to 100 exactly (the last backend takes
+	// the rounding), as --expect wants them: weights 1:1:1 are
+	// 33.3, 33.3 and 33.4.
 	out := make([]Backend, 0, len(rule.BackendRefs))
-	for _, b := range rule.BackendRefs {
-		out = append(out, Backend{Service: string(b.Name), Percent: 100 * float64(weight(b)) / float64(sum)})
+	left := 1000
+	for i, b := range rule.BackendRefs {
+		tenths := int(math.Round(1000 * float64(weight(b)) / float64(sum)))
+		if i == len(rule.BackendRefs)-1 {
+			tenths = left
+		}
+		left -= tenths
+		out = append(out, Backend{Service: string(b.Name), Percent: float64(tenths) / 10})
 	}
 	return out, nil
 }
@@ -141,18 +150,12 @@ func (c *Cluster) routeExpect(ctx context.Context, r *gatewayv1.HTTPRoute, ns st
 		return Expectation{}, err
 	}
 	var parts, via []string
-	left := 1000 // tenths of a percent, so the shares add up to 100 exactly
-	for i, b := range bs {
+	for _, b := range bs {
 		v, how, err := c.destinationVersion(ctx, b.Service, "", ns)
 		if err != nil {
 			return Expectation{}, fmt.Errorf("HTTPRoute %s/%s: %w", ns, r.Name, err)
 		}
-		share := int(math.Round(b.Percent * 10))
-		if i == len(bs)-1 {
-			share = left
-		}
-		left -= share
-		parts = append(parts, v+"="+strconv.FormatFloat(float64(share)/10, 'f', -1, 64))
+		parts = append(parts, v+"="+strconv.FormatFloat(b.Percent, 'f', -1, 64))
 		via = append(via, how)
 	}
 	return Expectation{Expect: strings.Join(parts, ","),
