@@ -73,6 +73,7 @@ func TestTraceCheck(t *testing.T) {
 	t.Run("50/50, every page sampled", func(t *testing.T) {
 		m := tracedMesh(t, j, fiftyFifty)
 		o := gateOptions(t, m, "v1=50,v3=50", 5)
+		o.Attack.Rate = 100 // 800 spans a second: gentle on a busy CI machine under -race
 		o.Traces = &Traces{Jaeger: jc, Check: 40, Wait: 30 * time.Second}
 		res, err := Run(context.Background(), o)
 		if err != nil {
@@ -134,6 +135,7 @@ func TestTraceCheck(t *testing.T) {
 	t.Run("1% sampled", func(t *testing.T) {
 		m := tracedMesh(t, j, fiftyFifty)
 		o := gateOptions(t, m, "v1=50,v3=50", 5)
+		o.Attack.Rate = 100
 		o.Attack.Unsampled = 99
 		o.Traces = &Traces{Jaeger: jc, Check: 500, Wait: 30 * time.Second}
 		res, err := Run(context.Background(), o)

@@ -39,6 +39,15 @@ const (
 	// traceExportTimeout bounds one OTLP export, and the flush at Shutdown:
 	// an unreachable collector must not hold the mesh up.
 	traceExportTimeout = 3 * time.Second
+	// traceQueue and traceBatch size the span queue for a gate's load: a
+	// page makes 8 spans, so 300 pages/s are 2,400 spans/s, and the SDK's
+	// default queue (2,048 spans, exported every 5 s) dropped a third of a
+	// gate's traces on a busy CI machine. 65,536 spans (about 30 s of such
+	// load, some 60 MB at worst) exported every second or per 4,096 spans
+	// keep them; a collector slower than that still drops the excess, as
+	// Envoy's tracer would.
+	traceQueue = 1 << 16
+	traceBatch = 4096
 )
 
 // tracing reports spans as Istio's Envoy proxies do with an OpenTelemetry
@@ -136,8 +145,10 @@ func newTracing(o Options, logf func(string, ...any)) (*tracing, error) {
 			b3.New(b3.WithInjectEncoding(b3.B3MultipleHeader)), propagation.TraceContext{}),
 		sampler: sdktrace.ParentBased(ratio,
 			sdktrace.WithRemoteParentNotSampled(undecidedSampler{ratio})),
-		exporter:   exp,
-		bsp:        sdktrace.NewBatchSpanProcessor(exp, sdktrace.WithExportTimeout(traceExportTimeout)),
+		exporter: exp,
+		bsp: sdktrace.NewBatchSpanProcessor(exp, sdktrace.WithExportTimeout(traceExportTimeout),
+			sdktrace.WithMaxQueueSize(traceQueue), sdktrace.WithMaxExportBatchSize(traceBatch),
+			sdktrace.WithBatchTimeout(time.Second)),
 		logf:       logf,
 		defaultOps: make(map[string]string),
 	}
