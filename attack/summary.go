@@ -4,12 +4,12 @@ import (
 	"cmp"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/canary-gate/canary/classify"
+	"github.com/canary-gate/canary/results"
 )
 
 // Summary is the state of an attack: a live snapshot while it runs and the
@@ -215,9 +215,8 @@ func (s *Summary) InFlight() uint64 {
 func (s *Summary) LinkTraces(link func(traceID string) string) {
 	for i := range s.Failures {
 		f := &s.Failures[i]
-		parts := strings.Split(f.Trace, "-")
-		if len(parts) == 4 && len(parts[1]) == 32 && parts[3] == "01" {
-			f.Link = link(parts[1])
+		if id, sampled := results.TraceContext(f.Trace); sampled {
+			f.Link = link(id)
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"strings"
 	"time"
 
 	"github.com/canary-gate/canary/classify"
@@ -39,10 +38,7 @@ func (f *Failures) Add(r *results.Record) {
 	}
 	f.total++
 	fr := FailedRequest{At: r.At, Version: r.Version, Outcome: r.Outcome.String(), Status: r.Status, RequestID: r.ID}
-	// traceparent: 00-<trace id>-<span id>-<flags>, bit 0 of flags: sampled.
-	if parts := strings.Split(r.Trace, "-"); len(parts) == 4 && len(parts[1]) == 32 && len(parts[3]) == 2 {
-		fr.TraceID, fr.Sampled = parts[1], strings.ContainsRune("13579bdf", rune(parts[3][1]))
-	}
+	fr.TraceID, fr.Sampled = results.TraceContext(r.Trace)
 	if len(f.ring) < KeepFailed {
 		f.ring = append(f.ring, fr)
 		return

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/canary-gate/canary/classify"
@@ -119,7 +118,7 @@ func newTraceSampler(o *Options) *traceSampler {
 
 // observe looks at one evidence page; the gate's lock is held.
 func (ts *traceSampler) observe(r *results.Record) {
-	traceID, sampled := parseTraceparent(r.Trace)
+	traceID, sampled := results.TraceContext(r.Trace)
 	if why := ts.notableWhy(r); why != "" {
 		p := PageOfNote{At: r.At, Version: r.Version, Outcome: r.Outcome.String(), Status: r.Status, Why: why,
 			RequestID: r.ID, TraceID: traceID, Sampled: sampled}
@@ -158,16 +157,6 @@ func (ts *traceSampler) notableWhy(r *results.Record) string {
 		return fmt.Sprintf("stray: %s is expected at 0%%", r.Version)
 	}
 	return ""
-}
-
-// parseTraceparent reads a W3C traceparent's trace id and sampled flag.
-func parseTraceparent(tp string) (traceID string, sampled bool) {
-	parts := strings.Split(tp, "-")
-	if len(parts) != 4 || len(parts[1]) != 32 || len(parts[3]) != 2 {
-		return "", false
-	}
-	flags := parts[3]
-	return parts[1], strings.ContainsRune("13579bdf", rune(flags[1])) // bit 0: sampled
 }
 
 // check fetches the picked pages' traces and compares each with its page.

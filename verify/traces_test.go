@@ -19,27 +19,6 @@ import (
 	"github.com/canary-gate/canary/results"
 )
 
-func TestParseTraceparent(t *testing.T) {
-	t.Parallel()
-	id := "4bf92f3577b34da6a3ce929d0e0e4736"
-	for _, c := range []struct {
-		tp      string
-		id      string
-		sampled bool
-	}{
-		{"00-" + id + "-00f067aa0ba902b7-01", id, true},
-		{"00-" + id + "-00f067aa0ba902b7-00", id, false},
-		{"00-" + id + "-00f067aa0ba902b7-03", id, true}, // sampled plus another flag
-		{"", "", false},
-		{"00-abc-00f067aa0ba902b7-01", "", false},
-	} {
-		got, sampled := parseTraceparent(c.tp)
-		if got != c.id || sampled != c.sampled {
-			t.Errorf("parseTraceparent(%q) = %q, %v; want %q, %v", c.tp, got, sampled, c.id, c.sampled)
-		}
-	}
-}
-
 // TestTraceSampler: pages of note keep the newest, with links only for
 // sampled ones; the check's sample takes only sampled, classified pages
 // and stays uniform (every page equally likely, whatever its position).
