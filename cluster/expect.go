@@ -85,7 +85,7 @@ func (c *Cluster) Expect(ctx context.Context, host, ns, vsName string) (Expectat
 		case len(routes) > 1:
 			return Expectation{}, fmt.Errorf("host %s is routed by %d HTTPRoutes (%s): give --expect", host, len(routes), strings.Join(names, ", "))
 		case len(routes) == 1:
-			return c.routeExpect(ctx, &routes[0], ns)
+			return c.routeExpect(ctx, &routes[0], host, ns)
 		}
 	}
 	if vs == nil {

@@ -98,9 +98,11 @@ func catchAll(m gatewayv1.HTTPRouteMatch) bool {
 	return p == nil || (p.Type != nil && *p.Type == gatewayv1.PathMatchPathPrefix && p.Value != nil && *p.Value == "/")
 }
 
-// routesService says whether r is a mesh route for Service host in ns: a
-// parentRef of kind Service (GAMMA) naming it.
-func routesService(r *gatewayv1.HTTPRoute, host, ns string) bool {
+// RoutesService says whether r is a mesh route for Service host in ns: a
+// parentRef of kind Service (GAMMA) naming it. A parentRef's group defaults
+// to gateway.networking.k8s.io, as the API server fills it in, so a Service
+// parent must say group "" (or "core"), as Istio's samples do.
+func RoutesService(r *gatewayv1.HTTPRoute, host, ns string) bool {
 	for _, p := range r.Spec.ParentRefs {
 		group, kind := "gateway.networking.k8s.io", "Gateway"
 		if p.Group != nil {
@@ -135,16 +137,16 @@ func (c *Cluster) httpRoutesFor(ctx context.Context, host, ns string) ([]gateway
 	}
 	var out []gatewayv1.HTTPRoute
 	for _, r := range list.Items {
-		if routesService(&r, host, ns) {
+		if RoutesService(&r, host, ns) {
 			out = append(out, r)
 		}
 	}
 	return out, nil
 }
 
-// routeExpect is the expectation from a mesh HTTPRoute: each backend
-// Service resolved to the one version of its ready pods.
-func (c *Cluster) routeExpect(ctx context.Context, r *gatewayv1.HTTPRoute, ns string) (Expectation, error) {
+// routeExpect is the expectation from a mesh HTTPRoute of Service host:
+// each backend Service resolved to the one version of its ready pods.
+func (c *Cluster) routeExpect(ctx context.Context, r *gatewayv1.HTTPRoute, host, ns string) (Expectation, error) {
 	bs, err := HTTPRouteSplit(r)
 	if err != nil {
 		return Expectation{}, err
@@ -159,14 +161,5 @@ func (c *Cluster) routeExpect(ctx context.Context, r *gatewayv1.HTTPRoute, ns st
 		via = append(via, how)
 	}
 	return Expectation{Expect: strings.Join(parts, ","),
-		Why: fmt.Sprintf("HTTPRoute %s/%s (generation %d) on Service %s: %s", ns, r.Name, r.Generation, ns+"/"+firstServiceParent(r), strings.Join(via, ", "))}, nil
-}
-
-func firstServiceParent(r *gatewayv1.HTTPRoute) string {
-	for _, p := range r.Spec.ParentRefs {
-		if p.Kind != nil && *p.Kind == "Service" {
-			return string(p.Name)
-		}
-	}
-	return ""
+		Why: fmt.Sprintf("HTTPRoute %s/%s (generation %d) on Service %s: %s", ns, r.Name, r.Generation, ns+"/"+host, strings.Join(via, ", "))}, nil
 }

@@ -102,7 +102,7 @@ func expectFromHTTPRoutes(path string, data []byte, host string) (report.Expecta
 		if err := k8syaml.UnmarshalStrict(raw.Raw, &r); err != nil {
 			return report.Expectation{}, true, fmt.Errorf("--expect-from %s: document %d: HTTPRoute: %w", path, doc, err)
 		}
-		if !routesServiceParent(&r, host) {
+		if !cluster.RoutesService(&r, host, r.Namespace) {
 			continue
 		}
 		bs, err := cluster.HTTPRouteSplit(&r)
@@ -133,13 +133,3 @@ func expectFromHTTPRoutes(path string, data []byte, host string) (report.Expecta
 // (reviews-canary, reviews-primary, …): roles, not versions; which version
 // each serves changes with every rollout.
 var roleNames = []string{"canary", "primary", "stable", "preview", "active"}
-
-// routesServiceParent says whether r's parent is the Service host (GAMMA).
-func routesServiceParent(r *gatewayv1.HTTPRoute, host string) bool {
-	for _, p := range r.Spec.ParentRefs {
-		if p.Kind != nil && *p.Kind == "Service" && (p.Group == nil || *p.Group == "" || *p.Group == "core") && string(p.Name) == host {
-			return true
-		}
-	}
-	return false
-}
