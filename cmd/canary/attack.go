@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/canary-gate/canary/attack"
-	"github.com/canary-gate/canary/jaeger"
 	"github.com/canary-gate/canary/results"
 	"github.com/urfave/cli/v3"
 	"golang.org/x/term"
@@ -42,12 +41,9 @@ func attackAction(ctx context.Context, c *cli.Command) error {
 	if f := c.String("format"); f != "text" && f != "json" {
 		return usageError(fmt.Errorf("--format %q: want text or json", f))
 	}
-	var jc *jaeger.Client
-	if u := c.String("jaeger"); u != "" {
-		var err error
-		if jc, err = jaeger.New(u, nil); err != nil {
-			return usageError(err)
-		}
+	link, err := jaegerLink(c)
+	if err != nil {
+		return err
 	}
 	o, closeResults, err := attackOptions(c)
 	if err != nil {
@@ -63,8 +59,8 @@ func attackAction(ctx context.Context, c *cli.Command) error {
 	stopStatus()
 	closeErr := closeResults()
 	if sum != nil {
-		if jc != nil {
-			sum.LinkTraces(jc.Link)
+		if link != nil {
+			sum.LinkTraces(link)
 		}
 		if c.String("format") == "json" {
 			_ = sum.WriteJSON(c.Writer)
