@@ -139,15 +139,15 @@ func (s *Source) registerServices(ctx context.Context) error {
 	svcs = append(svcs, corev1ac.Service(IngressService, IngressNamespace).WithLabels(gw).
 		WithSpec(corev1ac.ServiceSpec().WithType(corev1.ServiceTypeNodePort).WithSelector(gw).
 			WithPorts(corev1ac.ServicePort().WithName(name).WithPort(svcPort).WithTargetPort(intstr.FromInt32(target)).WithNodePort(port))))
-	for _, a := range s.addons() {
-		port, err := nodePort(a.what, a.addr)
-		if err != nil {
-			return err
-		}
+	addons, err := s.addons()
+	if err != nil {
+		return err
+	}
+	for _, a := range addons {
 		l := map[string]string{"app": a.app}
 		svcs = append(svcs, corev1ac.Service(a.service, IngressNamespace).WithLabels(l).
 			WithSpec(corev1ac.ServiceSpec().WithType(corev1.ServiceTypeNodePort).WithSelector(l).
-				WithPorts(corev1ac.ServicePort().WithName(a.portName).WithPort(a.port).WithTargetPort(intstr.FromInt32(a.target)).WithNodePort(port))))
+				WithPorts(corev1ac.ServicePort().WithName(a.portName).WithPort(a.port).WithTargetPort(intstr.FromInt32(a.target)).WithNodePort(a.nodePort))))
 	}
 	for _, svc := range svcs {
 		if _, err := s.kube.CoreV1().Services(*svc.Namespace).Apply(ctx, svc, apply); err != nil {
@@ -184,27 +184,34 @@ func (s *Source) registerIngressPod(ctx context.Context) error {
 // addon is a Service of istio-system the lab's node serves at a loopback
 // address: Prometheus, Jaeger's query.
 type addon struct {
-	what, addr       string // the option, for errors; its address
 	service, app     string
 	portName         string
 	port, target     int32 // the Service's port and targetPort
+	nodePort         int32 // the address's port
 	container, image string
 }
 
 // addons are the add-ons given in the options, as Istio's samples/addons
 // define their Services.
-func (s *Source) addons() []addon {
+func (s *Source) addons() ([]addon, error) {
 	var out []addon
 	if a := s.opts.Prometheus; a != "" {
-		p, _ := nodePort("prometheus", a) // checked where it is used
-		out = append(out, addon{what: "prometheus", addr: a, service: PrometheusService, app: PrometheusService,
-			portName: "http", port: 9090, target: p, container: "prometheus-server", image: "prom/prometheus"})
+		p, err := nodePort("prometheus", a)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, addon{service: PrometheusService, app: PrometheusService,
+			portName: "http", port: 9090, target: p, nodePort: p, container: "prometheus-server", image: "prom/prometheus"})
 	}
 	if a := s.opts.Jaeger; a != "" {
-		out = append(out, addon{what: "jaeger", addr: a, service: JaegerService, app: "jaeger",
-			portName: "http-query", port: 80, target: 16686, container: "jaeger", image: "jaegertracing/all-in-one"})
+		p, err := nodePort("jaeger", a)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, addon{service: JaegerService, app: "jaeger",
+			portName: "http-query", port: 80, target: 16686, nodePort: p, container: "jaeger", image: "jaegertracing/all-in-one"})
 	}
-	return out
+	return out, nil
 }
 
 // registerAddonPods runs the add-ons' pods, as kubectl get pods -n
@@ -212,16 +219,16 @@ func (s *Source) addons() []addon {
 // addresses in them, so its service proxy cannot reach an add-on on
 // 127.0.0.1; the NodePort does.
 func (s *Source) registerAddonPods(ctx context.Context) error {
-	for _, a := range s.addons() {
-		port, err := nodePort(a.what, a.addr)
-		if err != nil {
-			return err
-		}
-		_, err = s.runPod(ctx, &corev1.Pod{
+	addons, err := s.addons()
+	if err != nil {
+		return err
+	}
+	for _, a := range addons {
+		_, err := s.runPod(ctx, &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{GenerateName: a.app + "-", Namespace: IngressNamespace,
 				Labels: map[string]string{"app": a.app, meshLabel: a.app}},
 			Spec: corev1.PodSpec{NodeName: NodeName, Containers: []corev1.Container{
-				{Name: a.container, Image: a.image, Ports: []corev1.ContainerPort{{ContainerPort: port}}},
+				{Name: a.container, Image: a.image, Ports: []corev1.ContainerPort{{ContainerPort: a.nodePort}}},
 			}},
 		})
 		if err != nil {
