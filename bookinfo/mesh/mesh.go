@@ -90,7 +90,8 @@ type Mesh struct {
 	timers    []*time.Timer
 	synced    bool // guarded by cfgMu: a cluster has configured the mesh
 
-	mirrors chan struct{} // bounds concurrent shadow requests
+	mirrors chan struct{}  // bounds concurrent shadow requests
+	shadows sync.WaitGroup // shadow requests in flight, drained before the pods stop
 	wg      sync.WaitGroup
 }
 
@@ -257,6 +258,15 @@ func (m *Mesh) Shutdown(ctx context.Context) error {
 	}
 	m.cfgMu.Unlock()
 	err := errors.Join(shutdown(ctx, m.ingress), shutdown(ctx, m.admin))
+	// With the ingress drained no shadow request starts any more; those in
+	// flight finish against running pods (else their own calls, reviews'
+	// to ratings, fail as UF), unless ctx ends first.
+	drained := make(chan struct{})
+	go func() { m.shadows.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-ctx.Done():
+	}
 	m.transport.CloseIdleConnections()
 	m.closeWorkloads()
 	m.wg.Wait()

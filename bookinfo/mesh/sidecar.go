@@ -234,8 +234,9 @@ func (o *outbound) mirror(req *http.Request, t istio.Target) {
 	}
 	shadow := req.Clone(context.WithoutCancel(req.Context()))
 	o.m.wg.Add(1)
+	o.m.shadows.Add(1)
 	go func() {
-		defer func() { <-o.m.mirrors; o.m.wg.Done() }()
+		defer func() { <-o.m.mirrors; o.m.shadows.Done(); o.m.wg.Done() }()
 		// shadow's context has no deadline or cancellation, but the client
 		// span: the shadow carries its trace context, as Envoy's does.
 		ctx, cancel := context.WithTimeout(shadow.Context(), 10*time.Second)
