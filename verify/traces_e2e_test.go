@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/canary-gate/canary/bookinfo/istio"
 	"github.com/canary-gate/canary/bookinfo/mesh"
 	"github.com/canary-gate/canary/internal/jaegertest"
 	"github.com/canary-gate/canary/jaeger"
@@ -16,19 +15,7 @@ import (
 // tracedMesh runs the local mesh reporting spans to j, with routing vs.
 func tracedMesh(t *testing.T, j *jaegertest.Server, vs string) *mesh.Mesh {
 	t.Helper()
-	m, err := mesh.Start(mesh.Options{Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", Tracing: j.OTLPHTTP, TraceSampling: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
-	rs, err := istio.ParseManifests("vs.yaml", []byte(vs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := m.Apply(rs); err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return startMeshWith(t, mesh.Options{Tracing: j.OTLPHTTP, TraceSampling: 1}, vs)
 }
 
 // ratingsAbortForJason is the walkthrough's fault injection: ratings

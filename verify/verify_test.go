@@ -21,7 +21,15 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // gate and the mesh) with routing applied from YAML.
 func startMesh(t *testing.T, vs string) *mesh.Mesh {
 	t.Helper()
-	m, err := mesh.Start(mesh.Options{Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", PropagationDelay: 300 * time.Millisecond})
+	return startMeshWith(t, mesh.Options{PropagationDelay: 300 * time.Millisecond}, vs)
+}
+
+// startMeshWith is startMesh with the mesh's options (its addresses are
+// free ports).
+func startMeshWith(t *testing.T, o mesh.Options, vs string) *mesh.Mesh {
+	t.Helper()
+	o.Addr, o.AdminAddr = "127.0.0.1:0", "127.0.0.1:0"
+	m, err := mesh.Start(o)
 	if err != nil {
 		t.Fatal(err)
 	}

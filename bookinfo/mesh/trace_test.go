@@ -154,15 +154,23 @@ func (pt *pageTrace) hop(parent, from, to, op, subset, path string, code int, fl
 	return pt.add(to, "server", fqdn(spec.App)+":9080/*", client, url, "inbound|9080||", code, "-")
 }
 
-// page is the whole trace of GET /productpage through the gateway, with
-// reviews served by version v (its client span named reviewsOp, to
-// subset reviewsSubset), and with ratings answering ratingsCode.
-func (pt *pageTrace) page(v, reviewsOp, reviewsSubset string) {
+// productpage is the head of every trace of GET /productpage: the
+// gateway's span, productpage's server span and its call to details. It
+// returns productpage's server span, the parent of its calls to reviews.
+func (pt *pageTrace) productpage() string {
 	pageURL := "http://" + pt.m.Addr() + "/productpage"
 	gw := pt.add("", "client", "productpage.default.svc.cluster.local:9080/productpage", "remote", pageURL,
 		"outbound|9080||productpage.default.svc.cluster.local", 200, "-")
 	pp := pt.add("productpage-v1", "server", "productpage.default.svc.cluster.local:9080/*", gw, pageURL, "inbound|9080||", 200, "-")
 	pt.hop(pp, "productpage-v1", "details-v1", "details.default.svc.cluster.local:9080/*", "", "/details/0", 200, "-")
+	return pp
+}
+
+// page is the whole trace of GET /productpage through the gateway, with
+// reviews served by version v (its client span named reviewsOp, to
+// subset reviewsSubset) and, past v1, its call to ratings.
+func (pt *pageTrace) page(v, reviewsOp, reviewsSubset string) {
+	pp := pt.productpage()
 	rv := pt.hop(pp, "productpage-v1", "reviews-"+v, reviewsOp, reviewsSubset, "/reviews/0", 200, "-")
 	if v != "v1" {
 		pt.hop(rv, "reviews-"+v, "ratings-v1", "ratings.default.svc.cluster.local:9080/*", "", "/ratings/0", 200, "-")
@@ -238,11 +246,7 @@ spec:
     - destination: {host: ratings, subset: v1}
 `,
 			want: func(pt *pageTrace, v string) {
-				pageURL := "http://" + pt.m.Addr() + "/productpage"
-				gw := pt.add("", "client", "productpage.default.svc.cluster.local:9080/productpage", "remote", pageURL,
-					"outbound|9080||productpage.default.svc.cluster.local", 200, "-")
-				pp := pt.add("productpage-v1", "server", "productpage.default.svc.cluster.local:9080/*", gw, pageURL, "inbound|9080||", 200, "-")
-				pt.hop(pp, "productpage-v1", "details-v1", "details.default.svc.cluster.local:9080/*", "", "/details/0", 200, "-")
+				pp := pt.productpage()
 				rv := pt.hop(pp, "productpage-v1", "reviews-v2", "reviews.default.svc.cluster.local:9080/*", "v2", "/reviews/0", 200, "-")
 				pt.hop(rv, "reviews-v2", "ratings-v1", "ratings.default.svc.cluster.local:9080/*", "v1", "/ratings/0", 500, "FI")
 			},
@@ -265,11 +269,7 @@ spec:
     - destination: {host: reviews, subset: v1}
 `,
 			want: func(pt *pageTrace, v string) {
-				pageURL := "http://" + pt.m.Addr() + "/productpage"
-				gw := pt.add("", "client", "productpage.default.svc.cluster.local:9080/productpage", "remote", pageURL,
-					"outbound|9080||productpage.default.svc.cluster.local", 200, "-")
-				pp := pt.add("productpage-v1", "server", "productpage.default.svc.cluster.local:9080/*", gw, pageURL, "inbound|9080||", 200, "-")
-				pt.hop(pp, "productpage-v1", "details-v1", "details.default.svc.cluster.local:9080/*", "", "/details/0", 200, "-")
+				pp := pt.productpage()
 				for range 2 {
 					pt.hop(pp, "productpage-v1", "reviews-v1", "reviews.default.svc.cluster.local:9080/*", "v1", "/reviews/0", 503, "FI")
 				}
