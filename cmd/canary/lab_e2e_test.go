@@ -84,7 +84,7 @@ func TestLabWalkthrough(t *testing.T) {
 	}
 	verify := func(wantCode int, args ...string) (string, string) {
 		t.Helper()
-		args = append([]string{"verify", "--rate", "0", "--max-requests", "3000", "--settle-min", "2s", "--server-wait", "20s"}, args...)
+		args = append([]string{"verify", "--rate", "0", "--max-requests", decisivePages, "--settle-min", "2s", "--server-wait", "20s"}, args...)
 		out, errOut, code := runEnv(t, env, "", args...)
 		if code != wantCode {
 			t.Fatalf("canary %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, wantCode, out, errOut)
@@ -249,7 +249,7 @@ func TestRunKubeStages(t *testing.T) {
 description: the walkthrough's last two stages, applied with server-side apply
 defaults:
   rate: "0"
-  max-requests: 3000
+  max-requests: `+decisivePages+`
   settle-min: 2s
   prometheus: {url: `+e.prom.URL+`}
 stages:

@@ -92,7 +92,7 @@ func TestServeGates(t *testing.T) {
 	}
 	srv := startServe(t, "--token-file", token)
 	gate := func(expect string) map[string]string {
-		return map[string]string{"expect": expect, "target": mp.url("/productpage"), "rate": "0", "max-requests": "3000", "settle": "0", "require-prometheus": "false"}
+		return map[string]string{"expect": expect, "target": mp.url("/productpage"), "rate": "0", "max-requests": decisivePages, "settle": "0", "require-prometheus": "false"}
 	}
 	flagger := func(hook string, metadata map[string]string) (int, string) {
 		return postJSON(t, srv+"/flagger/"+hook, "not-a-secret", map[string]any{
