@@ -6,6 +6,9 @@ import (
 	"strings"
 
 	"google.golang.org/protobuf/proto"
+	"istio.io/api/networking/v1alpha3"
+	corev1 "k8s.io/api/core/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
 // Config is an immutable snapshot of the applied resources. The nil *Config
@@ -16,7 +19,9 @@ type Config struct {
 	table  *Table
 }
 
-type resourceKey struct{ kind, name string }
+type resourceKey struct{ group, kind, name string }
+
+func keyOf(r Resource) resourceKey { return resourceKey{r.Group, r.Kind, r.Name} }
 
 // emptyTable routes the empty snapshot: everything by default.
 var emptyTable = &Table{}
@@ -25,17 +30,30 @@ var emptyTable = &Table{}
 // output.
 type Change struct {
 	Kind, Name string
+	Group      string // Resource.Group
 	Action     string // "created", "configured", "unchanged" or "deleted"
 }
 
 // String formats the change like kubectl: "virtualservice.networking.istio.io/reviews
 // configured", or `virtualservice.networking.istio.io "reviews" deleted`.
 func (ch Change) String() string {
-	res := strings.ToLower(ch.Kind) + ".networking.istio.io"
+	res := resourceType(ch.Group, ch.Kind)
 	if ch.Action == "deleted" {
 		return fmt.Sprintf("%s %q deleted", res, ch.Name)
 	}
 	return res + "/" + ch.Name + " " + ch.Action
+}
+
+// resourceType is a kind as kubectl names it: "virtualservice.networking.istio.io",
+// "httproute.gateway.networking.k8s.io", "service".
+func resourceType(group, kind string) string {
+	switch {
+	case kind == kindService:
+		return "service"
+	case group != "":
+		return strings.ToLower(kind) + "." + group
+	}
+	return strings.ToLower(kind) + ".networking.istio.io"
 }
 
 // Apply returns a new snapshot with rs created or replaced, in order, and one
@@ -56,21 +74,21 @@ func (c *Config) Apply(rs []Resource) (*Config, []Change, error) {
 		if err := checkResource(d, r); err != nil {
 			return c, nil, err
 		}
-		key := resourceKey{r.Kind, r.Name}
+		key := keyOf(r)
 		action := "created"
 		if old, ok := next.byKey[key]; ok {
 			action = "configured"
-			if proto.Equal(specOf(old), specOf(r)) {
+			if sameSpec(old, r) {
 				action = "unchanged"
 			}
 		}
 		if action != "unchanged" {
 			next.byKey[key] = cloneResource(r)
 		}
-		changes = append(changes, Change{Kind: r.Kind, Name: r.Name, Action: action})
+		changes = append(changes, Change{Kind: r.Kind, Group: r.Group, Name: r.Name, Action: action})
 	}
 	for _, r := range rs {
-		if err := next.checkReferences(next.byKey[resourceKey{r.Kind, r.Name}]); err != nil {
+		if err := next.checkReferences(next.byKey[keyOf(r)]); err != nil {
 			return c, nil, err
 		}
 	}
@@ -86,13 +104,17 @@ func (c *Config) Delete(rs []Resource) (*Config, []Change, error) {
 	next := c.copy()
 	changes := make([]Change, 0, len(rs))
 	for _, r := range rs {
-		key := resourceKey{r.Kind, r.Name}
+		key := keyOf(r)
 		if _, ok := next.byKey[key]; !ok {
-			return c, nil, docFor(r).wrap(ErrNotFound, "", "%ss.networking.istio.io %q not found, expected an applied resource (nothing was deleted)",
-				strings.ToLower(r.Kind), r.Name)
+			typ, rest, _ := strings.Cut(resourceType(r.Group, r.Kind), ".")
+			if rest != "" {
+				rest = "." + rest
+			}
+			return c, nil, docFor(r).wrap(ErrNotFound, "", "%ss%s %q not found, expected an applied resource (nothing was deleted)",
+				typ, rest, r.Name)
 		}
 		delete(next.byKey, key)
-		changes = append(changes, Change{Kind: r.Kind, Name: r.Name, Action: "deleted"})
+		changes = append(changes, Change{Kind: r.Kind, Group: r.Group, Name: r.Name, Action: "deleted"})
 	}
 	next.seal()
 	return next, changes, nil
@@ -136,21 +158,39 @@ func (c *Config) seal() {
 		c.sorted = append(c.sorted, r)
 	}
 	slices.SortFunc(c.sorted, func(a, b Resource) int {
-		return strings.Compare(a.Kind+"\x00"+a.Name, b.Kind+"\x00"+b.Name)
+		return strings.Compare(a.Kind+"\x00"+a.Group+"\x00"+a.Name, b.Kind+"\x00"+b.Group+"\x00"+b.Name)
 	})
 	c.table = compileTable(c.sorted)
 }
 
 // checkShape checks what ParseManifests guarantees, for hand-made Resources.
 func checkShape(d *docInfo, r Resource) error {
+	set := func(want any) bool { // exactly the spec field want is set
+		specs := []any{r.VirtualService, r.DestinationRule, r.Gateway, r.K8sGateway, r.HTTPRoute, r.Service}
+		n := 0
+		for _, s := range specs {
+			if !isNil(s) {
+				n++
+			}
+		}
+		return n == 1 && !isNil(want)
+	}
 	var ok bool
-	switch r.Kind {
-	case kindVirtualService:
-		ok = r.VirtualService != nil && r.DestinationRule == nil && r.Gateway == nil
-	case kindDestinationRule:
-		ok = r.VirtualService == nil && r.DestinationRule != nil && r.Gateway == nil
-	case kindGateway:
-		ok = r.VirtualService == nil && r.DestinationRule == nil && r.Gateway != nil
+	switch {
+	case r.Group == GroupGatewayAPI && r.Kind == kindGateway:
+		ok = set(r.K8sGateway)
+	case r.Group == GroupGatewayAPI && r.Kind == kindHTTPRoute:
+		ok = set(r.HTTPRoute)
+	case r.Group != "":
+		return d.errorf("kind", "unsupported kind %s.%s, expected %s", r.Kind, r.Group, supportedKinds)
+	case r.Kind == kindService:
+		ok = set(r.Service)
+	case r.Kind == kindVirtualService:
+		ok = set(r.VirtualService)
+	case r.Kind == kindDestinationRule:
+		ok = set(r.DestinationRule)
+	case r.Kind == kindGateway:
+		ok = set(r.Gateway)
 	default:
 		return d.errorf("kind", "unsupported kind %q, expected %s", r.Kind, supportedKinds)
 	}
@@ -163,6 +203,36 @@ func checkShape(d *docInfo, r Resource) error {
 		return d.errorf("metadata.namespace", "namespace %q is not supported, expected %q (the local mesh has one namespace)", r.Namespace, defaultNamespace)
 	}
 	return nil
+}
+
+// sameSpec reports whether two resources of one key have equal specs.
+func sameSpec(a, b Resource) bool {
+	if isKube(a) {
+		return kubeEqual(a, b)
+	}
+	return proto.Equal(specOf(a), specOf(b))
+}
+
+// isKube reports whether r is a Gateway API kind or a Service.
+func isKube(r Resource) bool { return r.K8sGateway != nil || r.HTTPRoute != nil || r.Service != nil }
+
+// isNil reports whether a spec pointer is nil.
+func isNil(spec any) bool {
+	switch s := spec.(type) {
+	case *v1alpha3.VirtualService:
+		return s == nil
+	case *v1alpha3.DestinationRule:
+		return s == nil
+	case *v1alpha3.Gateway:
+		return s == nil
+	case *gatewayv1.GatewaySpec:
+		return s == nil
+	case *gatewayv1.HTTPRouteSpec:
+		return s == nil
+	case *corev1.ServiceSpec:
+		return s == nil
+	}
+	return spec == nil
 }
 
 func specOf(r Resource) proto.Message {
@@ -188,5 +258,6 @@ func cloneResource(r Resource) Resource {
 	if r.Gateway != nil {
 		out.Gateway = proto.CloneOf(r.Gateway)
 	}
+	cloneKube(&out, r)
 	return out
 }

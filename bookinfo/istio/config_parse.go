@@ -12,11 +12,14 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"istio.io/api/networking/v1alpha3"
+	corev1 "k8s.io/api/core/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
 // Resource is one parsed document.
 type Resource struct {
-	Kind      string // "VirtualService", "DestinationRule" or "Gateway"
+	Kind      string // "VirtualService", "DestinationRule", "Gateway", "HTTPRoute" or "Service"
+	Group     string // GroupGatewayAPI for the Gateway API's Gateway and HTTPRoute, else ""
 	Name      string
 	Namespace string // "default" when absent; any other namespace is rejected
 	Source    string // "file.yaml:12": file name and first line of the document, for messages
@@ -24,6 +27,12 @@ type Resource struct {
 	VirtualService  *v1alpha3.VirtualService
 	DestinationRule *v1alpha3.DestinationRule
 	Gateway         *v1alpha3.Gateway
+
+	// The Kubernetes kinds (gatewayapi.go): a Gateway API Gateway, an
+	// HTTPRoute, a per-version Service.
+	K8sGateway *gatewayv1.GatewaySpec
+	HTTPRoute  *gatewayv1.HTTPRouteSpec
+	Service    *corev1.ServiceSpec
 }
 
 // Kinds and API versions the local mesh accepts.
@@ -32,7 +41,7 @@ const (
 	kindDestinationRule = "DestinationRule"
 	kindGateway         = "Gateway"
 	defaultNamespace    = "default"
-	supportedKinds      = "VirtualService, DestinationRule or Gateway (apiVersion networking.istio.io/v1alpha3, v1beta1 or v1)"
+	supportedKinds      = "VirtualService, DestinationRule or Gateway (apiVersion networking.istio.io/v1alpha3, v1beta1 or v1), Gateway or HTTPRoute (gateway.networking.k8s.io/v1) or Service (v1)"
 )
 
 var istioAPIVersions = map[string]bool{
@@ -148,6 +157,12 @@ func parseObject(file string, n *yaml.Node) (Resource, error) {
 	if err != nil {
 		return r, err
 	}
+	if api, kind := peekString(fields, "apiVersion"), peekString(fields, "kind"); isKubeAPI(api, kind) {
+		if err := readKubeHeader(d, fields, &r, kind); err != nil {
+			return r, err
+		}
+		return parseKubeObject(d, n, r)
+	}
 	if err := readHeader(d, fields, &r); err != nil {
 		return r, err
 	}
@@ -197,6 +212,36 @@ func readHeader(d *docInfo, fields yamlFields, r *Resource) error {
 		return d.errorf("metadata.name", "invalid name %q, expected a lower-case DNS-1123 name", name)
 	}
 	if ns != defaultNamespace {
+		return d.errorf("metadata.namespace", "namespace %q is not supported, expected %q (the local mesh has one namespace)", ns, defaultNamespace)
+	}
+	r.Kind, r.Name, r.Namespace = kind, name, ns
+	return nil
+}
+
+// peekString is a top-level scalar field's value, "" when absent or not a
+// plain string (readHeader reports those).
+func peekString(fields yamlFields, key string) string {
+	f, ok := fields.m[key]
+	if !ok || f.val.Kind != yaml.ScalarNode {
+		return ""
+	}
+	return f.val.Value
+}
+
+// readKubeHeader reads a Kubernetes kind's metadata into r and d; the
+// decoder checks the rest.
+func readKubeHeader(d *docInfo, fields yamlFields, r *Resource, kind string) error {
+	d.kind = kind
+	name, ns, err := readMetadata(d, fields)
+	d.name = name
+	switch {
+	case err != nil:
+		return err
+	case name == "":
+		return d.errorf("metadata.name", "missing name, expected a lower-case DNS-1123 name")
+	case len(name) > 253 || !dns1123.MatchString(name):
+		return d.errorf("metadata.name", "invalid name %q, expected a lower-case DNS-1123 name", name)
+	case ns != defaultNamespace:
 		return d.errorf("metadata.namespace", "namespace %q is not supported, expected %q (the local mesh has one namespace)", ns, defaultNamespace)
 	}
 	r.Kind, r.Name, r.Namespace = kind, name, ns

@@ -11,6 +11,12 @@ import (
 // checkReferences checks r's references against the snapshot c.
 func (c *Config) checkReferences(r Resource) error {
 	d := docFor(r)
+	if err := c.checkKubeClaims(d, r); err != nil {
+		return err
+	}
+	if isKube(r) {
+		return c.checkBackends(d, r)
+	}
 	switch r.Kind {
 	case kindVirtualService:
 		return c.checkVirtualService(d, r)
@@ -28,7 +34,7 @@ func (c *Config) checkVirtualService(d *docInfo, r Resource) error {
 	vs := r.VirtualService
 	for i, ref := range vs.GetGateways() {
 		name, _ := gatewayRef(ref)
-		if _, ok := c.byKey[resourceKey{kindGateway, name}]; !ok && name != "mesh" {
+		if _, ok := c.byKey[resourceKey{"", kindGateway, name}]; !ok && name != "mesh" {
 			return d.errorf(fmt.Sprintf("spec.gateways[%d]", i), "unknown gateway %q, expected mesh or an applied Gateway (%s)",
 				ref, c.namesOf(kindGateway))
 		}
@@ -123,7 +129,7 @@ func (c *Config) find(ok func(Resource) bool) (Resource, bool) {
 func (c *Config) namesOf(kind string) string {
 	var names []string
 	for k := range c.byKey {
-		if k.kind == kind {
+		if k.kind == kind && k.group == "" {
 			names = append(names, k.name)
 		}
 	}

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-
-	"google.golang.org/protobuf/proto"
 )
 
 // Rejection is a resource that Sync left out, and why.
@@ -43,7 +41,7 @@ func (c *Config) Sync(rs []Resource) (*Config, []Change, []Rejection) {
 			rejected = append(rejected, Rejection{Resource: r, Err: err})
 			continue
 		}
-		next.byKey[resourceKey{r.Kind, r.Name}] = cloneResource(r)
+		next.byKey[keyOf(r)] = cloneResource(r)
 	}
 	next.seal()
 	return next, c.changesTo(next), rejected
@@ -52,8 +50,11 @@ func (c *Config) Sync(rs []Resource) (*Config, []Change, []Rejection) {
 // checkClaims refuses a second resource of the same kind and name, and a
 // second mesh VirtualService or DestinationRule for a host.
 func (c *Config) checkClaims(d *docInfo, r Resource) error {
-	if old, ok := c.byKey[resourceKey{r.Kind, r.Name}]; ok {
+	if old, ok := c.byKey[keyOf(r)]; ok {
 		return d.errorf("metadata.name", "%s %s is already defined%s", r.Kind, r.Name, from(old))
+	}
+	if err := c.checkKubeClaims(d, r); err != nil {
+		return err
 	}
 	switch r.Kind {
 	case kindDestinationRule:
@@ -90,24 +91,24 @@ func (c *Config) changesTo(next *Config) []Change {
 	for _, r := range next.sorted {
 		action := "created"
 		if c != nil {
-			if old, ok := c.byKey[resourceKey{r.Kind, r.Name}]; ok {
+			if old, ok := c.byKey[keyOf(r)]; ok {
 				action = "configured"
-				if proto.Equal(specOf(old), specOf(r)) {
+				if sameSpec(old, r) {
 					action = "unchanged"
 				}
 			}
 		}
-		changes = append(changes, Change{Kind: r.Kind, Name: r.Name, Action: action})
+		changes = append(changes, Change{Kind: r.Kind, Group: r.Group, Name: r.Name, Action: action})
 	}
 	if c != nil {
 		for _, r := range c.sorted {
-			if _, ok := next.byKey[resourceKey{r.Kind, r.Name}]; !ok {
-				changes = append(changes, Change{Kind: r.Kind, Name: r.Name, Action: "deleted"})
+			if _, ok := next.byKey[keyOf(r)]; !ok {
+				changes = append(changes, Change{Kind: r.Kind, Group: r.Group, Name: r.Name, Action: "deleted"})
 			}
 		}
 	}
 	slices.SortStableFunc(changes, func(a, b Change) int {
-		return strings.Compare(a.Kind+"\x00"+a.Name, b.Kind+"\x00"+b.Name)
+		return strings.Compare(a.Kind+"\x00"+a.Group+"\x00"+a.Name, b.Kind+"\x00"+b.Group+"\x00"+b.Name)
 	})
 	return changes
 }

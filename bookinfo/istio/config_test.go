@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
 	"istio.io/api/networking/v1alpha3"
 )
@@ -223,8 +222,15 @@ func TestParseManifestsErrors(t *testing.T) {
 		{"malformed YAML", "bad-yaml.yaml", `bad-yaml.yaml:6: invalid YAML: did not find expected ',' or ']', expected a YAML stream of Kubernetes resources`},
 		{"control character", "bad-control-char.yaml", `bad-control-char.yaml:9: invalid YAML: control characters are not allowed, expected a YAML stream of Kubernetes resources`},
 		{"alias loop", "bad-alias-loop.yaml", `bad-alias-loop.yaml:6: VirtualService reviews: spec.hosts[1]: got a list, expected a string`},
-		{"no resources", "bad-empty.yaml", `bad-empty.yaml:1: no resources found, expected at least one VirtualService, DestinationRule or Gateway (apiVersion networking.istio.io/v1alpha3, v1beta1 or v1)`},
-		{"unknown kind", "bad-kind.yaml", `bad-kind.yaml:17: Service productpage: kind: unsupported kind "Service", expected VirtualService, DestinationRule or Gateway (apiVersion networking.istio.io/v1alpha3, v1beta1 or v1)`},
+		{"no resources", "bad-empty.yaml", `bad-empty.yaml:1: no resources found, expected at least one VirtualService, DestinationRule or Gateway (apiVersion networking.istio.io/v1alpha3, v1beta1 or v1), Gateway or HTTPRoute (gateway.networking.k8s.io/v1) or Service (v1)`},
+		{"gateway class", "bad-gateway-class.yaml", `bad-gateway-class.yaml:6: Gateway bookinfo-gateway: spec.gatewayClassName: class "envoy", expected "istio" (the local mesh is the istio GatewayClass's controller)`},
+		{"httproute and virtualservice", "bad-httproute-and-vs.yaml", `bad-httproute-and-vs.yaml:1: VirtualService reviews: spec.hosts[0]: host reviews is already routed by HTTPRoute reviews (bad-httproute-and-vs.yaml:13), expected one route per Service (which wins is not defined)`},
+		{"httproute filter", "bad-httproute-filter.yaml", `bad-httproute-filter.yaml:12: HTTPRoute reviews: spec.rules[0].filters: field not supported by the local mesh`},
+		{"httproute unknown backend", "bad-httproute-unknown-backend.yaml", `bad-httproute-unknown-backend.yaml:1: HTTPRoute reviews: spec.rules[0].backendRefs[0].name: unknown Service "reviews-v1", expected one of details, productpage, ratings, reviews or an applied Service (none applied)`},
+		{"httproute unknown field", "bad-httproute-unknown-field.yaml", `bad-httproute-unknown-field.yaml:11: HTTPRoute reviews: spec.rules[0].backendRef: unknown field`},
+		{"service built in", "bad-service-builtin.yaml", `bad-service-builtin.yaml:19: Service productpage: metadata.name: Service productpage is Bookinfo's own and built into the local mesh, expected another name (e.g. productpage-v1)`},
+		{"service selector", "bad-service-selector.yaml", `bad-service-selector.yaml:9: Service reviews-canary: spec.selector[track]: label track is not supported by the local mesh, expected app and version`},
+		{"unknown kind", "bad-kind.yaml", `bad-kind.yaml:17: Deployment productpage: kind: unsupported kind "Deployment", expected VirtualService, DestinationRule or Gateway (apiVersion networking.istio.io/v1alpha3, v1beta1 or v1), Gateway or HTTPRoute (gateway.networking.k8s.io/v1) or Service (v1)`},
 		{"wrong apiVersion", "bad-api-version.yaml", `bad-api-version.yaml:1: DestinationRule reviews: apiVersion: unsupported apiVersion "networking.istio.io/v2", expected networking.istio.io/v1alpha3, v1beta1 or v1`},
 		{"other namespace", "bad-namespace.yaml", `bad-namespace.yaml:5: DestinationRule reviews: metadata.namespace: namespace "prod" is not supported, expected "default" (the local mesh has one namespace)`},
 		{"missing name", "bad-missing-name.yaml", `bad-missing-name.yaml:3: DestinationRule: metadata.name: missing name, expected a lower-case DNS-1123 name`},
@@ -427,10 +433,13 @@ func TestConfigChangeString(t *testing.T) {
 		ch   Change
 		want string
 	}{
-		{Change{"VirtualService", "reviews", "configured"}, "virtualservice.networking.istio.io/reviews configured"},
-		{Change{"DestinationRule", "reviews", "created"}, "destinationrule.networking.istio.io/reviews created"},
-		{Change{"Gateway", "bookinfo-gateway", "unchanged"}, "gateway.networking.istio.io/bookinfo-gateway unchanged"},
-		{Change{"VirtualService", "reviews", "deleted"}, `virtualservice.networking.istio.io "reviews" deleted`},
+		{Change{Kind: "VirtualService", Name: "reviews", Action: "configured"}, "virtualservice.networking.istio.io/reviews configured"},
+		{Change{Kind: "DestinationRule", Name: "reviews", Action: "created"}, "destinationrule.networking.istio.io/reviews created"},
+		{Change{Kind: "Gateway", Name: "bookinfo-gateway", Action: "unchanged"}, "gateway.networking.istio.io/bookinfo-gateway unchanged"},
+		{Change{Kind: "VirtualService", Name: "reviews", Action: "deleted"}, `virtualservice.networking.istio.io "reviews" deleted`},
+		{Change{Kind: "Gateway", Group: GroupGatewayAPI, Name: "bookinfo-gateway", Action: "created"}, "gateway.gateway.networking.k8s.io/bookinfo-gateway created"},
+		{Change{Kind: "HTTPRoute", Group: GroupGatewayAPI, Name: "reviews", Action: "deleted"}, `httproute.gateway.networking.k8s.io "reviews" deleted`},
+		{Change{Kind: "Service", Name: "reviews-v1", Action: "configured"}, "service/reviews-v1 configured"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.want, func(t *testing.T) {
@@ -464,7 +473,7 @@ func TestApplyHandMade(t *testing.T) {
 			v.Http[0].Match = []*v1alpha3.HTTPMatchRequest{{Method: &v1alpha3.StringMatch{MatchType: &v1alpha3.StringMatch_Exact{Exact: "GET"}}}}
 		})}, "api:3: VirtualService reviews: spec.http[0].match[0].method: field not supported by the local mesh"},
 		{"missing spec", Resource{Kind: "Gateway", Name: "gw"}, "Gateway gw: spec: missing or extra spec, expected exactly the Resource.Gateway field set"},
-		{"unknown kind", Resource{Kind: "Sidecar", Name: "x"}, `Sidecar x: kind: unsupported kind "Sidecar", expected VirtualService, DestinationRule or Gateway (apiVersion networking.istio.io/v1alpha3, v1beta1 or v1)`},
+		{"unknown kind", Resource{Kind: "Sidecar", Name: "x"}, `Sidecar x: kind: unsupported kind "Sidecar", expected VirtualService, DestinationRule or Gateway (apiVersion networking.istio.io/v1alpha3, v1beta1 or v1), Gateway or HTTPRoute (gateway.networking.k8s.io/v1) or Service (v1)`},
 		{"bad name", Resource{Kind: "VirtualService", Name: "Reviews", VirtualService: vs(func(*v1alpha3.VirtualService) {})},
 			`VirtualService Reviews: metadata.name: invalid name "Reviews", expected a lower-case DNS-1123 name`},
 	}
@@ -495,7 +504,8 @@ func TestConfigIsolation(t *testing.T) {
 // file; success yields resources of a supported kind; parsing is
 // deterministic; and what parses applies (or fails) without panicking.
 func FuzzParseManifests(f *testing.F) {
-	for _, pattern := range []string{filepath.Join("..", "..", "..", "shared", "seed-manifests", "*.yaml"), filepath.Join("testdata", "manifests", "*.yaml")} {
+	for _, pattern := range []string{filepath.Join("..", "..", "..", "shared", "seed-manifests", "*.yaml"),
+		filepath.Join("..", "..", "..", "shared", "gateway-api-manifests", "*.yaml"), filepath.Join("testdata", "manifests", "*.yaml")} {
 		files, _ := filepath.Glob(pattern)
 		for _, file := range files {
 			if data, err := os.ReadFile(file); err == nil {
@@ -526,7 +536,7 @@ func FuzzParseManifests(f *testing.F) {
 			t.Fatalf("ParseManifests = %d resources (then %d), nil error", len(rs), len(rs2))
 		}
 		for i := range rs {
-			if !proto.Equal(specOf(rs[i]), specOf(rs2[i])) || summarize(rs[i : i+1])[0] != summarize(rs2[i : i+1])[0] {
+			if !sameSpec(rs[i], rs2[i]) || summarize(rs[i : i+1])[0] != summarize(rs2[i : i+1])[0] {
 				t.Fatalf("ParseManifests not deterministic at resource %d", i)
 			}
 		}

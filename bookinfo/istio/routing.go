@@ -21,6 +21,9 @@ type Target struct {
 	Service string
 	Labels  map[string]string
 	Subset  string // DestinationRule subset, "" when the route names none
+	// Backend is the backend Service an HTTPRoute sends to (reviews-v1),
+	// which Istio reports as destination_service_name; "" means Service.
+	Backend string
 }
 
 // MissingSubsetLabel is the only label of Target.Labels when a route names a
@@ -52,12 +55,14 @@ type Decision struct {
 // Table is the compiled routing table of one Config snapshot. It is immutable
 // and safe for concurrent use; the zero value and nil route by default.
 type Table struct {
-	mesh     map[string]*tableVS   // service short name → its mesh VirtualService
-	gateways map[string][]*tableVS // gateway name → its VirtualServices in name order
+	mesh       map[string]*tableVS   // service short name → its mesh VirtualService or HTTPRoute
+	gateways   map[string][]*tableVS // gateway name (GatewayKey for the Gateway API) → its routes in name order
+	k8sGateway string                // the Gateway API Gateway, "" when none
 }
 
 // Route decides where r goes. gateway "" routes mesh traffic as a sidecar;
-// any other value (e.g. "bookinfo-gateway") routes as that ingress gateway.
+// any other value (e.g. "bookinfo-gateway", or GatewayKey("bookinfo-gateway")
+// for the Gateway API's) routes as that ingress gateway.
 // Random draws use rnd, or the goroutine-safe top-level math/rand/v2
 // functions when rnd is nil. Route does not allocate.
 func (t *Table) Route(gateway string, r Request, rnd *rand.Rand) Decision {

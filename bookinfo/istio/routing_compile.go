@@ -50,6 +50,7 @@ type headerMatcher struct {
 
 type stringMatcher struct {
 	exact, prefix *string
+	segments      string // a Gateway API PathPrefix without its trailing "/"
 	re            *regexp.Regexp
 	fold          bool // ignoreUriCase
 }
@@ -60,7 +61,7 @@ func compileTable(rs []Resource) *Table {
 	subsets := map[string]map[string]map[string]string{} // host → subset → labels
 	gateways := map[string]bool{}
 	for _, r := range rs {
-		if r.Kind == kindGateway {
+		if r.Kind == kindGateway && r.Group == "" {
 			gateways[r.Name] = true
 		}
 		if r.Kind != kindDestinationRule {
@@ -84,6 +85,7 @@ func compileTable(rs []Resource) *Table {
 			t.add(r.Name, r.VirtualService, subsets, gateways)
 		}
 	}
+	t.compileKube(rs)
 	return t
 }
 
@@ -178,13 +180,15 @@ func compileMatch(m *v1alpha3.HTTPMatchRequest) tableMatch {
 	}
 	for name, sm := range m.GetHeaders() {
 		tm.headers = append(tm.headers, headerMatcher{
-			canonical: http.CanonicalHeaderKey(name),
+			canonical: canonicalHeader(name),
 			lower:     strings.ToLower(name),
 			m:         compileString(sm, false),
 		})
 	}
 	return tm
 }
+
+func canonicalHeader(name string) string { return http.CanonicalHeaderKey(name) }
 
 func compileString(sm *v1alpha3.StringMatch, fold bool) stringMatcher {
 	m := stringMatcher{fold: fold}
@@ -251,6 +255,8 @@ func (m *stringMatcher) accepts(s string) bool {
 		return strings.HasPrefix(s, *m.prefix)
 	case m.re != nil:
 		return m.re.MatchString(s)
+	case m.segments != "":
+		return strings.HasPrefix(s, m.segments) && (len(s) == len(m.segments) || s[len(m.segments)] == '/')
 	}
 	return false
 }

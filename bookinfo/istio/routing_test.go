@@ -71,18 +71,25 @@ func TestRouteStatistics(t *testing.T) {
 					t.Fatalf("Route(%v).Target = %+v; want reviews with labels %v", tc.req, d.Target, wantLabels)
 				}
 			}
-			for subset, got := range counts {
-				p, ok := tc.want[subset]
-				if !ok {
-					t.Errorf("subset %q got %d of %d requests; want none", subset, got, n)
-					continue
-				}
-				bound := 5 * math.Sqrt(n*p*(1-p))
-				if math.Abs(float64(got)-n*p) > bound {
-					t.Errorf("subset %q got %d of %d requests; want %.0f ± %.0f", subset, got, n, n*p, bound)
-				}
-			}
+			checkShares(t, "subset", counts, tc.want, n)
 		})
+	}
+}
+
+// checkShares checks counts of n draws against the wanted shares, within 5
+// standard deviations of a binomial draw.
+func checkShares(t *testing.T, what string, counts map[string]int, want map[string]float64, n int) {
+	t.Helper()
+	for k, got := range counts {
+		p, ok := want[k]
+		if !ok {
+			t.Errorf("%s %q got %d of %d requests; want none", what, k, got, n)
+			continue
+		}
+		bound := 5 * math.Sqrt(float64(n)*p*(1-p))
+		if math.Abs(float64(got)-float64(n)*p) > bound {
+			t.Errorf("%s %q got %d of %d requests; want %.0f ± %.0f", what, k, got, n, float64(n)*p, bound)
+		}
 	}
 }
 

@@ -30,6 +30,9 @@ var retryConditions = map[string]bool{
 // checkResource checks one resource on its own: supported fields first, then
 // the semantics of its kind.
 func checkResource(d *docInfo, r Resource) error {
+	if isKube(r) {
+		return checkKubeResource(d, r)
+	}
 	var msg proto.Message
 	switch r.Kind {
 	case kindVirtualService:
