@@ -26,6 +26,15 @@ type Target struct {
 	Backend string
 }
 
+// DestService is the Service a request to t is reported for
+// (destination_service_name): the HTTPRoute's backend, else the Service.
+func (t Target) DestService() string {
+	if t.Backend != "" {
+		return t.Backend
+	}
+	return t.Service
+}
+
 // MissingSubsetLabel is the only label of Target.Labels when a route names a
 // subset that no DestinationRule defines (any more): no pod carries it, so
 // the sidecar answers 503 with response flag "NC", as Envoy does for a route

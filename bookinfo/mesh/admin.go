@@ -133,7 +133,11 @@ func (m *Mesh) Status() Status {
 		st.Workloads = append(st.Workloads, ws)
 	}
 	for _, r := range m.Resources() {
-		st.Resources = append(st.Resources, r.Kind+"/"+r.Name)
+		kind := r.Kind
+		if r.Group != "" {
+			kind += "." + r.Group // the Gateway API's Gateway beside Istio's
+		}
+		st.Resources = append(st.Resources, kind+"/"+r.Name)
 	}
 	return st
 }
@@ -152,9 +156,11 @@ func (m *Mesh) serveStatus(rw http.ResponseWriter, _ *http.Request) {
 // pod's counters, and the new pod's series would later start with counts
 // already reported under the old one: counted twice in a window.
 func (m *Mesh) serveStats(rw http.ResponseWriter, r *http.Request) {
-	if r.PathValue("workload") == ingressPeer.workload {
-		m.ingressTel.handler.ServeHTTP(rw, r)
-		return
+	for _, gw := range []*gatewayProxy{m.ingressGW, m.k8sGW} {
+		if r.PathValue("workload") == gw.peer.workload {
+			gw.tel.handler.ServeHTTP(rw, r)
+			return
+		}
 	}
 	w, ok := m.workloads[r.PathValue("workload")]
 	if !ok {
@@ -196,6 +202,14 @@ func (m *Mesh) serveTargets(rw http.ResponseWriter, _ *http.Request) {
 			"namespace":        ingressPeer.namespace, "pod": ingressPeer.workload, "app": ingressPeer.app,
 		},
 	}}
+	if m.active.Load().Routes().K8sGateway() != "" {
+		// Istio runs the Gateway API Gateway's pod once the Gateway exists.
+		p := k8sGatewayPeer
+		out = append(out, httpSDTarget{Targets: []string{addr}, Labels: map[string]string{
+			"__metrics_path__": "/sidecars/" + p.workload + "/stats/prometheus",
+			"namespace":        p.namespace, "pod": p.workload, "app": p.app,
+		}})
+	}
 	for _, spec := range workloads {
 		p := m.workloads[spec.Name].pod.Load()
 		if p == nil || p.tel.Load() == nil {

@@ -9,13 +9,48 @@ import (
 	"net/http/httputil"
 	"os"
 	"sync"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/canary-gate/canary/bookinfo/istio"
 )
 
 // gatewayName is the Gateway the ingress serves; VirtualServices bind to it
 // by name, as bookinfo-gateway.yaml does.
 const gatewayName = "bookinfo-gateway"
 
-func (m *Mesh) ingressProxy() http.Handler {
+// gatewayProxy is one of the mesh's gateways: Istio's istio-ingressgateway,
+// routed by the VirtualServices of the Istio Gateway bookinfo-gateway, or
+// the Deployment Istio runs for a Gateway API Gateway (bookinfo-gateway-istio
+// for bookinfo-gateway), routed by the HTTPRoutes whose parent it is.
+type gatewayProxy struct {
+	peer    *peer
+	tel     *telemetry
+	key     func(*istio.Table) string // the routing table's name of the gateway
+	tracer  trace.Tracer              // nil without tracing
+	attrs   []attribute.KeyValue
+	handler http.Handler
+}
+
+// K8sGatewayService is the Service (and Deployment) Istio creates for the
+// Gateway API Gateway bookinfo-gateway: the Gateway's name and "-istio".
+const K8sGatewayService = gatewayName + "-istio"
+
+func (m *Mesh) newGateway(p *peer, key func(*istio.Table) string) *gatewayProxy {
+	gw := &gatewayProxy{peer: p, tel: newTelemetry(m.started), key: key}
+	if m.tracing != nil {
+		gw.tracer = m.tracing.tracer(p.app + "." + p.namespace)
+		// The local gateway has one pod; Prometheus discovery calls it by
+		// the workload name too.
+		gw.attrs = proxyAttrs("router", p.workload, p.namespace, p.app, p.canonicalRevision)
+	}
+	gw.handler = m.gatewayHandler(gw)
+	m.peers[p.workload] = p
+	return gw
+}
+
+func (m *Mesh) gatewayHandler(gw *gatewayProxy) http.Handler {
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			// The gateway's routing picks the pod; the URL host only has to be
@@ -24,7 +59,7 @@ func (m *Mesh) ingressProxy() http.Handler {
 			pr.Out.Host = pr.In.Host
 			pr.SetXForwarded()
 		},
-		Transport:  &outbound{m: m, gateway: gatewayName},
+		Transport:  &outbound{m: m, gw: gw},
 		BufferPool: &bufferPool{},
 		ErrorHandler: func(rw http.ResponseWriter, _ *http.Request, err error) {
 			http.Error(rw, "upstream connect error or disconnect/reset before headers: "+err.Error(), http.StatusServiceUnavailable)
@@ -67,14 +102,15 @@ func ingressProtocols() *http.Protocols {
 	return p
 }
 
-// serveIngress is the istio-ingressgateway: it gives every request an
-// x-request-id, as Envoy does, and routes it by the gateway's VirtualServices.
-func (m *Mesh) serveIngress(rw http.ResponseWriter, r *http.Request) {
+// ServeHTTP is a gateway's listener: it gives every request an
+// x-request-id, as Envoy does, and routes it by the gateway's routes.
+func (gw *gatewayProxy) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("x-request-id") == "" {
 		r.Header.Set("x-request-id", newRequestID())
 	}
 	r.Header.Del(peerHeader) // only sidecars may claim an identity
-	m.ingressHandler.ServeHTTP(rw, r)
+	r.Header.Del(serviceHeader)
+	gw.handler.ServeHTTP(rw, r)
 }
 
 func newRequestID() string {

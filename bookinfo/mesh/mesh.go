@@ -29,6 +29,11 @@ const DefaultPropagationDelay = time.Second
 type Options struct {
 	// Addr is the ingress gateway's listen address, e.g. "127.0.0.1:8080".
 	Addr string
+	// GatewayAddr is the listen address of the Gateway API Gateway's
+	// Deployment (bookinfo-gateway-istio), plain http; "" means
+	// 127.0.0.1 with a free port. It routes once a Gateway of class istio
+	// is applied, and answers 404 (no route) until then.
+	GatewayAddr string
 	// AdminAddr serves the sidecars' metrics, Prometheus service discovery
 	// and the control API used by `canary bookinfo apply|delete|scale|sidecar`.
 	AdminAddr string
@@ -65,18 +70,20 @@ type Options struct {
 
 // Mesh is a running local Bookinfo mesh.
 type Mesh struct {
-	opts           Options
-	transport      *http.Transport
-	sessionKey     []byte
-	ingress        *http.Server
-	ingressTLS     *tls.Config // nil: plain http
-	admin          *http.Server
-	ingressLn      net.Listener
-	adminLn        net.Listener
-	ingressTel     *telemetry
-	ingressHandler http.Handler
-	started        time.Time
-	tracing        *tracing // nil: no spans
+	opts       Options
+	transport  *http.Transport
+	sessionKey []byte
+	ingress    *http.Server
+	ingressTLS *tls.Config // nil: plain http
+	k8sGateway *http.Server
+	admin      *http.Server
+	ingressLn  net.Listener
+	k8sGwLn    net.Listener
+	adminLn    net.Listener
+	ingressGW  *gatewayProxy // istio-ingressgateway
+	k8sGW      *gatewayProxy // bookinfo-gateway-istio
+	started    time.Time
+	tracing    *tracing // nil: no spans
 
 	workloads map[string]*workload
 	byApp     map[string][]*workload
@@ -127,7 +134,7 @@ func Start(opts Options) (*Mesh, error) {
 		sessionKey: make([]byte, 32),
 		workloads:  make(map[string]*workload),
 		byApp:      make(map[string][]*workload),
-		peers:      map[string]*peer{ingressPeer.workload: ingressPeer},
+		peers:      map[string]*peer{},
 		started:    time.Now(),
 		mirrors:    make(chan struct{}, 256),
 	}
@@ -135,8 +142,8 @@ func Start(opts Options) (*Mesh, error) {
 	if m.tracing, err = newTracing(opts, m.logf); err != nil {
 		return nil, err
 	}
-	m.ingressTel = newTelemetry(m.started)
-	m.ingressHandler = m.ingressProxy()
+	m.ingressGW = m.newGateway(ingressPeer, func(*istio.Table) string { return gatewayName })
+	m.k8sGW = m.newGateway(k8sGatewayPeer, func(t *istio.Table) string { return istio.GatewayKey(t.K8sGateway()) })
 	if err := m.startWorkloads(opts.NoSidecar); err != nil {
 		m.abortStart()
 		return nil, err
@@ -207,15 +214,27 @@ func (m *Mesh) listen() error {
 	if m.ingressLn, err = net.Listen("tcp", m.opts.Addr); err != nil {
 		return fmt.Errorf("ingress --addr: %w", err)
 	}
+	gwAddr := m.opts.GatewayAddr
+	if gwAddr == "" {
+		gwAddr = "127.0.0.1:0"
+	}
+	if m.k8sGwLn, err = net.Listen("tcp", gwAddr); err != nil {
+		m.ingressLn.Close()
+		return fmt.Errorf("gateway --gateway-addr: %w", err)
+	}
 	if m.adminLn, err = net.Listen("tcp", m.opts.AdminAddr); err != nil {
 		m.ingressLn.Close()
+		m.k8sGwLn.Close()
 		return fmt.Errorf("admin --admin-addr: %w", err)
 	}
-	m.ingress = newServer(http.HandlerFunc(m.serveIngress))
+	m.ingress = newServer(m.ingressGW)
 	m.ingress.Protocols = ingressProtocols()
 	m.ingress.TLSConfig = m.ingressTLS
+	m.k8sGateway = newServer(m.k8sGW)
+	m.k8sGateway.Protocols = ingressProtocols()
 	m.admin = newServer(m.adminHandler())
 	m.serve(m.ingress, m.ingressLn)
+	m.serve(m.k8sGateway, m.k8sGwLn)
 	m.serve(m.admin, m.adminLn)
 	return nil
 }
@@ -235,6 +254,10 @@ func (m *Mesh) serve(s *http.Server, ln net.Listener) {
 
 // Addr is the ingress gateway's address (host:port).
 func (m *Mesh) Addr() string { return m.ingressLn.Addr().String() }
+
+// GatewayAddr is the Gateway API Gateway's address (host:port), plain
+// http: what Istio's bookinfo-gateway-istio Service would be.
+func (m *Mesh) GatewayAddr() string { return m.k8sGwLn.Addr().String() }
 
 // Scheme is the ingress gateway's URL scheme: "https" with a TLS
 // certificate, else "http".
@@ -257,7 +280,7 @@ func (m *Mesh) Shutdown(ctx context.Context) error {
 		t.Stop()
 	}
 	m.cfgMu.Unlock()
-	err := errors.Join(shutdown(ctx, m.ingress), shutdown(ctx, m.admin))
+	err := errors.Join(shutdown(ctx, m.ingress), shutdown(ctx, m.k8sGateway), shutdown(ctx, m.admin))
 	// With the ingress drained no shadow request starts any more; those in
 	// flight finish against running pods (else their own calls, reviews'
 	// to ratings, fail as UF), unless ctx ends first.

@@ -18,6 +18,12 @@ import (
 // x-envoy-peer-metadata headers. Sidecars strip it before the app sees it.
 const peerHeader = "x-envoy-peer-metadata-id"
 
+// serviceHeader tells the destination's sidecar which Service the request
+// was routed to (a version Service of an HTTPRoute, or the app's own), as
+// Envoy's inbound listener learns it from the destination cluster; it
+// reports it as destination_service_name.
+const serviceHeader = "x-bookinfo-destination-service"
+
 // workload is one Deployment with at most one pod.
 type workload struct {
 	spec    workloadSpec
@@ -113,8 +119,12 @@ func (w *workload) setSidecar(on bool) error {
 
 // ServeHTTP is the pod's inbound path: the destination sidecar, then the app.
 func (p *pod) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
-	caller := r.Header.Get(peerHeader)
+	caller, service := r.Header.Get(peerHeader), r.Header.Get(serviceHeader)
 	r.Header.Del(peerHeader)
+	r.Header.Del(serviceHeader)
+	if service == "" {
+		service = p.w.spec.App // called without a sidecar: Kubernetes' Service
+	}
 	tel := p.tel.Load()
 	if tel == nil {
 		p.w.app.ServeHTTP(rw, r)
@@ -133,7 +143,7 @@ func (p *pod) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	p.w.app.ServeHTTP(rec, r)
 	tel.record(call{
-		reporter: reporterDestination, src: src, dst: p.w.peer, service: p.w.spec.App,
+		reporter: reporterDestination, src: src, dst: p.w.peer, service: service,
 		code: rec.code, flags: "-", mtls: src != unknownPeer,
 	}, time.Since(start))
 	if span != nil {

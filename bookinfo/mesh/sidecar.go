@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/canary-gate/canary/bookinfo/istio"
@@ -18,9 +19,9 @@ import (
 // http://SERVICE:9080/... and the RoundTripper routes the request the way
 // Envoy would, then reports it with reporter="source".
 type outbound struct {
-	m       *Mesh
-	src     *workload // nil for the ingress gateway
-	gateway string    // gateway name for the ingress, "" for mesh sidecars
+	m   *Mesh
+	src *workload     // nil for a gateway
+	gw  *gatewayProxy // nil for mesh sidecars
 }
 
 func (o *outbound) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -29,9 +30,12 @@ func (o *outbound) RoundTrip(req *http.Request) (*http.Response, error) {
 		return o.direct(req, service)
 	}
 	start := time.Now()
-	srcPeer, tel := ingressPeer, o.m.ingressTel
+	var srcPeer *peer
+	var tel *telemetry
 	var p *pod // the caller's, nil for the gateway
-	if o.src != nil {
+	if o.gw != nil {
+		srcPeer, tel = o.gw.peer, o.gw.tel
+	} else {
 		srcPeer = o.src.peer
 		if p = o.src.pod.Load(); p == nil {
 			return nil, errors.New("caller pod is not running")
@@ -39,11 +43,18 @@ func (o *outbound) RoundTrip(req *http.Request) (*http.Response, error) {
 		tel = p.tel.Load()
 	}
 	cfg := o.m.active.Load()
-	d := cfg.Routes().Route(o.gateway, istio.Request{Host: routeHost(req, o.gateway), Path: req.URL.Path, Header: req.Header}, nil)
+	gateway := ""
+	if o.gw != nil {
+		gateway = o.gw.key(cfg.Routes())
+	}
+	d := cfg.Routes().Route(gateway, istio.Request{Host: routeHost(req, gateway), Path: req.URL.Path, Header: req.Header}, nil)
 	var span trace.Span
 	if t := o.m.tracing; t != nil {
-		tr, attrs := t.ingress, t.ingressAttrs
-		if o.src != nil {
+		var tr trace.Tracer
+		var attrs []attribute.KeyValue
+		if o.gw != nil {
+			tr, attrs = o.gw.tracer, o.gw.attrs
+		} else {
 			tr, attrs = o.src.tracer, p.spanAttrs
 		}
 		req, span = t.startClient(o, tr, attrs, cfg, d, req)
@@ -53,7 +64,7 @@ func (o *outbound) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp = endClient(span, resp, flags)
 	}
 	if tel != nil {
-		svc := d.Target.Service
+		svc := d.Target.DestService()
 		if d.NoRoute {
 			svc = ""
 		}
@@ -153,7 +164,7 @@ func (o *outbound) try(ctx context.Context, req *http.Request, d istio.Decision)
 		ctx, cancel = context.WithTimeout(ctx, d.Retries.PerTryTimeout)
 		defer cancel()
 	}
-	resp, err := o.send(ctx, req, p, "")
+	resp, err := o.send(ctx, req, p, d.Target.DestService(), "")
 	switch {
 	case err == nil:
 	case errors.Is(err, context.DeadlineExceeded):
@@ -179,13 +190,15 @@ func (o *outbound) try(ctx context.Context, req *http.Request, d istio.Decision)
 	return resp, dst, "-"
 }
 
-// send makes the real HTTP request to a pod. hostSuffix is "-shadow" for
-// mirrored requests, which Envoy sends with the Host header so changed.
-func (o *outbound) send(ctx context.Context, req *http.Request, p *pod, hostSuffix string) (*http.Response, error) {
+// send makes the real HTTP request to a pod. service is the Service it was
+// routed to, which the destination's sidecar reports ("" without a
+// sidecar: nothing is reported). hostSuffix is "-shadow" for mirrored
+// requests, which Envoy sends with the Host header so changed.
+func (o *outbound) send(ctx context.Context, req *http.Request, p *pod, service, hostSuffix string) (*http.Response, error) {
 	out := req.Clone(ctx)
 	out.URL.Scheme, out.URL.Host = "http", p.addr
 	host := req.URL.Host
-	if o.gateway != "" {
+	if o.gw != nil {
 		host = req.Host
 	}
 	if hostSuffix != "" {
@@ -199,6 +212,7 @@ func (o *outbound) send(ctx context.Context, req *http.Request, p *pod, hostSuff
 	out.RequestURI = ""
 	if o.src == nil || o.src.sidecar.Load() {
 		out.Header.Set(peerHeader, o.peerName())
+		out.Header.Set(serviceHeader, service)
 		if t := o.m.tracing; t != nil {
 			t.inject(trace.SpanContextFromContext(ctx), out.Header) // the client span
 		}
@@ -213,8 +227,8 @@ func (o *outbound) send(ctx context.Context, req *http.Request, p *pod, hostSuff
 }
 
 func (o *outbound) peerName() string {
-	if o.src == nil {
-		return ingressPeer.workload
+	if o.gw != nil {
+		return o.gw.peer.workload
 	}
 	return o.src.spec.Name
 }
@@ -241,7 +255,7 @@ func (o *outbound) mirror(req *http.Request, t istio.Target) {
 		// span: the shadow carries its trace context, as Envoy's does.
 		ctx, cancel := context.WithTimeout(shadow.Context(), 10*time.Second)
 		defer cancel()
-		resp, err := o.send(ctx, shadow, p, "-shadow")
+		resp, err := o.send(ctx, shadow, p, t.DestService(), "-shadow")
 		if err == nil {
 			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
@@ -256,7 +270,7 @@ func (o *outbound) direct(req *http.Request, service string) (*http.Response, er
 	if p == nil {
 		return nil, errors.New("dial tcp " + service + ":" + strconv.Itoa(servicePort) + ": connect: connection refused")
 	}
-	return o.send(req.Context(), req, p, "")
+	return o.send(req.Context(), req, p, "", "")
 }
 
 // retriable tells whether Envoy's retry policy would try again.

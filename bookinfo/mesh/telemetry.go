@@ -50,6 +50,14 @@ var ingressPeer = &peer{
 	canonicalRevision: "latest",
 }
 
+// k8sGatewayPeer is the Deployment Istio runs for the Gateway API Gateway
+// bookinfo-gateway, in the Gateway's namespace.
+var k8sGatewayPeer = &peer{
+	workload: K8sGatewayService, namespace: Namespace, app: K8sGatewayService,
+	version: "unknown", principal: "spiffe://cluster.local/ns/" + Namespace + "/sa/" + K8sGatewayService,
+	canonicalRevision: "latest",
+}
+
 func workloadPeer(w workloadSpec) *peer {
 	return &peer{
 		workload: w.Name, namespace: Namespace, app: w.App, version: w.Version,

@@ -66,9 +66,6 @@ type tracing struct {
 	exporter sdktrace.SpanExporter
 	logf     func(format string, args ...any)
 
-	ingress      trace.Tracer
-	ingressAttrs []attribute.KeyValue
-
 	defaultOps map[string]string       // service → its default route's operation
 	ops        atomic.Pointer[opTable] // operation names of the active config
 
@@ -155,10 +152,6 @@ func newTracing(o Options, logf func(string, ...any)) (*tracing, error) {
 	for _, s := range serviceNames() {
 		t.defaultOps[s] = fqdn(s) + ":" + strconv.Itoa(servicePort) + "/*"
 	}
-	t.ingress = t.tracer(ingressPeer.app + "." + ingressPeer.namespace)
-	// The local ingress has one pod; Prometheus discovery calls it by the
-	// workload name too.
-	t.ingressAttrs = proxyAttrs("router", ingressPeer.workload, ingressPeer.namespace, ingressPeer.app, ingressPeer.canonicalRevision)
 	return t, nil
 }
 
@@ -225,10 +218,10 @@ func endAttrs(span trace.Span, code int, flags string) {
 // request to the pod, every retry and the mirror alike.
 func (t *tracing) startClient(o *outbound, tr trace.Tracer, attrs []attribute.KeyValue, cfg *istio.Config, d istio.Decision, req *http.Request) (*http.Request, trace.Span) {
 	ctx := t.extract(req.Context(), req.Header)
-	ctx, span := tr.Start(ctx, t.operation(cfg, d, o.gateway != "", req), trace.WithSpanKind(trace.SpanKindClient))
+	ctx, span := tr.Start(ctx, t.operation(cfg, d, o.gw != nil, req), trace.WithSpanKind(trace.SpanKindClient))
 	if span.IsRecording() {
 		scheme, host := "http", req.URL.Host
-		if o.gateway != "" {
+		if o.gw != nil {
 			scheme, host = o.m.Scheme(), req.Host
 		}
 		span.SetAttributes(attrs...)
@@ -261,7 +254,7 @@ func upstreamCluster(d istio.Decision) string {
 	if _, gone := d.Target.Labels[istio.MissingSubsetLabel]; gone {
 		return ""
 	}
-	return "outbound|" + strconv.Itoa(servicePort) + "|" + d.Target.Subset + "|" + fqdn(d.Target.Service)
+	return "outbound|" + strconv.Itoa(servicePort) + "|" + d.Target.Subset + "|" + fqdn(d.Target.DestService())
 }
 
 // startServer starts the server span of a request entering p's sidecar and

@@ -78,6 +78,7 @@ func bookinfoServeCommand() *cli.Command {
 		Usage: "run the local mesh until Ctrl-C or SIGTERM",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "addr", Value: defaultIngressAddr, Usage: "ingress gateway listen address (`HOST:PORT`)"},
+			&cli.StringFlag{Name: "gateway-addr", Value: "127.0.0.1:0", Usage: "listen address (`HOST:PORT`) of the Gateway API Gateway's Deployment (bookinfo-gateway-istio), plain http; it routes once a Gateway of class istio is applied"},
 			&cli.StringFlag{Name: "admin-addr", Value: defaultAdminAddr, Usage: "admin API, metrics and service discovery listen address (`HOST:PORT`)"},
 			&cli.StringFlag{Name: "markup", Value: string(app.MarkupCurrent), Usage: "productpage markup: current (Istio 1.23+) or 1.22 (Istio 1.15-1.22)"},
 			&cli.DurationFlag{Name: "propagation-delay", Value: mesh.DefaultPropagationDelay, Usage: "time until applied routing takes effect, like Istio's config push"},
@@ -104,7 +105,7 @@ func serveAction(ctx context.Context, c *cli.Command) error {
 		return usageError(fmt.Errorf("bookinfo serve: unexpected argument %q", c.Args().First()))
 	}
 	opts := mesh.Options{
-		Addr: c.String("addr"), AdminAddr: c.String("admin-addr"),
+		Addr: c.String("addr"), AdminAddr: c.String("admin-addr"), GatewayAddr: c.String("gateway-addr"),
 		Markup: app.Markup(c.String("markup")), PropagationDelay: c.Duration("propagation-delay"),
 		NoSidecar: c.StringSlice("no-sidecar"), TLSCertFile: c.String("tls-cert"), TLSKeyFile: c.String("tls-key"),
 		Tracing: c.String("tracing"), TraceSampling: c.Float64("trace-sampling"),
@@ -142,8 +143,8 @@ func serveAction(ctx context.Context, c *cli.Command) error {
 	if opts.Tracing != "" {
 		tracing = fmt.Sprintf(", spans to %s, sampling %g%%", opts.Tracing, opts.TraceSampling)
 	}
-	fmt.Fprintf(c.Writer, "bookinfo mesh: ingress %s://%s/productpage, admin http://%s (markup %s, propagation delay %v%s)%s; Ctrl-C stops\n",
-		m.Scheme(), m.Addr(), m.AdminAddr(), opts.Markup, opts.PropagationDelay, tracing, cluster.describe())
+	fmt.Fprintf(c.Writer, "bookinfo mesh: ingress %s://%s/productpage, admin http://%s (markup %s, propagation delay %v%s, Gateway API gateway http://%s)%s; Ctrl-C stops\n",
+		m.Scheme(), m.Addr(), m.AdminAddr(), opts.Markup, opts.PropagationDelay, tracing, m.GatewayAddr(), cluster.describe())
 	<-ctx.Done()
 	cluster.stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
