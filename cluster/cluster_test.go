@@ -104,7 +104,7 @@ func startWith(t *testing.T, opt func(*kube.Options)) *env {
 	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	ko := kube.Options{Config: l.Config, Ingress: m.Addr(), Prometheus: strings.TrimPrefix(prom.URL, "http://")}
+	ko := kube.Options{Config: l.Config, Ingress: m.Addr(), Gateway: m.GatewayAddr(), Prometheus: strings.TrimPrefix(prom.URL, "http://")}
 	if opt != nil {
 		opt(&ko)
 	}

@@ -2,6 +2,7 @@ package kube
 
 import (
 	"cmp"
+	"context"
 	"slices"
 	"strings"
 
@@ -10,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
 // object is one Istio resource of the cluster with the mesh's view of it.
@@ -20,13 +22,21 @@ type object struct {
 }
 
 // syncConfig gives the mesh every VirtualService, DestinationRule and
-// Gateway the cluster holds, oldest first (Istio lets the oldest of two
-// claims on a host win), and reports on each object the mesh leaves out.
-func (s *Source) syncConfig() error {
+// Gateway the cluster holds, and the Gateway API's Gateways, HTTPRoutes and
+// version Services, oldest first (Istio lets the oldest of two claims on a
+// host win), reports on each object the mesh leaves out, and deploys the
+// accepted Gateway API Gateway.
+func (s *Source) syncConfig(ctx context.Context) error {
 	objs, err := s.istioObjects()
 	if err != nil {
 		return err
 	}
+	kubeObjs, err := s.gatewayObjects()
+	if err != nil {
+		return err
+	}
+	objs = append(objs, kubeObjs...)
+	sortOldestFirst(objs)
 	rs := make([]istio.Resource, len(objs))
 	for i, o := range objs {
 		rs[i] = o.res
@@ -38,20 +48,39 @@ func (s *Source) syncConfig() error {
 	bad := map[string]string{}
 	for _, rej := range rejected {
 		for _, o := range objs {
-			if o.res.Kind == rej.Resource.Kind && o.meta.Namespace == rej.Resource.Namespace && o.meta.Name == rej.Resource.Name {
+			if sameObject(o.res, rej.Resource) {
 				bad[string(o.meta.UID)] = rej.Err.Error()
 				s.report(o, rej.Err.Error())
 			}
 		}
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	for uid := range s.reported {
 		if _, ok := bad[uid]; !ok {
 			delete(s.reported, uid) // fixed or deleted: report again if it comes back
 		}
 	}
-	return nil
+	s.mu.Unlock()
+	var accepted *gatewayv1.Gateway
+	for _, o := range objs {
+		if g, ok := o.obj.(*gatewayv1.Gateway); ok && bad[string(o.meta.UID)] == "" && accepted == nil {
+			accepted = g
+		}
+	}
+	return s.syncGatewayDeployment(ctx, accepted)
+}
+
+// sameObject reports whether two resources name the same object.
+func sameObject(a, b istio.Resource) bool {
+	return a.Kind == b.Kind && a.Group == b.Group && a.Namespace == b.Namespace && a.Name == b.Name
+}
+
+// sortOldestFirst orders objects by creation, then namespace and name.
+func sortOldestFirst(objs []object) {
+	slices.SortStableFunc(objs, func(a, b object) int {
+		return cmp.Or(a.meta.CreationTimestamp.Compare(b.meta.CreationTimestamp.Time),
+			strings.Compare(a.meta.Namespace, b.meta.Namespace), strings.Compare(a.meta.Name, b.meta.Name))
+	})
 }
 
 // report tells once per message, on the object (a Warning event, as
@@ -68,7 +97,7 @@ func (s *Source) report(o object, msg string) {
 	s.recorder.Event(o.obj, corev1.EventTypeWarning, "NotImplemented", "not routed by the local mesh: "+msg)
 }
 
-// istioObjects lists the informers' Istio objects, oldest first.
+// istioObjects lists the informers' Istio objects.
 func (s *Source) istioObjects() ([]object, error) {
 	net := s.istioInf.Networking().V1()
 	var objs []object
@@ -93,10 +122,6 @@ func (s *Source) istioObjects() ([]object, error) {
 	for _, v := range vss {
 		objs = append(objs, object{&v.ObjectMeta, v, resource("VirtualService", v.ObjectMeta, func(r *istio.Resource) { r.VirtualService = &v.Spec })})
 	}
-	slices.SortStableFunc(objs, func(a, b object) int {
-		return cmp.Or(a.meta.CreationTimestamp.Compare(b.meta.CreationTimestamp.Time),
-			strings.Compare(a.meta.Namespace, b.meta.Namespace), strings.Compare(a.meta.Name, b.meta.Name))
-	})
 	return objs, nil
 }
 

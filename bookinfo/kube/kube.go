@@ -30,6 +30,8 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
+	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
+	gatewayinformers "sigs.k8s.io/gateway-api/pkg/client/informers/externalversions"
 )
 
 // Mesh is what the cluster steers: the local mesh's data plane.
@@ -73,6 +75,9 @@ type Options struct {
 	// register as istio-system/tracing, port 80 (http-query, to the
 	// query's 16686) with that nodePort, as Istio's addon has it.
 	Jaeger string
+	// Gateway is the mesh's Gateway API gateway address (127.0.0.1:PORT):
+	// PORT becomes the nodePort of an accepted Gateway's Service.
+	Gateway string
 	// Logf receives one line per change and per problem.
 	Logf func(format string, args ...any)
 }
@@ -85,6 +90,8 @@ type Source struct {
 	istio    istioclient.Interface
 	kubeInf  informers.SharedInformerFactory
 	istioInf istioinformers.SharedInformerFactory
+	gw       gatewayclient.Interface                // nil without the Gateway API's CRDs
+	gwInf    gatewayinformers.SharedInformerFactory // nil without them
 	queue    workqueue.TypedRateLimitingInterface[string]
 	events   record.EventBroadcaster
 	recorder record.EventRecorder
@@ -176,6 +183,13 @@ func (s *Source) startInformers(ctx, runCtx context.Context) error {
 			return err
 		}
 	}
+	// Version Services (reviews-v1) are what HTTPRoutes send to.
+	if _, err := s.kubeInf.Core().V1().Services().Informer().AddEventHandler(toConfig); err != nil {
+		return err
+	}
+	if err := s.startGatewayInformers(runCtx, toConfig); err != nil {
+		return err
+	}
 	if _, err := s.kubeInf.Apps().V1().Deployments().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o any) { s.enqueueWorkload(o) },
 		UpdateFunc: func(_, o any) { s.enqueueWorkload(o) },
@@ -196,6 +210,13 @@ func (s *Source) startInformers(ctx, runCtx context.Context) error {
 			return fmt.Errorf("list %v from the API server: no answer before the deadline", typ)
 		}
 	}
+	if s.gwInf != nil {
+		for typ, ok := range s.gwInf.WaitForCacheSync(ctx.Done()) {
+			if !ok {
+				return fmt.Errorf("list %v from the API server: no answer before the deadline", typ)
+			}
+		}
+	}
 	for typ, ok := range s.istioInf.WaitForCacheSync(ctx.Done()) {
 		if !ok {
 			return fmt.Errorf("list %v from the API server: no answer before the deadline (are Istio's CRDs installed?)", typ)
@@ -206,7 +227,7 @@ func (s *Source) startInformers(ctx, runCtx context.Context) error {
 
 // syncAll brings the mesh in step with everything at once.
 func (s *Source) syncAll(ctx context.Context) error {
-	errs := []error{s.syncConfig()}
+	errs := []error{s.syncConfig(ctx)}
 	for _, w := range mesh.Workloads() {
 		errs = append(errs, s.syncWorkload(ctx, w))
 	}
@@ -235,7 +256,7 @@ func (s *Source) work(ctx context.Context) {
 
 func (s *Source) sync(ctx context.Context, key string) error {
 	if key == configKey {
-		return s.syncConfig()
+		return s.syncConfig(ctx)
 	}
 	for _, w := range mesh.Workloads() {
 		if workloadKey(w.Name) == key {

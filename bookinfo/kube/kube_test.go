@@ -90,7 +90,7 @@ func start(t *testing.T) *env {
 	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	src, err := kube.Start(ctx, m, kube.Options{Config: l.Config, Ingress: m.Addr(), Logf: t.Logf})
+	src, err := kube.Start(ctx, m, kube.Options{Config: l.Config, Ingress: m.Addr(), Gateway: m.GatewayAddr(), Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}
