@@ -8,6 +8,8 @@ import (
 
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -46,6 +48,11 @@ func (c *Cluster) Preflight(ctx context.Context, host, ns, ingressNS, ingressNam
 
 func (c *Cluster) checkGateway(ctx context.Context, ns, name string) (Check, error) {
 	svc, err := c.Kube.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		if ch, ok, gerr := c.checkGatewayAPI(ctx); gerr != nil || ok {
+			return ch, gerr
+		}
+	}
 	if err != nil {
 		return Check{}, fmt.Errorf("ingress gateway %s/%s: %w", ns, name, err)
 	}
@@ -70,10 +77,35 @@ func (c *Cluster) checkGateway(ctx context.Context, ns, name string) (Check, err
 			}
 		}
 	}
+	if ch, ok, err := c.checkGatewayAPI(ctx); err != nil || ok {
+		return ch, err // the page is routed by the Gateway API instead
+	}
 	if len(selecting) == 0 {
 		return Check{Name: "gateway", Detail: fmt.Sprintf("no Gateway selects %s/%s's pods (%v): the ingress routes nothing", ns, name, svc.Spec.Selector)}, nil
 	}
 	return Check{Name: "gateway", Detail: fmt.Sprintf("no VirtualService is bound to Gateway %s: the ingress answers 404", strings.Join(selecting, ", "))}, nil
+}
+
+// checkGatewayAPI checks the Gateway API Gateway that routes the page, if
+// an HTTPRoute on a Gateway of class istio routes one (ok): Istio's
+// controller must have programmed it, or it has no Deployment to answer.
+func (c *Cluster) checkGatewayAPI(ctx context.Context) (Check, bool, error) {
+	p, ok, err := c.gatewayAPIPage(ctx)
+	if err != nil || !ok {
+		return Check{}, false, err
+	}
+	gw := p.gateway
+	what := fmt.Sprintf("Gateway %s/%s (class istio), HTTPRoute %s routes %s on it", gw.Namespace, gw.Name, p.route, p.path)
+	cond := meta.FindStatusCondition(gw.Status.Conditions, string(gatewayv1.GatewayConditionProgrammed))
+	switch {
+	case cond == nil:
+		return Check{Name: "gateway", Detail: what + ", but it is not Programmed (no status from Istio's controller: is istiod running?)"}, true, nil
+	case cond.Status != metav1.ConditionTrue:
+		return Check{Name: "gateway", Detail: fmt.Sprintf("%s, but it is not Programmed: %s: %s", what, cond.Reason, cond.Message)}, true, nil
+	case cond.ObservedGeneration != 0 && cond.ObservedGeneration < gw.Generation:
+		return Check{Name: "gateway", Detail: fmt.Sprintf("%s, but Istio has not programmed its generation %d yet (status is for %d)", what, gw.Generation, cond.ObservedGeneration)}, true, nil
+	}
+	return Check{Name: "gateway", OK: true, Detail: what + "; it is Programmed"}, true, nil
 }
 
 // checkRouting checks the host's subsets and returns the versions its

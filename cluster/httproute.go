@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -162,4 +163,52 @@ func (c *Cluster) routeExpect(ctx context.Context, r *gatewayv1.HTTPRoute, host,
 	}
 	return Expectation{Expect: strings.Join(parts, ","),
 		Why: fmt.Sprintf("HTTPRoute %s/%s (generation %d) on Service %s: %s", ns, r.Name, r.Generation, ns+"/"+host, strings.Join(via, ", "))}, nil
+}
+
+// Backends lists the Services the live routes of host send its requests to
+// other than host itself, once each: an HTTPRoute's backend Services
+// (reviews-v1), a VirtualService's other destination hosts (Flagger's
+// reviews-primary) and its mirror's. Istio reports a request under the
+// Service it was routed to, so the server-side count of host's split must
+// count those too. why names the routes read; no route means none.
+func (c *Cluster) Backends(ctx context.Context, host, ns string) (names []string, why string, err error) {
+	var from []string
+	add := func(svc string) {
+		if svc = shortName(svc, ns); svc != host && !slices.Contains(names, svc) {
+			names = append(names, svc)
+		}
+	}
+	vss, err := c.Istio.NetworkingV1().VirtualServices(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, "", fmt.Errorf("virtualservices: %w", err)
+	}
+	for _, vs := range vss.Items {
+		if !routesHost(vs, host, ns) {
+			continue
+		}
+		from = append(from, "VirtualService "+ns+"/"+vs.Name)
+		for _, hr := range vs.Spec.GetHttp() {
+			for _, d := range hr.GetRoute() {
+				add(d.GetDestination().GetHost())
+			}
+			if m := hr.GetMirror(); m != nil {
+				add(m.GetHost())
+			}
+		}
+	}
+	routes, err := c.httpRoutesFor(ctx, host, ns)
+	if err != nil {
+		return nil, "", err
+	}
+	for _, r := range routes {
+		from = append(from, "HTTPRoute "+ns+"/"+r.Name)
+		for _, rule := range r.Spec.Rules {
+			for _, b := range rule.BackendRefs {
+				if b.Kind == nil || *b.Kind == "Service" {
+					add(string(b.Name))
+				}
+			}
+		}
+	}
+	return names, strings.Join(from, " and "), nil
 }

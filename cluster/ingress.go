@@ -10,6 +10,7 @@ import (
 
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 )
@@ -31,6 +32,13 @@ const DefaultIngress = "istio-system/istio-ingressgateway"
 // Gateway that selects the gateway's pods.
 func (c *Cluster) Ingress(ctx context.Context, ns, name string) (Found, error) {
 	svc, err := c.Kube.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		// A mesh installed for the Gateway API may have no ingress gateway
+		// of Istio's own.
+		if p, ok, gerr := c.gatewayAPIPage(ctx); gerr == nil && ok {
+			return c.gatewayAPITarget(ctx, p)
+		}
+	}
 	if err != nil {
 		return Found{}, fmt.Errorf("ingress gateway %s/%s: %w (give --target URL, or --ingress NS/NAME)", ns, name, err)
 	}
@@ -41,6 +49,19 @@ func (c *Cluster) Ingress(ctx context.Context, ns, name string) (Found, error) {
 	path, pathWhy, err := c.pagePath(ctx, svc.Spec.Selector)
 	if err != nil {
 		return Found{}, err
+	}
+	if path == "" {
+		// No VirtualService on this gateway routes a page: the Gateway
+		// API's walkthrough routes it by an HTTPRoute on a Gateway of its
+		// own, which Istio deploys with a Service of its own.
+		p, ok, err := c.gatewayAPIPage(ctx)
+		if err != nil {
+			return Found{}, err
+		}
+		if ok {
+			return c.gatewayAPITarget(ctx, p)
+		}
+		path, pathWhy = "/", "path / (no VirtualService on a Gateway of that gateway, and no HTTPRoute on a Gateway of class istio, routes an exact path)"
 	}
 	for _, lb := range svc.Status.LoadBalancer.Ingress {
 		host := lb.IP
@@ -119,7 +140,7 @@ func (c *Cluster) nodeAddress(ctx context.Context, ns string, selector map[strin
 }
 
 // pagePath is the path the Gateway's VirtualService exposes: /productpage
-// when it routes that, else its first exact URI match, else "/".
+// when it routes that, else its first exact URI match, else "".
 func (c *Cluster) pagePath(ctx context.Context, gatewayPods map[string]string) (string, string, error) {
 	gws, err := c.Istio.NetworkingV1().Gateways("").List(ctx, metav1.ListOptions{})
 	if err != nil {
@@ -153,7 +174,7 @@ func (c *Cluster) pagePath(ctx context.Context, gatewayPods map[string]string) (
 	}
 	switch {
 	case len(paths) == 0:
-		return "/", "path / (no VirtualService on a Gateway of that gateway routes an exact path)", nil
+		return "", "", nil
 	case slices.Contains(paths, "/productpage"):
 		return "/productpage", "path /productpage from " + from, nil
 	}

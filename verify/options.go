@@ -3,6 +3,9 @@ package verify
 import (
 	"errors"
 	"fmt"
+	"regexp"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/canary-gate/canary/attack"
@@ -33,7 +36,13 @@ type Options struct {
 	Prometheus *prom.Client
 	Scrape     []string // sidecar /stats/prometheus URLs, read before and after
 	Service    string   // destination_service_name, default "reviews"
-	Namespace  string   // destination_service_namespace, default "default"
+	// Backends are the Services the route sends Service's requests to,
+	// which Istio reports as destination_service_name instead of Service:
+	// an HTTPRoute's backends (reviews-v1), a VirtualService's other
+	// destination hosts (Flagger's reviews-primary). The server check
+	// counts them with Service.
+	Backends  []string
+	Namespace string // destination_service_namespace, default "default"
 	// ServerWait bounds the wait for the scrape after the last request.
 	ServerWait time.Duration
 	// RequireServer makes a server check that could not run INCONCLUSIVE;
@@ -128,6 +137,27 @@ func (o *Options) Validate() error {
 // destination sidecars report them: reporter="destination" counts each
 // request once, mirrored ones included (the source side skips those).
 func (o *Options) selector() string {
-	return fmt.Sprintf(`istio_requests_total{reporter="destination",destination_service_name=%q,destination_service_namespace=%q}`,
-		o.Service, o.Namespace)
+	names := o.serviceNames()
+	if len(names) == 1 {
+		return fmt.Sprintf(`istio_requests_total{reporter="destination",destination_service_name=%q,destination_service_namespace=%q}`,
+			names[0], o.Namespace)
+	}
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = regexp.QuoteMeta(n)
+	}
+	return fmt.Sprintf(`istio_requests_total{reporter="destination",destination_service_name=~%q,destination_service_namespace=%q}`,
+		strings.Join(quoted, "|"), o.Namespace)
+}
+
+// serviceNames are the destination_service_name values counted: Service
+// and its backends, once each, in that order.
+func (o *Options) serviceNames() []string {
+	names := []string{o.Service}
+	for _, b := range o.Backends {
+		if !slices.Contains(names, b) {
+			names = append(names, b)
+		}
+	}
+	return names
 }

@@ -70,3 +70,25 @@ func TestProbe(t *testing.T) {
 		})
 	}
 }
+
+// TestSelector: the server check's PromQL counts Service and, once each, the
+// backends Istio reports its routed requests under; names are quoted as
+// regular expressions, so a dot in one matches only a dot.
+func TestSelector(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		backends []string
+		want     string
+	}{
+		{nil, `istio_requests_total{reporter="destination",destination_service_name="reviews",destination_service_namespace="default"}`},
+		{[]string{"reviews"}, `istio_requests_total{reporter="destination",destination_service_name="reviews",destination_service_namespace="default"}`},
+		{[]string{"reviews-v1", "reviews-v3", "reviews-v1"}, `istio_requests_total{reporter="destination",destination_service_name=~"reviews|reviews-v1|reviews-v3",destination_service_namespace="default"}`},
+		{[]string{"reviews.v2"}, `istio_requests_total{reporter="destination",destination_service_name=~"reviews|reviews\\.v2",destination_service_namespace="default"}`},
+	}
+	for _, tc := range tests {
+		o := Options{Service: "reviews", Namespace: "default", Backends: tc.backends}
+		if got := o.selector(); got != tc.want {
+			t.Errorf("selector() with backends %v = %s; want %s", tc.backends, got, tc.want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -62,7 +63,7 @@ func (g *gate) fetch(ctx context.Context, b base, last time.Time) (prom.Result, 
 	}
 	res := prom.Diff(b.snap, after)
 	return res.Filter(func(l map[string]string) bool {
-		return l["reporter"] == "destination" && l["destination_service_name"] == g.o.Service &&
+		return l["reporter"] == "destination" && slices.Contains(g.o.serviceNames(), l["destination_service_name"]) &&
 			l["destination_service_namespace"] == g.o.Namespace
 	}), nil
 }

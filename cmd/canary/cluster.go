@@ -112,7 +112,28 @@ func discover(ctx context.Context, c *cli.Command) (*clusterFound, error) {
 			found.jaeger = j.Transport
 		}
 	}
-	return found, found.expectation(ctx, c)
+	if err := found.expectation(ctx, c); err != nil {
+		return nil, err
+	}
+	return found, found.backends(ctx, c)
+}
+
+// backends reads which Services the live routes of --host send to, unless
+// --backend says: Istio reports each request under the Service it was
+// routed to, and the server check counts them all.
+func (f *clusterFound) backends(ctx context.Context, c *cli.Command) error {
+	if c.IsSet("backend") || c.String("expect-from") != "" {
+		return nil
+	}
+	names, why, err := f.cl.Backends(ctx, c.String("host"), c.String("namespace"))
+	if err != nil {
+		return fmt.Errorf("routes of --host %s: %w", c.String("host"), err)
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	fmt.Fprintf(c.ErrWriter, "cluster %s: server check counts %s and its backends %s (%s)\n", f.cl.Where, c.String("host"), strings.Join(names, ", "), why)
+	return c.Set("backend", strings.Join(names, ","))
 }
 
 // expectation takes the split from the live VirtualService when asked to,

@@ -129,6 +129,34 @@ func expectFromHTTPRoutes(path string, data []byte, host string) (report.Expecta
 	return report.Expectation{}, false, nil
 }
 
+// fileBackends are the Services other than host that the file's route for
+// host sends to (an HTTPRoute's backends), for the server check; the file
+// was read and checked by expectFromFile already.
+func fileBackends(path, host string) []string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	dec := k8syaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+	for {
+		var r gatewayv1.HTTPRoute
+		if err := dec.Decode(&r); err != nil {
+			return out
+		}
+		if r.Kind != "HTTPRoute" || !cluster.RoutesService(&r, host, r.Namespace) {
+			continue
+		}
+		for _, rule := range r.Spec.Rules {
+			for _, b := range rule.BackendRefs {
+				if name := string(b.Name); name != host && !slices.Contains(out, name) {
+					out = append(out, name)
+				}
+			}
+		}
+	}
+}
+
 // roleNames are the suffixes Flagger and Argo Rollouts give their Services
 // (reviews-canary, reviews-primary, …): roles, not versions; which version
 // each serves changes with every rollout.

@@ -31,17 +31,18 @@ spec:
 `
 	for _, c := range []struct {
 		name, file, host, want, err string
+		backends                    string // for the server check
 	}{
-		{"all v1 (four routes)", filepath.Join(dir, "route-all-v1.yaml"), "reviews", "v1=100", ""},
-		{"90/10", filepath.Join(dir, "route-reviews-90-10.yaml"), "reviews", "v1=90,v2=10", ""},
-		{"50/50", filepath.Join(dir, "route-reviews-50-v3.yaml"), "reviews", "v1=50,v3=50", ""},
-		{"another host's", filepath.Join(dir, "route-all-v1.yaml"), "ratings", "v1=100", ""},
-		{"the ingress route only", filepath.Join(dir, "bookinfo-gateway.yaml"), "reviews", "", `no HTTPRoute with the Service "reviews" as its parent`},
+		{"all v1 (four routes)", filepath.Join(dir, "route-all-v1.yaml"), "reviews", "v1=100", "", "reviews-v1"},
+		{"90/10", filepath.Join(dir, "route-reviews-90-10.yaml"), "reviews", "v1=90,v2=10", "", "reviews-v1 reviews-v2"},
+		{"50/50", filepath.Join(dir, "route-reviews-50-v3.yaml"), "reviews", "v1=50,v3=50", "", "reviews-v1 reviews-v3"},
+		{"another host's", filepath.Join(dir, "route-all-v1.yaml"), "ratings", "v1=100", "", "ratings-v1"},
+		{"the ingress route only", filepath.Join(dir, "bookinfo-gateway.yaml"), "reviews", "", `no HTTPRoute with the Service "reviews" as its parent`, ""},
 		{"a backend not named HOST-VERSION", write("canary.yaml", head+"  - backendRefs: [{name: reviews-canary, port: 9080, weight: 20}, {name: reviews-primary, port: 9080, weight: 80}]\n"),
-			"reviews", "", "routes to Service reviews-canary: a file does not say its pods' version"},
+			"reviews", "", "routes to Service reviews-canary: a file does not say its pods' version", ""},
 		{"relative weights", write("thirds.yaml", head+"  - backendRefs: [{name: reviews-v1, port: 9080}, {name: reviews-v2, port: 9080}, {name: reviews-v3, port: 9080}]\n"),
-			"reviews", "v1=33.3,v2=33.3,v3=33.4", ""},
-		{"an unknown field", write("typo.yaml", head+"  - backendRef: [{name: reviews-v1}]\n"), "reviews", "", `HTTPRoute: error unmarshaling JSON: while decoding JSON: json: unknown field "backendRef"`},
+			"reviews", "v1=33.3,v2=33.3,v3=33.4", "", "reviews-v1 reviews-v2 reviews-v3"},
+		{"an unknown field", write("typo.yaml", head+"  - backendRef: [{name: reviews-v1}]\n"), "reviews", "", `HTTPRoute: error unmarshaling JSON: while decoding JSON: json: unknown field "backendRef"`, ""},
 	} {
 		e, err := expectFromFile(c.file, c.host)
 		switch {
@@ -53,6 +54,11 @@ spec:
 			t.Errorf("%s: %v", c.name, err)
 		case e.String() != c.want:
 			t.Errorf("%s: %s; want %s", c.name, e, c.want)
+		}
+		if c.err == "" {
+			if got := strings.Join(fileBackends(c.file, c.host), " "); got != c.backends {
+				t.Errorf("%s: fileBackends = %q; want %q", c.name, got, c.backends)
+			}
 		}
 	}
 }

@@ -44,6 +44,18 @@ func startLab(t *testing.T) *labEnv {
 	return &labEnv{kubeconfig: kubeconfig, mesh: mp, prom: prom}
 }
 
+// verify runs a gate with KUBECONFIG set, as the walkthrough's users have
+// it, and fails the test unless it exits wantCode.
+func (e *labEnv) verify(t *testing.T, wantCode int, args ...string) (string, string) {
+	t.Helper()
+	args = append([]string{"verify", "--rate", "0", "--max-requests", decisivePages, "--settle-min", "2s", "--server-wait", "20s"}, args...)
+	out, errOut, code := runEnv(t, []string{"KUBECONFIG=" + e.kubeconfig}, "", args...)
+	if code != wantCode {
+		t.Fatalf("canary %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, wantCode, out, errOut)
+	}
+	return out, errOut
+}
+
 // kubectl runs the real kubectl against the lab and fails the test unless
 // it exits 0.
 func (e *labEnv) kubectl(t *testing.T, args ...string) string {
@@ -84,11 +96,7 @@ func TestLabWalkthrough(t *testing.T) {
 	}
 	verify := func(wantCode int, args ...string) (string, string) {
 		t.Helper()
-		args = append([]string{"verify", "--rate", "0", "--max-requests", decisivePages, "--settle-min", "2s", "--server-wait", "20s"}, args...)
-		out, errOut, code := runEnv(t, env, "", args...)
-		if code != wantCode {
-			t.Fatalf("canary %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, wantCode, out, errOut)
-		}
+		out, errOut := e.verify(t, wantCode, args...)
 		if wantCode != ExitPass && wantCode != ExitFail {
 			return out, errOut
 		}
@@ -158,6 +166,63 @@ func TestLabWalkthrough(t *testing.T) {
 	_, errOut = verify(ExitPass, "--expect-from", "cluster", "--mirror", "v2")
 	if !strings.Contains(errOut, "it mirrors to v2") {
 		t.Errorf("verify --expect-from cluster: stderr does not name the mirror:\n%s", errOut)
+	}
+}
+
+// TestLabGatewayAPIWalkthrough is the walkthrough's Gateway API twin, as
+// Istio's traffic-shifting task shows it: kubectl apply of each file of
+// shared/gateway-api-manifests in order, and after each route a
+// `canary verify --expect-from cluster` with KUBECONFIG only. The target is
+// found through the Gateway's own Service (bookinfo-gateway-istio), the
+// split through the HTTPRoute and its backend Services' pods, and the
+// server side counts the backend Services' requests in a real Prometheus.
+func TestLabGatewayAPIWalkthrough(t *testing.T) {
+	dir := sharedtest.Dir(t, "gateway-api-manifests")
+	e := startLab(t)
+	apply := func(f string) {
+		t.Helper()
+		e.kubectl(t, "apply", "-f", filepath.Join(dir, f))
+	}
+	verify := func(wantCode int, args ...string) (string, string) {
+		t.Helper()
+		return e.verify(t, wantCode, args...)
+	}
+	apply("bookinfo-gateway.yaml")
+	apply("bookinfo-versions.yaml")
+	e.kubectl(t, "wait", "--for=condition=programmed", "--timeout=20s", "gateways.gateway.networking.k8s.io/bookinfo-gateway")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// Six sidecars, the ingress and now the Gateway's own pod.
+	if err := e.prom.WaitScraped(ctx, time.Now(), 8); err != nil {
+		t.Fatal(err)
+	}
+	stages := []struct {
+		file, expect, wrong string
+		backends            string
+	}{
+		{"route-reviews-v1.yaml", "v1=100", "v3=100", "reviews-v1"},
+		{"route-reviews-90-10.yaml", "v1=90,v2=10", "v1=50,v2=50", "reviews-v1, reviews-v2"},
+		{"route-reviews-50-v3.yaml", "v1=50,v3=50", "v1=100", "reviews-v1, reviews-v3"},
+		{"route-reviews-v3.yaml", "v3=100", "v1=100", "reviews-v3"},
+	}
+	gatewayURL := "http://127.0.0.1:" + e.mesh.gatewayPort(t) + "/productpage"
+	for _, st := range stages {
+		apply(st.file)
+		out, errOut := verify(ExitPass, "--expect-from", "cluster")
+		for _, want := range []string{
+			"target " + gatewayURL + ": NodePort " + e.mesh.gatewayPort(t) + " of default/bookinfo-gateway-istio",
+			"HTTPRoute default/bookinfo on Gateway default/bookinfo-gateway (class istio)",
+			"expect " + st.expect + ": HTTPRoute default/reviews",
+			"server check counts reviews and its backends " + st.backends + " (HTTPRoute default/reviews)",
+		} {
+			if !strings.Contains(errOut, want) {
+				t.Errorf("%s: verify --expect-from cluster: stderr does not say %q:\n%s", st.file, want, errOut)
+			}
+		}
+		if !strings.Contains(out, `destination_service_name=~"reviews|`) || !strings.Contains(out, "server: PASS via prometheus") {
+			t.Errorf("%s: the server check did not count the backend Services in Prometheus:\n%s", st.file, out)
+		}
+		verify(ExitFail, "--expect", st.wrong)
 	}
 }
 

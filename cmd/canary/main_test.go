@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -75,11 +76,24 @@ type meshProc struct {
 	scheme  string // http, or https with --tls-cert
 	ingress string // host:port
 	admin   string // host:port
+	gateway string // host:port of the Gateway API gateway
 	stderr  *lockedBuffer
 	done    chan error
 }
 
 var serveLine = regexp.MustCompile(`ingress (https?)://(\S+)/productpage, admin http://(\S+) `)
+
+var gatewayLine = regexp.MustCompile(`Gateway API gateway http://([^\s)]+)\)`)
+
+// gatewayPort is the port of the mesh's Gateway API gateway.
+func (mp *meshProc) gatewayPort(t *testing.T) string {
+	t.Helper()
+	_, port, err := net.SplitHostPort(mp.gateway)
+	if err != nil {
+		t.Fatalf("serve did not say its Gateway API gateway's address: %v", err)
+	}
+	return port
+}
 
 // startMesh runs `canary bookinfo serve` on free ports and stops it with
 // SIGTERM when the test ends, checking that it exits 0.
@@ -107,6 +121,9 @@ func startMesh(t *testing.T, args ...string) *meshProc {
 		t.Fatalf("unexpected first line of serve: %q", lines.Text())
 	}
 	mp.scheme, mp.ingress, mp.admin = m[1], m[2], m[3]
+	if g := gatewayLine.FindStringSubmatch(lines.Text()); g != nil {
+		mp.gateway = g[1]
+	}
 	go func() {
 		_, _ = io.Copy(io.Discard, stdout)
 		mp.done <- cmd.Wait()

@@ -40,6 +40,7 @@ func verifyFlags() []cli.Flag {
 		&cli.StringFlag{Name: "expect-from", Usage: "take the expected split from the VirtualService in `FILE` (its first route for --host)"},
 		&cli.StringFlag{Name: "host", Value: "reviews", Usage: "service whose split is checked (VirtualService host, destination_service_name)"},
 		&cli.StringFlag{Name: "namespace", Value: "default", Usage: "the service's namespace (destination_service_namespace)"},
+		&cli.StringSliceFlag{Name: "backend", Usage: "also count the server-side requests Istio reports under Service `NAME`, a route's backend for --host (an HTTPRoute's reviews-v1); default: read from the cluster's routes or --expect-from"},
 		&cli.Float64Flag{Name: "tolerance", Value: report.DefaultTolerance, Usage: "allowed distance from each expected share, in percentage `POINTS`"},
 		&cli.Float64Flag{Name: "confidence", Value: report.DefaultConfidence, Usage: "confidence of the verdict (bounds both false PASS and false FAIL)"},
 		&cli.IntFlag{Name: "max-requests", Value: report.DefaultMaxRequests, Usage: "pages after which an undecided gate is INCONCLUSIVE"},
@@ -186,6 +187,10 @@ func verifyOptions(c *cli.Command, promTransport, jaegerTransport http.RoundTrip
 	}
 	o.Attack = ao
 	o.Timeout, o.Service, o.Namespace = c.Duration("timeout"), c.String("host"), c.String("namespace")
+	o.Backends = c.StringSlice("backend")
+	if from := c.String("expect-from"); len(o.Backends) == 0 && from != "" {
+		o.Backends = fileBackends(from, o.Service)
+	}
 	o.ServerWait, o.RequireServer = c.Duration("server-wait"), c.Bool("require-prometheus")
 	if err := settleOptions(c, &o); err != nil {
 		closeResults()
