@@ -10,7 +10,7 @@ import (
 
 func TestBuiltinNames(t *testing.T) {
 	t.Parallel()
-	if diff := cmp.Diff([]string{"progressive", "walkthrough"}, Builtin()); diff != "" {
+	if diff := cmp.Diff([]string{"gateway-api", "progressive", "walkthrough"}, Builtin()); diff != "" {
 		t.Errorf("Builtin() mismatch (-want +got):\n%s", diff)
 	}
 	for _, name := range []string{"", "nope", "../builtin/walkthrough", "walkthrough.yaml"} {
@@ -115,5 +115,27 @@ func TestBuiltinSourceCopy(t *testing.T) {
 	a[0] = 'X'
 	if b, _ := BuiltinSource("walkthrough"); b[0] == 'X' {
 		t.Error("BuiltinSource returned shared memory")
+	}
+}
+
+func TestBuiltinGatewayAPIStages(t *testing.T) {
+	t.Parallel()
+	want := []stageSummary{
+		{Name: "version-services", Expect: "v1=33.3,v2=33.3,v3=33.4", Applies: true},
+		{Name: "all-v1", Expect: "v1=100", Applies: true},
+		{Name: "canary-90-10", Expect: "v1=90,v2=10", Applies: true, RollsBack: true},
+		{Name: "canary-50-50", Expect: "v1=50,v3=50", Applies: true, RollsBack: true, SettleMin: 3 * time.Second},
+		{Name: "promote-v3", Expect: "v3=100", Applies: true, RollsBack: true},
+	}
+	if diff := cmp.Diff(want, summarize(t, "gateway-api")); diff != "" {
+		t.Errorf("gateway-api stages mismatch (-want +got):\n%s", diff)
+	}
+	src, _ := BuiltinSource("gateway-api")
+	s, err := Load("gateway-api.yaml", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.StageGate(2).Backends; !cmp.Equal(got, []string{"reviews-v1", "reviews-v2", "reviews-v3"}) {
+		t.Errorf("gate backends %v; want the three version Services, for the server check", got)
 	}
 }

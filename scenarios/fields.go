@@ -54,6 +54,7 @@ func (d *decoder) gateFields(g *Gate) map[string]field {
 		"headers":   d.strMap(&g.Headers),
 		"login":     d.str(&g.Login, "a user name"),
 		"host":      d.str(&g.Host, "a service name such as reviews"),
+		"backends":  d.strList(&g.Backends, "a Service name such as reviews-v1"),
 		"namespace": d.str(&g.Namespace, "a namespace such as default"),
 	}
 }

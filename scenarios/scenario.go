@@ -46,11 +46,15 @@ type Gate struct {
 	Prometheus *Prometheus
 	// Scrape lists sidecar metrics URLs read before and after, for the
 	// server-side check without Prometheus; it excludes Prometheus.
-	Scrape    []string
-	Headers   map[string]string // request headers of the load
-	Login     string            // log in as this user first (end-user routing)
-	Host      string            // service whose split is checked, e.g. "reviews"
-	Namespace string            // the service's namespace
+	Scrape  []string
+	Headers map[string]string // request headers of the load
+	Login   string            // log in as this user first (end-user routing)
+	Host    string            // service whose split is checked, e.g. "reviews"
+	// Backends are the Services an HTTPRoute sends Host's requests to
+	// (reviews-v1): Istio reports them under those names, and the server
+	// check counts them with Host.
+	Backends  []string
+	Namespace string // the service's namespace
 }
 
 // Prometheus says how to reach the Prometheus of the mesh.
@@ -119,6 +123,13 @@ func (s *Scenario) StageGate(i int) Gate {
 		Confidence:  clone(pick(o.Confidence, d.Confidence)),
 		MaxRequests: clone(pick(o.MaxRequests, d.MaxRequests)), MaxErrorRate: clone(pick(o.MaxErrorRate, d.MaxErrorRate)),
 		Headers: mergeMaps(d.Headers, o.Headers),
+	}
+	backends := d.Backends
+	if len(o.Backends) > 0 {
+		backends = o.Backends
+	}
+	if len(backends) > 0 {
+		g.Backends = append([]string(nil), backends...)
 	}
 	server := d
 	if o.Prometheus != nil || len(o.Scrape) > 0 {

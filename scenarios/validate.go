@@ -124,6 +124,11 @@ func (l locator) load(g *Gate, p string, line int) error {
 			return l.errf(joinPath(p, f.key), line, "%s", checkName(f.v))
 		}
 	}
+	for i, b := range g.Backends {
+		if checkName(b) != "" {
+			return l.errf(fmt.Sprintf("%s[%d]", joinPath(p, "backends"), i), line, "%s", checkName(b))
+		}
+	}
 	return nil
 }
 

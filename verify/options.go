@@ -133,28 +133,51 @@ func (o *Options) Validate() error {
 	return nil
 }
 
-// selector is the Prometheus selector of the service's requests as the
-// destination sidecars report them: reporter="destination" counts each
-// request once, mirrored ones included (the source side skips those).
-func (o *Options) selector() string {
-	names := o.serviceNames()
+// selector is the Prometheus selector of the gate's server-side series.
+func (o *Options) selector() string { return o.serverQuery().Selector() }
+
+// serviceNames are the destination_service_name values counted.
+func (o *Options) serviceNames() []string { return o.serverQuery().names() }
+
+func (o *Options) serverQuery() ServerQuery {
+	return ServerQuery{Service: o.Service, Namespace: o.Namespace, Backends: o.Backends}
+}
+
+// ServerQuery names the series a server-side check counts: the requests to
+// Service and its Backends as the destination sidecars report them
+// (reporter="destination" counts each request once, mirrored ones
+// included; the source side skips those).
+type ServerQuery struct {
+	Service, Namespace string
+	Backends           []string
+}
+
+// Selector is the query's Prometheus selector of istio_requests_total.
+func (q ServerQuery) Selector() string {
+	names := q.names()
 	if len(names) == 1 {
 		return fmt.Sprintf(`istio_requests_total{reporter="destination",destination_service_name=%q,destination_service_namespace=%q}`,
-			names[0], o.Namespace)
+			names[0], q.Namespace)
 	}
 	quoted := make([]string, len(names))
 	for i, n := range names {
 		quoted[i] = regexp.QuoteMeta(n)
 	}
 	return fmt.Sprintf(`istio_requests_total{reporter="destination",destination_service_name=~%q,destination_service_namespace=%q}`,
-		strings.Join(quoted, "|"), o.Namespace)
+		strings.Join(quoted, "|"), q.Namespace)
 }
 
-// serviceNames are the destination_service_name values counted: Service
-// and its backends, once each, in that order.
-func (o *Options) serviceNames() []string {
-	names := []string{o.Service}
-	for _, b := range o.Backends {
+// Matches reports whether a series' labels are the query's, for sidecar
+// scrapes read without Prometheus.
+func (q ServerQuery) Matches(l map[string]string) bool {
+	return l["reporter"] == "destination" && slices.Contains(q.names(), l["destination_service_name"]) &&
+		l["destination_service_namespace"] == q.Namespace
+}
+
+// names are Service and its backends, once each, in that order.
+func (q ServerQuery) names() []string {
+	names := []string{q.Service}
+	for _, b := range q.Backends {
 		if !slices.Contains(names, b) {
 			names = append(names, b)
 		}

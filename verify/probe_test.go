@@ -92,3 +92,25 @@ func TestSelector(t *testing.T) {
 		}
 	}
 }
+
+// TestServerQueryMatches: a scraped series counts when it is the
+// destination's report of Service or one of its backends, in the namespace.
+func TestServerQueryMatches(t *testing.T) {
+	t.Parallel()
+	q := ServerQuery{Service: "reviews", Namespace: "default", Backends: []string{"reviews-v1"}}
+	tests := []struct {
+		labels map[string]string
+		want   bool
+	}{
+		{map[string]string{"reporter": "destination", "destination_service_name": "reviews", "destination_service_namespace": "default"}, true},
+		{map[string]string{"reporter": "destination", "destination_service_name": "reviews-v1", "destination_service_namespace": "default"}, true},
+		{map[string]string{"reporter": "source", "destination_service_name": "reviews-v1", "destination_service_namespace": "default"}, false},
+		{map[string]string{"reporter": "destination", "destination_service_name": "reviews-v2", "destination_service_namespace": "default"}, false},
+		{map[string]string{"reporter": "destination", "destination_service_name": "reviews-v1", "destination_service_namespace": "other"}, false},
+	}
+	for _, tc := range tests {
+		if got := q.Matches(tc.labels); got != tc.want {
+			t.Errorf("Matches(%v) = %v; want %v", tc.labels, got, tc.want)
+		}
+	}
+}

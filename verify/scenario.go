@@ -294,7 +294,7 @@ func stageOptions(sc *scenarios.Scenario, i int, target string, env ScenarioEnv)
 	}
 	o.Timeout, o.Settle = time.Duration(g.Timeout), g.Settle != "0"
 	o.SettleTimeout, o.SettleMin = time.Duration(g.SettleTimeout), time.Duration(g.SettleMin)
-	o.Service, o.Namespace, o.Scrape = g.Host, g.Namespace, g.Scrape
+	o.Service, o.Namespace, o.Scrape, o.Backends = g.Host, g.Namespace, g.Scrape, g.Backends
 	if o.Timeout == 0 {
 		o.Timeout = 10 * time.Minute
 	}

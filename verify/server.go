@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -62,10 +61,7 @@ func (g *gate) fetch(ctx context.Context, b base, last time.Time) (prom.Result, 
 		return prom.Result{}, err
 	}
 	res := prom.Diff(b.snap, after)
-	return res.Filter(func(l map[string]string) bool {
-		return l["reporter"] == "destination" && slices.Contains(g.o.serviceNames(), l["destination_service_name"]) &&
-			l["destination_service_namespace"] == g.o.Namespace
-	}), nil
+	return res.Filter(g.o.serverQuery().Matches), nil
 }
 
 // judge fills the server check from the window's series.

@@ -9,28 +9,44 @@ import (
 
 // TestDemo runs `canary demo` as the README's first command does: every
 // stage of the built-in walkthrough passes on the local mesh, with a real
-// Prometheus when one is installed (always under CI).
+// Prometheus when one is installed (always under CI); and so does its
+// Gateway API twin, whose server check counts the backend Services.
 func TestDemo(t *testing.T) {
 	t.Parallel()
-	report := filepath.Join(t.TempDir(), "demo.md")
-	out, stderr, code := run(t, "", "demo", "--output", report)
-	if code != ExitPass {
-		t.Fatalf("canary demo: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
-	}
-	md, err := os.ReadFile(report)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, stage := range []string{"round-robin", "all-v1", "canary-50-50", "mirror"} {
-		if !strings.Contains(string(md), stage) {
-			t.Errorf("demo report lacks stage %s", stage)
-		}
-	}
-	if strings.Count(out, "PASS") < 8 || strings.Contains(out, "FAIL") {
-		t.Errorf("demo table:\n%s\nwant every stage PASS", out)
-	}
-	if os.Getenv("CI") == "true" && !strings.Contains(stderr, "Prometheus at") {
-		t.Errorf("under CI the demo must check against the installed Prometheus; stderr:\n%s", stderr)
+	for _, tc := range []struct {
+		args   []string
+		stages []string
+		passes int // PASS lines: one per stage in the table, and the verdict
+	}{
+		{nil, []string{"round-robin", "all-v1", "canary-50-50", "mirror"}, 10},
+		{[]string{"--scenario", "gateway-api"}, []string{"version-services", "all-v1", "canary-90-10", "canary-50-50", "promote-v3"}, 6},
+	} {
+		t.Run(strings.Join(append([]string{"demo"}, tc.args...), " "), func(t *testing.T) {
+			t.Parallel()
+			report := filepath.Join(t.TempDir(), "demo.md")
+			out, stderr, code := run(t, "", append([]string{"demo", "--output", report}, tc.args...)...)
+			if code != ExitPass {
+				t.Fatalf("canary demo: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
+			}
+			md, err := os.ReadFile(report)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, stage := range tc.stages {
+				if !strings.Contains(string(md), stage) {
+					t.Errorf("demo report lacks stage %s", stage)
+				}
+			}
+			if strings.Count(out, "PASS") < tc.passes || strings.Contains(out, "FAIL") {
+				t.Errorf("demo table:\n%s\nwant every stage PASS", out)
+			}
+			if os.Getenv("CI") == "true" && !strings.Contains(stderr, "Prometheus at") {
+				t.Errorf("under CI the demo must check against the installed Prometheus; stderr:\n%s", stderr)
+			}
+			if os.Getenv("CI") == "true" && !strings.Contains(out, "server split confirmed") && !strings.Contains(stderr+string(md), "server split confirmed") {
+				t.Errorf("under CI the server side must confirm the split:\n%s\n%s", out, stderr)
+			}
+		})
 	}
 }
 

@@ -32,6 +32,7 @@ func soakCommand() *cli.Command {
 			&cli.StringFlag{Name: "prometheus", Usage: "Prometheus `URL`: server-side requests per version for every window"},
 			&cli.StringSliceFlag{Name: "scrape", Usage: "without Prometheus: sidecar metrics `URL` read at every window boundary (repeatable)"},
 			&cli.StringFlag{Name: "host", Value: "reviews", Usage: "service whose split is checked (destination_service_name)"},
+			&cli.StringSliceFlag{Name: "backend", Usage: "also count the server-side requests Istio reports under Service `NAME`, a route's backend for --host (an HTTPRoute's reviews-v1)"},
 			&cli.StringFlag{Name: "namespace", Value: "default", Usage: "the service's namespace"},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "final report: text, json, junit, markdown or html"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the final report to `FILE`"},

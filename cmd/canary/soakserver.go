@@ -8,6 +8,7 @@ import (
 
 	"github.com/canary-gate/canary/prom"
 	"github.com/canary-gate/canary/report"
+	"github.com/canary-gate/canary/verify"
 	"github.com/urfave/cli/v3"
 )
 
@@ -28,12 +29,8 @@ type soakServer struct {
 }
 
 func newSoakServer(c *cli.Command, size time.Duration) (*soakServer, error) {
-	service, ns := c.String("host"), c.String("namespace")
-	s := &soakServer{size: size, snaps: map[time.Time]prom.Snapshot{},
-		sel: fmt.Sprintf(`istio_requests_total{reporter="destination",destination_service_name=%q,destination_service_namespace=%q}`, service, ns),
-		filter: func(l map[string]string) bool {
-			return l["reporter"] == "destination" && l["destination_service_name"] == service && l["destination_service_namespace"] == ns
-		}}
+	q := verify.ServerQuery{Service: c.String("host"), Namespace: c.String("namespace"), Backends: c.StringSlice("backend")}
+	s := &soakServer{size: size, snaps: map[time.Time]prom.Snapshot{}, sel: q.Selector(), filter: q.Matches}
 	switch {
 	case c.String("prometheus") != "" && len(c.StringSlice("scrape")) > 0:
 		return nil, usageError(fmt.Errorf("--prometheus and --scrape: give one"))
