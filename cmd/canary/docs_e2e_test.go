@@ -31,6 +31,7 @@ import (
 	"mvdan.cc/sh/v3/expand"
 	"mvdan.cc/sh/v3/interp"
 	"mvdan.cc/sh/v3/syntax"
+	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 )
 
 // TestDocs runs every shell snippet a user can copy from the docs, for real:
@@ -97,7 +98,8 @@ type docEnv struct {
 	dir      string
 	mesh     *meshProc
 	prom     *promtest.Server
-	istio    istioclient.Interface // the lab's Istio resources
+	istio    istioclient.Interface   // the lab's Istio resources
+	gw       gatewayclient.Interface // and its Gateway API ones
 	kube     kubernetes.Interface
 	rewrites []*docRewrite
 	setups   []*docSetup
@@ -151,6 +153,8 @@ func newDocEnv(t *testing.T, seed, fixtures string) *docEnv {
 	mustSymlink(t, filepath.Join(fixtures, "reviews-v3.html"), filepath.Join(dir, "page.html"))
 	mustSymlink(t, fixtures, filepath.Join(dir, "saved"))
 	mustSymlink(t, filepath.Join(seed, "virtual-service-reviews-50-50.yaml"), filepath.Join(dir, "vs.yaml"))
+	// Istio's Gateway API samples, as the docs name them.
+	mustSymlink(t, sharedtest.Dir(t, "gateway-api-manifests"), filepath.Join(dir, "gateway-api"))
 	// The cluster: the lab's real API server with the local mesh as its
 	// data plane, a real Prometheus registered as istio-system/prometheus,
 	// and the walkthrough's gateway and destination rules applied with the
@@ -174,7 +178,8 @@ func newDocEnv(t *testing.T, seed, fixtures string) *docEnv {
 		t.Fatal(err)
 	}
 	promAddr := strings.TrimPrefix(prom.URL, "http://")
-	e := &docEnv{dir: dir, mesh: mp, prom: prom, admin: mp.admin, istio: istioclient.NewForConfigOrDie(lab.Config), kube: kubernetes.NewForConfigOrDie(lab.Config)}
+	e := &docEnv{dir: dir, mesh: mp, prom: prom, admin: mp.admin, istio: istioclient.NewForConfigOrDie(lab.Config), kube: kubernetes.NewForConfigOrDie(lab.Config),
+		gw: gatewayclient.NewForConfigOrDie(lab.Config)}
 	e.upCond = sync.NewCond(&e.mu)
 	e.env = append(os.Environ(), "INGRESS="+mp.ingress, "PROMETHEUS="+promAddr, "PROMETHEUS_URL="+prom.URL,
 		"GITHUB_STEP_SUMMARY="+filepath.Join(dir, "step-summary.md"), "HOME="+dir, "KUBECONFIG="+kubeconfig)
@@ -562,16 +567,37 @@ func (e *docEnv) clusterResources(ctx context.Context, t *testing.T) []string {
 	if err := errors.Join(err1, err2, err3); err != nil {
 		t.Fatal(err)
 	}
-	for _, g := range gws.Items {
-		names = append(names, "Gateway/"+g.Name)
+	names = appendNamed(names, "Gateway/", gws.Items)
+	names = appendNamed(names, "DestinationRule/", drs.Items)
+	names = appendNamed(names, "VirtualService/", vss.Items)
+	// The Gateway API's kinds, and the Services its routes send to (those
+	// selecting a Bookinfo app under another name), as the mesh lists them.
+	kgws, err1 := e.gw.GatewayV1().Gateways("").List(ctx, metav1.ListOptions{})
+	routes, err2 := e.gw.GatewayV1().HTTPRoutes("").List(ctx, metav1.ListOptions{})
+	svcs, err3 := e.kube.CoreV1().Services("default").List(ctx, metav1.ListOptions{})
+	if err := errors.Join(err1, err2, err3); err != nil {
+		t.Fatal(err)
 	}
-	for _, d := range drs.Items {
-		names = append(names, "DestinationRule/"+d.Name)
+	for i := range kgws.Items {
+		names = appendNamed(names, "Gateway.gateway.networking.k8s.io/", []metav1.Object{&kgws.Items[i]})
 	}
-	for _, v := range vss.Items {
-		names = append(names, "VirtualService/"+v.Name)
+	for i := range routes.Items {
+		names = appendNamed(names, "HTTPRoute.gateway.networking.k8s.io/", []metav1.Object{&routes.Items[i]})
+	}
+	for _, s := range svcs.Items {
+		if app := s.Spec.Selector["app"]; app != "" && app != s.Name && slices.Contains([]string{"details", "productpage", "ratings", "reviews"}, app) {
+			names = append(names, "Service/"+s.Name)
+		}
 	}
 	slices.Sort(names)
+	return names
+}
+
+// appendNamed appends prefix+name of each object.
+func appendNamed[T metav1.Object](names []string, prefix string, objs []T) []string {
+	for _, o := range objs {
+		names = append(names, prefix+o.GetName())
+	}
 	return names
 }
 

@@ -205,6 +205,10 @@ func TestLabGatewayAPIWalkthrough(t *testing.T) {
 		{"route-reviews-50-v3.yaml", "v1=50,v3=50", "v1=100", "reviews-v1, reviews-v3"},
 		{"route-reviews-v3.yaml", "v3=100", "v1=100", "reviews-v3"},
 	}
+	out, _, code := runEnv(t, []string{"KUBECONFIG=" + e.kubeconfig}, "", "check")
+	if code != ExitPass || !strings.Contains(out, "ok   gateway   Gateway default/bookinfo-gateway (class istio), HTTPRoute default/bookinfo routes /productpage on it; it is Programmed") {
+		t.Errorf("canary check with the Gateway API's Gateway: exit %d, want 0 naming it Programmed:\n%s", code, out)
+	}
 	gatewayURL := "http://127.0.0.1:" + e.mesh.gatewayPort(t) + "/productpage"
 	for _, st := range stages {
 		apply(st.file)
