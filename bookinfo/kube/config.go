@@ -67,6 +67,9 @@ func (s *Source) syncConfig(ctx context.Context) error {
 			accepted = g
 		}
 	}
+	if err := s.writeRouteStatus(ctx, objs, bad); err != nil {
+		return err
+	}
 	return s.syncGatewayDeployment(ctx, accepted)
 }
 

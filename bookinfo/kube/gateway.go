@@ -29,8 +29,12 @@ import (
 // the status Istio writes (Accepted, Programmed, the address).
 
 // ControllerName is the controller of GatewayClass istio, as Istio names
-// itself in Gateway and HTTPRoute status.
-const ControllerName = "istio.io/gateway-controller"
+// itself in Gateway and HTTPRoute status; MeshControllerName the one of
+// mesh (Service-parent) routes and waypoints.
+const (
+	ControllerName     = "istio.io/gateway-controller"
+	MeshControllerName = "istio.io/mesh-controller"
+)
 
 // gatewayClassName is the class the mesh programs.
 const gatewayClassName = "istio"
@@ -210,7 +214,8 @@ func (s *Source) writeGatewayStatus(ctx context.Context, g *gatewayv1.Gateway) e
 		ls := gatewayv1.ListenerStatus{Name: l.Name, SupportedKinds: []gatewayv1.RouteGroupKind{{Group: new(gatewayv1.Group(gatewayv1.GroupName)), Kind: "HTTPRoute"}}}
 		for _, old := range g.Status.Listeners {
 			if old.Name == l.Name {
-				ls.Conditions, ls.AttachedRoutes = old.Conditions, old.AttachedRoutes
+				// A copy: the old status is the informer cache's, never written.
+				ls.Conditions, ls.AttachedRoutes = slices.Clone(old.Conditions), old.AttachedRoutes
 			}
 		}
 		cond(&ls.Conditions, string(gatewayv1.ListenerConditionAccepted), string(gatewayv1.ListenerReasonAccepted), "No errors found")
@@ -230,4 +235,68 @@ func (s *Source) writeGatewayStatus(ctx context.Context, g *gatewayv1.Gateway) e
 // a condition keeps its time unless its status changed.
 func sameGatewayStatus(a, b gatewayv1.GatewayStatus) bool {
 	return equality.Semantic.DeepEqual(a, b)
+}
+
+// writeRouteStatus writes, for each parent of each HTTPRoute, what Istio's
+// controller reports: Accepted (False with the mesh's reason when it left
+// the route out) and ResolvedRefs (False when a backend Service is not
+// there: such requests fail). It writes only a change.
+func (s *Source) writeRouteStatus(ctx context.Context, objs []object, bad map[string]string) error {
+	if s.gw == nil {
+		return nil
+	}
+	services := map[string]bool{}
+	for _, w := range mesh.Workloads() {
+		services[w.App] = true
+	}
+	for _, o := range objs {
+		if svc, ok := o.obj.(*corev1.Service); ok {
+			services[svc.Name] = true
+		}
+	}
+	for _, o := range objs {
+		r, ok := o.obj.(*gatewayv1.HTTPRoute)
+		if !ok {
+			continue
+		}
+		want := r.DeepCopy()
+		want.Status.Parents = nil
+		accepted := metav1.Condition{Type: string(gatewayv1.RouteConditionAccepted), Status: metav1.ConditionTrue,
+			Reason: string(gatewayv1.RouteReasonAccepted), Message: "Route was valid", ObservedGeneration: r.Generation}
+		if msg := bad[string(r.UID)]; msg != "" {
+			accepted.Status, accepted.Reason, accepted.Message = metav1.ConditionFalse, string(gatewayv1.RouteReasonUnsupportedValue), "not routed by the local mesh: "+msg
+		}
+		resolved := metav1.Condition{Type: string(gatewayv1.RouteConditionResolvedRefs), Status: metav1.ConditionTrue,
+			Reason: string(gatewayv1.RouteReasonResolvedRefs), Message: "All references resolved", ObservedGeneration: r.Generation}
+		for _, rule := range r.Spec.Rules {
+			for _, b := range rule.BackendRefs {
+				if !services[string(b.Name)] && resolved.Status == metav1.ConditionTrue {
+					resolved.Status, resolved.Reason = metav1.ConditionFalse, string(gatewayv1.RouteReasonBackendNotFound)
+					resolved.Message = fmt.Sprintf("backend(%s.%s.svc.cluster.local) not found", b.Name, r.Namespace)
+				}
+			}
+		}
+		for _, p := range r.Spec.ParentRefs {
+			controller := gatewayv1.GatewayController(ControllerName)
+			if p.Kind != nil && *p.Kind == "Service" {
+				controller = MeshControllerName
+			}
+			ps := gatewayv1.RouteParentStatus{ParentRef: p, ControllerName: controller}
+			for _, old := range r.Status.Parents {
+				if equality.Semantic.DeepEqual(old.ParentRef, p) && old.ControllerName == controller {
+					ps.Conditions = slices.Clone(old.Conditions) // the cache's: never written
+				}
+			}
+			meta.SetStatusCondition(&ps.Conditions, accepted)
+			meta.SetStatusCondition(&ps.Conditions, resolved)
+			want.Status.Parents = append(want.Status.Parents, ps)
+		}
+		if equality.Semantic.DeepEqual(r.Status, want.Status) {
+			continue
+		}
+		if _, err := s.gw.GatewayV1().HTTPRoutes(r.Namespace).UpdateStatus(ctx, want, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("httproute %s/%s status: %w", r.Namespace, r.Name, err)
+		}
+	}
+	return nil
 }

@@ -26,6 +26,10 @@ func TestGatewayAPI(t *testing.T) {
 		e.kubectl(t, "", "apply", "-f", filepath.Join(dir, f))
 	}
 	e.kubectl(t, "", "wait", "--for=condition=programmed", "--timeout=15s", "gateways.gateway.networking.k8s.io/bookinfo-gateway")
+	e.kubectl(t, "", "wait", `--for=jsonpath={.status.parents[0].conditions[?(@.type=="ResolvedRefs")].status}=True`, "--timeout=15s", "httproutes.gateway.networking.k8s.io/reviews")
+	if got := e.kubectl(t, "", "get", "httproutes.gateway.networking.k8s.io", "reviews", "-o", `jsonpath={.status.parents[0].controllerName} {.status.parents[0].conditions[?(@.type=="Accepted")].status}`); got != "istio.io/mesh-controller True" {
+		t.Errorf("HTTPRoute reviews status: %q; want accepted by istio.io/mesh-controller", got)
+	}
 	_, port, _ := net.SplitHostPort(e.mesh.GatewayAddr())
 	if got := e.kubectl(t, "", "get", "svc", "bookinfo-gateway-istio", "-o", `jsonpath={.spec.type} {.spec.ports[0].nodePort}`); got != "NodePort "+port {
 		t.Errorf("service bookinfo-gateway-istio: %q; want NodePort %s", got, port)
@@ -50,6 +54,8 @@ func TestGatewayAPI(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode == http.StatusOK && strings.Contains(string(body), "reviews-v3-"), resp.Status
 	})
+	e.kubectl(t, "", "delete", "service", "reviews-v3")
+	e.kubectl(t, "", "wait", `--for=jsonpath={.status.parents[0].conditions[?(@.type=="ResolvedRefs")].reason}=BackendNotFound`, "--timeout=15s", "httproutes.gateway.networking.k8s.io/reviews")
 	e.kubectl(t, "", "delete", "gateways.gateway.networking.k8s.io", "bookinfo-gateway")
 	eventually(t, "the gateway's Service removed", func() (bool, string) {
 		_, err := e.cs.CoreV1().Services("default").Get(context.Background(), "bookinfo-gateway-istio", metav1.GetOptions{})
