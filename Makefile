@@ -23,7 +23,7 @@ lab: build ## a real Kubernetes API with the local mesh as its data plane (Debia
 # long enough for productpage's retries to skew a server-side count.
 test: lint ## lint, then every test with the race detector (end-to-end tests need Debian's prometheus), then interop
 	$(GO) test -race -count=1 -timeout 20m $$($(GO) list $(PKGS) | grep -v '/cmd/canary$$')
-	$(GO) test -race -count=1 -timeout 20m ./cmd/canary
+	$(GO) test -race -count=1 -timeout 25m ./cmd/canary
 	GO="$(GO)" ./scripts/interop.sh
 
 jaeger: ## print the path of the Jaeger for the tests' CANARY_JAEGER, building it once (scripts/jaeger.sh)

@@ -43,7 +43,20 @@ func (c *Cluster) Preflight(ctx context.Context, host, ns, ingressNS, ingressNam
 	if err != nil {
 		return nil, err
 	}
-	return append([]Check{gw, routing}, checkPods(host, pods, versions)...), nil
+	ambient, why, err := c.Ambient(ctx, host, ns)
+	if err != nil {
+		return nil, err
+	}
+	checks := append([]Check{gw, routing}, checkPods(host, pods, versions, why)...)
+	if !ambient {
+		return checks, nil
+	}
+	_, routes, err := c.Backends(ctx, host, ns)
+	if err != nil || routes == "" {
+		return checks, err // no L7 route: ztunnel's even spread is the expectation
+	}
+	wp, err := c.checkWaypoint(ctx, host, ns, routes)
+	return append(checks, wp), err
 }
 
 func (c *Cluster) checkGateway(ctx context.Context, ns, name string) (Check, error) {
@@ -155,8 +168,10 @@ func (c *Cluster) checkRouting(ctx context.Context, host, ns string) (Check, []s
 		ns, vs.Name, strings.Join(subsets, ", "), dr.Name)}, versions, nil
 }
 
-// checkPods checks ready pods per routed version and sidecars on every pod.
-func checkPods(host string, pods []corev1.Pod, versions []string) []Check {
+// checkPods checks ready pods per routed version and sidecars on every pod;
+// ambient, when not empty, says why the pods need none (ztunnel captures
+// them).
+func checkPods(host string, pods []corev1.Pod, versions []string, ambient string) []Check {
 	ready := map[string]int{}
 	var noSidecar []string
 	for _, p := range pods {
@@ -188,6 +203,9 @@ func checkPods(host string, pods []corev1.Pod, versions []string) []Check {
 		podCheck.Detail += " (a routed version without ready pods answers 503: is its Deployment scaled to 0?)"
 	}
 	side := Check{Name: "sidecars", OK: len(noSidecar) == 0, Detail: fmt.Sprintf("all %d pods of %s have istio-proxy", len(pods), host)}
+	if ambient != "" {
+		return []Check{podCheck, {Name: "sidecars", OK: true, Detail: fmt.Sprintf("ambient mode, no istio-proxy expected on the %d pods of %s: %s", len(pods), host, ambient)}}
+	}
 	if !side.OK {
 		side.Detail = "without a sidecar, a pod's traffic bypasses the VirtualService and reports no telemetry: " + strings.Join(noSidecar, ", ")
 	}

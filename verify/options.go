@@ -41,7 +41,11 @@ type Options struct {
 	// an HTTPRoute's backends (reviews-v1), a VirtualService's other
 	// destination hosts (Flagger's reviews-primary). The server check
 	// counts them with Service.
-	Backends  []string
+	Backends []string
+	// Reporter is the proxy whose reports the server check counts:
+	// "destination" (the sidecar in front of each pod; the default) or
+	// "waypoint" (ambient mode, where only a waypoint sees HTTP).
+	Reporter  string
 	Namespace string // destination_service_namespace, default "default"
 	// ServerWait bounds the wait for the scrape after the last request.
 	ServerWait time.Duration
@@ -106,6 +110,9 @@ func (o *Options) Validate() error {
 	if err := o.Attack.Validate(); err != nil {
 		return err
 	}
+	if o.Reporter != "" && o.Reporter != "destination" && o.Reporter != "waypoint" {
+		return fmt.Errorf("--reporter %q: want destination (sidecars) or waypoint (ambient mode)", o.Reporter)
+	}
 	if o.Prometheus != nil && len(o.Scrape) > 0 {
 		return errors.New("--prometheus and --scrape: give one server-side source, not both")
 	}
@@ -140,37 +147,47 @@ func (o *Options) selector() string { return o.serverQuery().Selector() }
 func (o *Options) serviceNames() []string { return o.serverQuery().names() }
 
 func (o *Options) serverQuery() ServerQuery {
-	return ServerQuery{Service: o.Service, Namespace: o.Namespace, Backends: o.Backends}
+	return ServerQuery{Service: o.Service, Namespace: o.Namespace, Backends: o.Backends, Reporter: o.Reporter}
 }
 
 // ServerQuery names the series a server-side check counts: the requests to
 // Service and its Backends as the destination sidecars report them
 // (reporter="destination" counts each request once, mirrored ones
-// included; the source side skips those).
+// included; the source side skips those), or in ambient mode the waypoint
+// (reporter="waypoint"; ztunnel reports only TCP).
 type ServerQuery struct {
 	Service, Namespace string
 	Backends           []string
+	Reporter           string // "destination" when empty, or "waypoint"
+}
+
+// reporter is the query's reporter label value.
+func (q ServerQuery) reporter() string {
+	if q.Reporter == "" {
+		return "destination"
+	}
+	return q.Reporter
 }
 
 // Selector is the query's Prometheus selector of istio_requests_total.
 func (q ServerQuery) Selector() string {
 	names := q.names()
 	if len(names) == 1 {
-		return fmt.Sprintf(`istio_requests_total{reporter="destination",destination_service_name=%q,destination_service_namespace=%q}`,
-			names[0], q.Namespace)
+		return fmt.Sprintf(`istio_requests_total{reporter=%q,destination_service_name=%q,destination_service_namespace=%q}`,
+			q.reporter(), names[0], q.Namespace)
 	}
 	quoted := make([]string, len(names))
 	for i, n := range names {
 		quoted[i] = regexp.QuoteMeta(n)
 	}
-	return fmt.Sprintf(`istio_requests_total{reporter="destination",destination_service_name=~%q,destination_service_namespace=%q}`,
-		strings.Join(quoted, "|"), q.Namespace)
+	return fmt.Sprintf(`istio_requests_total{reporter=%q,destination_service_name=~%q,destination_service_namespace=%q}`,
+		q.reporter(), strings.Join(quoted, "|"), q.Namespace)
 }
 
 // Matches reports whether a series' labels are the query's, for sidecar
 // scrapes read without Prometheus.
 func (q ServerQuery) Matches(l map[string]string) bool {
-	return l["reporter"] == "destination" && slices.Contains(q.names(), l["destination_service_name"]) &&
+	return l["reporter"] == q.reporter() && slices.Contains(q.names(), l["destination_service_name"]) &&
 		l["destination_service_namespace"] == q.Namespace
 }
 

@@ -91,6 +91,16 @@ func TestSelector(t *testing.T) {
 			t.Errorf("selector() with backends %v = %s; want %s", tc.backends, got, tc.want)
 		}
 	}
+	// Ambient mode: the waypoint's reports.
+	o := Options{Service: "reviews", Namespace: "default", Backends: []string{"reviews-v1"}, Reporter: "waypoint"}
+	if got, want := o.selector(), `istio_requests_total{reporter="waypoint",destination_service_name=~"reviews|reviews-v1",destination_service_namespace="default"}`; got != want {
+		t.Errorf("selector() for the waypoint = %s; want %s", got, want)
+	}
+	if !o.serverQuery().Matches(map[string]string{"reporter": "waypoint", "destination_service_name": "reviews-v1", "destination_service_namespace": "default"}) ||
+		o.serverQuery().Matches(map[string]string{"reporter": "destination", "destination_service_name": "reviews-v1", "destination_service_namespace": "default"}) {
+		t.Error("the waypoint query must match the waypoint's series and no sidecar's")
+	}
+
 }
 
 // TestServerQueryMatches: a scraped series counts when it is the

@@ -19,11 +19,17 @@ func serverVerdict(o *Options, s *Server) (report.Verdict, string) {
 	switch {
 	case len(s.Restarted) > 0:
 		return report.Inconclusive, fmt.Sprintf("proxies restarted inside the window (%s): their counts may be short", strings.Join(s.Restarted, ", "))
+	case total == 0 && o.Reporter == "waypoint":
+		return report.Inconclusive, fmt.Sprintf("no server-side requests in the window: in ambient mode only a waypoint reports HTTP; does one serve %s (istio.io/use-waypoint), and is Prometheus scraping it?", o.Service)
 	case total == 0:
 		return report.Inconclusive, "no server-side requests in the window: is Prometheus scraping the sidecars?"
 	case len(s.NoTelemetry) > 0:
 		var parts []string
 		for _, v := range s.NoTelemetry {
+			if o.Reporter == "waypoint" {
+				parts = append(parts, fmt.Sprintf("the waypoint reports no requests to %s-%s", o.Service, v))
+				continue
+			}
 			parts = append(parts, fmt.Sprintf("no telemetry from %s-%s: is its sidecar injected?", o.Service, v))
 		}
 		return report.Inconclusive, strings.Join(parts, "; ")

@@ -49,6 +49,8 @@ func TestFlagsAnywhere(t *testing.T) {
 		{"scenarios show flag after the name", []string{"scenarios", "show", "progressive", "--bogus"}, ExitUsage, ``, `^scenarios show: unknown flag --bogus`},
 		{"bookinfo scale flag after the pairs", []string{"bookinfo", "scale", "reviews-v3=0", "--admin-addr", "127.0.0.1:1"}, ExitError, ``, `admin API at 127.0.0.1:1 unreachable`},
 		{"bookinfo apply -f after the subcommand", []string{"bookinfo", "apply", "--admin-addr", "127.0.0.1:1", "-f", page}, ExitError, ``, `admin API at 127.0.0.1:1 unreachable`},
+		{"verify --reporter source", []string{"verify", "--target", "http://127.0.0.1:1/productpage", "--expect", "v1=100", "--reporter", "source"}, ExitUsage, ``, `--reporter "source": want destination \(sidecars\) or waypoint \(ambient mode\)`},
+		{"soak --reporter source", []string{"soak", "--target", "http://127.0.0.1:1/productpage", "--expect", "v1=100", "--prometheus", "http://127.0.0.1:1", "--reporter", "source"}, ExitUsage, ``, `--reporter "source": want destination \(sidecars\) or waypoint \(ambient mode\)`},
 		{"plan flag value after a flag", []string{"plan", "--expect", "v1=90,v2=10", "--rate", "0"}, ExitUsage, ``, `^--rate "0": want a positive rate`},
 		{"unknown top-level flag", []string{"--bogus"}, ExitUsage, ``, `^unknown flag --bogus \(see canary --help\)$`},
 		{"unknown command", []string{"verfy"}, ExitUsage, ``, `^unknown command "verfy"`},

@@ -115,7 +115,24 @@ func discover(ctx context.Context, c *cli.Command) (*clusterFound, error) {
 	if err := found.expectation(ctx, c); err != nil {
 		return nil, err
 	}
+	if err := found.reporter(ctx, c); err != nil {
+		return nil, err
+	}
 	return found, found.backends(ctx, c)
+}
+
+// reporter picks whose reports the server check counts, unless --reporter
+// says: in ambient mode no sidecar sees HTTP, only a waypoint does.
+func (f *clusterFound) reporter(ctx context.Context, c *cli.Command) error {
+	if c.IsSet("reporter") {
+		return nil
+	}
+	ambient, why, err := f.cl.Ambient(ctx, c.String("host"), c.String("namespace"))
+	if err != nil || !ambient {
+		return err
+	}
+	fmt.Fprintf(c.ErrWriter, "cluster %s: server check counts reporter=\"waypoint\": %s\n", f.cl.Where, why)
+	return c.Set("reporter", "waypoint")
 }
 
 // backends reads which Services the live routes of --host send to, unless

@@ -123,7 +123,7 @@ func readmeSections(t *testing.T) map[string]string {
 var flagToken = regexp.MustCompile("(?:^|[\\s`(\\[{,])--([a-z0-9][a-z0-9.-]*[a-z0-9])")
 
 // foreignFlags are flags of other programs the README shows.
-var foreignFlags = []string{"config.file", "web.listen-address", "storage.tsdb.path", "replicas", "server-side", "force-conflicts", "for"} // prometheus, kubectl
+var foreignFlags = []string{"config.file", "web.listen-address", "storage.tsdb.path", "replicas", "server-side", "force-conflicts", "for", "enroll-namespace"} // prometheus, kubectl, istioctl
 
 // TestREADMEFlags holds the README and the code to the same flags: every
 // command has a section headed with its name, that section names every flag

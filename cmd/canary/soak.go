@@ -33,6 +33,7 @@ func soakCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "scrape", Usage: "without Prometheus: sidecar metrics `URL` read at every window boundary (repeatable)"},
 			&cli.StringFlag{Name: "host", Value: "reviews", Usage: "service whose split is checked (destination_service_name)"},
 			&cli.StringSliceFlag{Name: "backend", Usage: "also count the server-side requests Istio reports under Service `NAME`, a route's backend for --host (an HTTPRoute's reviews-v1)"},
+			&cli.StringFlag{Name: "reporter", Value: "destination", Usage: "whose istio_requests_total the server side counts: `destination` (sidecars) or waypoint (ambient mode)"},
 			&cli.StringFlag{Name: "namespace", Value: "default", Usage: "the service's namespace"},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "final report: text, json, junit, markdown or html"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the final report to `FILE`"},

@@ -29,7 +29,10 @@ type soakServer struct {
 }
 
 func newSoakServer(c *cli.Command, size time.Duration) (*soakServer, error) {
-	q := verify.ServerQuery{Service: c.String("host"), Namespace: c.String("namespace"), Backends: c.StringSlice("backend")}
+	q := verify.ServerQuery{Service: c.String("host"), Namespace: c.String("namespace"), Backends: c.StringSlice("backend"), Reporter: c.String("reporter")}
+	if r := q.Reporter; r != "destination" && r != "waypoint" {
+		return nil, usageError(fmt.Errorf("--reporter %q: want destination (sidecars) or waypoint (ambient mode)", r))
+	}
 	s := &soakServer{size: size, snaps: map[time.Time]prom.Snapshot{}, sel: q.Selector(), filter: q.Matches}
 	switch {
 	case c.String("prometheus") != "" && len(c.StringSlice("scrape")) > 0:

@@ -41,6 +41,7 @@ func verifyFlags() []cli.Flag {
 		&cli.StringFlag{Name: "host", Value: "reviews", Usage: "service whose split is checked (VirtualService host, destination_service_name)"},
 		&cli.StringFlag{Name: "namespace", Value: "default", Usage: "the service's namespace (destination_service_namespace)"},
 		&cli.StringSliceFlag{Name: "backend", Usage: "also count the server-side requests Istio reports under Service `NAME`, a route's backend for --host (an HTTPRoute's reviews-v1); default: read from the cluster's routes or --expect-from"},
+		&cli.StringFlag{Name: "reporter", Usage: "whose istio_requests_total the server check counts: `destination` (sidecars) or waypoint (ambient mode); default: waypoint when the cluster runs --host in ambient mode, else destination"},
 		&cli.Float64Flag{Name: "tolerance", Value: report.DefaultTolerance, Usage: "allowed distance from each expected share, in percentage `POINTS`"},
 		&cli.Float64Flag{Name: "confidence", Value: report.DefaultConfidence, Usage: "confidence of the verdict (bounds both false PASS and false FAIL)"},
 		&cli.IntFlag{Name: "max-requests", Value: report.DefaultMaxRequests, Usage: "pages after which an undecided gate is INCONCLUSIVE"},
@@ -187,7 +188,7 @@ func verifyOptions(c *cli.Command, promTransport, jaegerTransport http.RoundTrip
 	}
 	o.Attack = ao
 	o.Timeout, o.Service, o.Namespace = c.Duration("timeout"), c.String("host"), c.String("namespace")
-	o.Backends = c.StringSlice("backend")
+	o.Backends, o.Reporter = c.StringSlice("backend"), c.String("reporter")
 	if from := c.String("expect-from"); len(o.Backends) == 0 && from != "" {
 		o.Backends = fileBackends(from, o.Service)
 	}
