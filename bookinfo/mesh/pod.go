@@ -19,10 +19,12 @@ import (
 const peerHeader = "x-envoy-peer-metadata-id"
 
 // serviceHeader tells the destination's sidecar which Service the request
-// was routed to (a version Service of an HTTPRoute, or the app's own), as
-// Envoy's inbound listener learns it from the destination cluster; it
-// reports it as destination_service_name.
-const serviceHeader = "x-bookinfo-destination-service"
+// was routed to when that is not the app's own (an HTTPRoute's version
+// Service), as Envoy's inbound listener learns it from the destination
+// cluster; it reports it as destination_service_name. It is sent only then,
+// and written in canonical form, so that the walkthrough's hops allocate
+// nothing more for it.
+const serviceHeader = "X-Bookinfo-Destination-Service"
 
 // workload is one Deployment with at most one pod.
 type workload struct {

@@ -212,7 +212,11 @@ func (o *outbound) send(ctx context.Context, req *http.Request, p *pod, service,
 	out.RequestURI = ""
 	if o.src == nil || o.src.sidecar.Load() {
 		out.Header.Set(peerHeader, o.peerName())
-		out.Header.Set(serviceHeader, service)
+		if service != "" && service != p.w.spec.App {
+			out.Header[serviceHeader] = []string{service}
+		} else if _, set := out.Header[serviceHeader]; set {
+			delete(out.Header, serviceHeader) // an app forwarding its own inbound headers
+		}
 		if t := o.m.tracing; t != nil {
 			t.inject(trace.SpanContextFromContext(ctx), out.Header) // the client span
 		}
