@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -25,6 +26,12 @@ const (
 // Ambient reports whether host's pods in ns run in ambient mode: the
 // namespace is labelled for it, or every pod of host is. why says which.
 func (c *Cluster) Ambient(ctx context.Context, host, ns string) (bool, string, error) {
+	return c.ambient(ctx, host, ns, nil)
+}
+
+// ambient is Ambient with host's pods when already listed (nil: listed
+// here, and only when the namespace does not say).
+func (c *Cluster) ambient(ctx context.Context, host, ns string, pods []corev1.Pod) (bool, string, error) {
 	n, err := c.Kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return false, "", fmt.Errorf("namespace %s: %w", ns, err)
@@ -32,9 +39,10 @@ func (c *Cluster) Ambient(ctx context.Context, host, ns string) (bool, string, e
 	if err == nil && n.Labels[dataplaneModeLabel] == "ambient" {
 		return true, fmt.Sprintf("namespace %s is labelled %s=ambient (no sidecars: only a waypoint reports HTTP)", ns, dataplaneModeLabel), nil
 	}
-	pods, err := c.servicePods(ctx, host, ns)
-	if err != nil {
-		return false, "", err
+	if pods == nil {
+		if pods, err = c.servicePods(ctx, host, ns); err != nil {
+			return false, "", err
+		}
 	}
 	for _, p := range pods {
 		if p.Labels[dataplaneModeLabel] != "ambient" {

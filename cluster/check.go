@@ -43,7 +43,7 @@ func (c *Cluster) Preflight(ctx context.Context, host, ns, ingressNS, ingressNam
 	if err != nil {
 		return nil, err
 	}
-	ambient, why, err := c.Ambient(ctx, host, ns)
+	ambient, why, err := c.ambient(ctx, host, ns, pods)
 	if err != nil {
 		return nil, err
 	}

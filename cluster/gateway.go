@@ -38,7 +38,7 @@ func (c *Cluster) gatewayAPIPage(ctx context.Context) (gatewayPage, bool, error)
 	var pages []gatewayPage
 	for _, r := range routes.Items {
 		for _, p := range r.Spec.ParentRefs {
-			if (p.Group != nil && *p.Group != gatewayv1.GroupName) || (p.Kind != nil && *p.Kind != "Gateway") {
+			if group, kind := parentGroupKind(p); group != gatewayv1.GroupName || kind != "Gateway" {
 				continue
 			}
 			ns := r.Namespace

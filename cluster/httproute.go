@@ -105,13 +105,7 @@ func catchAll(m gatewayv1.HTTPRouteMatch) bool {
 // parent must say group "" (or "core"), as Istio's samples do.
 func RoutesService(r *gatewayv1.HTTPRoute, host, ns string) bool {
 	for _, p := range r.Spec.ParentRefs {
-		group, kind := "gateway.networking.k8s.io", "Gateway"
-		if p.Group != nil {
-			group = string(*p.Group)
-		}
-		if p.Kind != nil {
-			kind = string(*p.Kind)
-		}
+		group, kind := parentGroupKind(p)
 		pns := r.Namespace
 		if p.Namespace != nil {
 			pns = string(*p.Namespace)
@@ -121,6 +115,19 @@ func RoutesService(r *gatewayv1.HTTPRoute, host, ns string) bool {
 		}
 	}
 	return false
+}
+
+// parentGroupKind is a parentRef's group and kind with the API's defaults
+// (gateway.networking.k8s.io, Gateway) filled in, as the API server does.
+func parentGroupKind(p gatewayv1.ParentReference) (group, kind string) {
+	group, kind = gatewayv1.GroupName, "Gateway"
+	if p.Group != nil {
+		group = string(*p.Group)
+	}
+	if p.Kind != nil {
+		kind = string(*p.Kind)
+	}
+	return group, kind
 }
 
 // httpRoutesFor lists the mesh HTTPRoutes of Service host in ns; none when
@@ -202,13 +209,23 @@ func (c *Cluster) Backends(ctx context.Context, host, ns string) (names []string
 	}
 	for _, r := range routes {
 		from = append(from, "HTTPRoute "+ns+"/"+r.Name)
-		for _, rule := range r.Spec.Rules {
-			for _, b := range rule.BackendRefs {
-				if b.Kind == nil || *b.Kind == "Service" {
-					add(string(b.Name))
-				}
-			}
+		for _, b := range RouteBackends(&r, host) {
+			add(b)
 		}
 	}
 	return names, strings.Join(from, " and "), nil
+}
+
+// RouteBackends lists the backend Services of r other than host, once
+// each, in the route's order: the names Istio reports r's requests under.
+func RouteBackends(r *gatewayv1.HTTPRoute, host string) []string {
+	var out []string
+	for _, rule := range r.Spec.Rules {
+		for _, b := range rule.BackendRefs {
+			if name := string(b.Name); (b.Kind == nil || *b.Kind == "Service") && name != host && !slices.Contains(out, name) {
+				out = append(out, name)
+			}
+		}
+	}
+	return out
 }

@@ -34,18 +34,19 @@ import (
 // when it is named HOST-V, as the samples' bookinfo-versions.yaml names
 // them; any other name, and the rollout controllers' role names
 // (HOST-canary, HOST-primary), is refused in favour of --expect-from
-// cluster.
-func expectFromFile(path, host string) (report.Expectation, error) {
+// cluster. backends are the route's backend Services other than host, for
+// the server check (none for a VirtualService file).
+func expectFromFile(path, host string) (e report.Expectation, backends []string, err error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return report.Expectation{}, fmt.Errorf("--expect-from %s: %w", path, unwrapPath(err))
+		return report.Expectation{}, nil, fmt.Errorf("--expect-from %s: %w", path, unwrapPath(err))
 	}
-	if e, ok, err := expectFromHTTPRoutes(path, data, host); ok || err != nil {
-		return e, err
+	if e, backends, ok, err := expectFromHTTPRoutes(path, data, host); ok || err != nil {
+		return e, backends, err
 	}
 	rs, err := istio.ParseManifests(path, data)
 	if err != nil {
-		return report.Expectation{}, fmt.Errorf("--expect-from: %w", err)
+		return report.Expectation{}, nil, fmt.Errorf("--expect-from: %w", err)
 	}
 	for _, r := range rs {
 		vs := r.VirtualService
@@ -54,18 +55,26 @@ func expectFromFile(path, host string) (report.Expectation, error) {
 		}
 		ws, err := cluster.RouteSplit(vs, r.Name)
 		if err != nil {
-			return report.Expectation{}, fmt.Errorf("--expect-from %s: %w", r.Source, err)
+			return report.Expectation{}, nil, fmt.Errorf("--expect-from %s: %w", r.Source, err)
 		}
 		parts := make([]string, len(ws))
 		for i, w := range ws {
 			if w.Subset == "" {
-				return report.Expectation{}, fmt.Errorf("--expect-from %s: VirtualService %s routes to %s without a subset: no version to expect (--expect-from cluster reads it from the pods)", r.Source, r.Name, w.Host)
+				return report.Expectation{}, nil, fmt.Errorf("--expect-from %s: VirtualService %s routes to %s without a subset: no version to expect (--expect-from cluster reads it from the pods)", r.Source, r.Name, w.Host)
 			}
 			parts[i] = fmt.Sprintf("%s=%d", w.Subset, w.Percent)
 		}
-		return report.ParseExpect(strings.Join(parts, ","))
+		e, err := report.ParseExpect(strings.Join(parts, ","))
+		return e, nil, err
 	}
-	return report.Expectation{}, fmt.Errorf("--expect-from %s: no VirtualService for host %q (see --host)", path, host)
+	return report.Expectation{}, nil, fmt.Errorf("--expect-from %s: no VirtualService for host %q (see --host)", path, host)
+}
+
+// stageExpectFrom is expectFromFile for a scenario stage's expect-from,
+// whose server check takes its backends from the gate's backends setting.
+func stageExpectFrom(path, host string) (report.Expectation, error) {
+	e, _, err := expectFromFile(path, host)
+	return e, err
 }
 
 func hostListed(hosts []string, host string) bool {
@@ -77,9 +86,9 @@ func hostListed(hosts []string, host string) bool {
 	return false
 }
 
-// expectFromHTTPRoutes reads the file's HTTPRoutes; ok is false when it has
-// none (an Istio manifest, then).
-func expectFromHTTPRoutes(path string, data []byte, host string) (report.Expectation, bool, error) {
+// expectFromHTTPRoutes reads the file's HTTPRoutes, and the backends of the
+// one for host; ok is false when it has none (an Istio manifest, then).
+func expectFromHTTPRoutes(path string, data []byte, host string) (e report.Expectation, backends []string, ok bool, err error) {
 	dec := k8syaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
 	seen := false
 	for doc := 1; ; doc++ {
@@ -88,9 +97,9 @@ func expectFromHTTPRoutes(path string, data []byte, host string) (report.Expecta
 			break
 		} else if err != nil {
 			if !seen {
-				return report.Expectation{}, false, nil // not ours to report: the Istio parser says where
+				return report.Expectation{}, nil, false, nil // not ours to report: the Istio parser says where
 			}
-			return report.Expectation{}, true, fmt.Errorf("--expect-from %s: document %d: %w", path, doc, err)
+			return report.Expectation{}, nil, true, fmt.Errorf("--expect-from %s: document %d: %w", path, doc, err)
 		}
 		var tm metav1.TypeMeta
 		if len(raw.Raw) == 0 || json.Unmarshal(raw.Raw, &tm) != nil ||
@@ -100,61 +109,33 @@ func expectFromHTTPRoutes(path string, data []byte, host string) (report.Expecta
 		seen = true
 		var r gatewayv1.HTTPRoute
 		if err := k8syaml.UnmarshalStrict(raw.Raw, &r); err != nil {
-			return report.Expectation{}, true, fmt.Errorf("--expect-from %s: document %d: HTTPRoute: %w", path, doc, err)
+			return report.Expectation{}, nil, true, fmt.Errorf("--expect-from %s: document %d: HTTPRoute: %w", path, doc, err)
 		}
 		if !cluster.RoutesService(&r, host, r.Namespace) {
 			continue
 		}
 		bs, err := cluster.HTTPRouteSplit(&r)
 		if err != nil {
-			return report.Expectation{}, true, fmt.Errorf("--expect-from %s: %w", path, err)
+			return report.Expectation{}, nil, true, fmt.Errorf("--expect-from %s: %w", path, err)
 		}
 		parts := make([]string, len(bs))
 		for i, b := range bs {
 			v, ok := strings.CutPrefix(b.Service, host+"-")
 			if !ok || v == "" || slices.Contains(roleNames, v) {
-				return report.Expectation{}, true, fmt.Errorf("--expect-from %s: HTTPRoute %s routes to Service %s: a file does not say its pods' version (want %s-VERSION, or --expect-from cluster)", path, r.Name, b.Service, host)
+				return report.Expectation{}, nil, true, fmt.Errorf("--expect-from %s: HTTPRoute %s routes to Service %s: a file does not say its pods' version (want %s-VERSION, or --expect-from cluster)", path, r.Name, b.Service, host)
 			}
 			parts[i] = fmt.Sprintf("%s=%s", v, strconv.FormatFloat(b.Percent, 'f', -1, 64))
 		}
 		e, err := report.ParseExpect(strings.Join(parts, ","))
 		if err != nil {
-			return e, true, fmt.Errorf("--expect-from %s: HTTPRoute %s: %w", path, r.Name, err)
+			return e, nil, true, fmt.Errorf("--expect-from %s: HTTPRoute %s: %w", path, r.Name, err)
 		}
-		return e, true, nil
+		return e, cluster.RouteBackends(&r, host), true, nil
 	}
 	if seen {
-		return report.Expectation{}, true, fmt.Errorf("--expect-from %s: no HTTPRoute with the Service %q as its parent (see --host)", path, host)
+		return report.Expectation{}, nil, true, fmt.Errorf("--expect-from %s: no HTTPRoute with the Service %q as its parent (see --host)", path, host)
 	}
-	return report.Expectation{}, false, nil
-}
-
-// fileBackends are the Services other than host that the file's route for
-// host sends to (an HTTPRoute's backends), for the server check; the file
-// was read and checked by expectFromFile already.
-func fileBackends(path, host string) []string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil
-	}
-	var out []string
-	dec := k8syaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
-	for {
-		var r gatewayv1.HTTPRoute
-		if err := dec.Decode(&r); err != nil {
-			return out
-		}
-		if r.Kind != "HTTPRoute" || !cluster.RoutesService(&r, host, r.Namespace) {
-			continue
-		}
-		for _, rule := range r.Spec.Rules {
-			for _, b := range rule.BackendRefs {
-				if name := string(b.Name); name != host && !slices.Contains(out, name) {
-					out = append(out, name)
-				}
-			}
-		}
-	}
+	return report.Expectation{}, nil, false, nil
 }
 
 // roleNames are the suffixes Flagger and Argo Rollouts give their Services

@@ -177,7 +177,7 @@ func verifyOptions(c *cli.Command, promTransport, jaegerTransport http.RoundTrip
 	if f := c.String("format"); !slices.Contains(verify.Formats, f) {
 		return o, noop, usageError(fmt.Errorf("--format %q: want one of %s", f, strings.Join(verify.Formats, ", ")))
 	}
-	crit, err := criteria(c)
+	crit, fileBackends, err := criteria(c)
 	if err != nil {
 		return o, noop, err
 	}
@@ -189,8 +189,8 @@ func verifyOptions(c *cli.Command, promTransport, jaegerTransport http.RoundTrip
 	o.Attack = ao
 	o.Timeout, o.Service, o.Namespace = c.Duration("timeout"), c.String("host"), c.String("namespace")
 	o.Backends, o.Reporter = c.StringSlice("backend"), c.String("reporter")
-	if from := c.String("expect-from"); len(o.Backends) == 0 && from != "" {
-		o.Backends = fileBackends(from, o.Service)
+	if len(o.Backends) == 0 {
+		o.Backends = fileBackends
 	}
 	o.ServerWait, o.RequireServer = c.Duration("server-wait"), c.Bool("require-prometheus")
 	if err := settleOptions(c, &o); err != nil {
@@ -215,32 +215,33 @@ func verifyOptions(c *cli.Command, promTransport, jaegerTransport http.RoundTrip
 	return o, closeResults, nil
 }
 
-func criteria(c *cli.Command) (report.Criteria, error) {
+// criteria reads the gate's expectation and budgets; backends are an
+// --expect-from file's HTTPRoute backends, for the server check.
+func criteria(c *cli.Command) (crit report.Criteria, backends []string, err error) {
 	var e report.Expectation
-	var err error
 	switch expect, from := c.String("expect"), c.String("expect-from"); {
 	case expect != "" && from != "":
-		return report.Criteria{}, usageError(errors.New("--expect and --expect-from: give one"))
+		return report.Criteria{}, nil, usageError(errors.New("--expect and --expect-from: give one"))
 	case expect != "":
 		e, err = report.ParseExpect(expect)
 		if err != nil {
-			return report.Criteria{}, usageError(fmt.Errorf("--expect %q: %w", expect, err))
+			return report.Criteria{}, nil, usageError(fmt.Errorf("--expect %q: %w", expect, err))
 		}
 	case from != "":
-		e, err = expectFromFile(from, c.String("host"))
+		e, backends, err = expectFromFile(from, c.String("host"))
 		if err != nil {
-			return report.Criteria{}, usageError(err)
+			return report.Criteria{}, nil, usageError(err)
 		}
 	default:
-		return report.Criteria{}, usageError(errors.New("verify: want --expect v1=50,v3=50 or --expect-from FILE"))
+		return report.Criteria{}, nil, usageError(errors.New("verify: want --expect v1=50,v3=50 or --expect-from FILE"))
 	}
-	crit := report.DefaultCriteria(e)
+	crit = report.DefaultCriteria(e)
 	crit.Tolerance, crit.Confidence = c.Float64("tolerance"), c.Float64("confidence")
 	crit.MaxRequests, crit.MaxErrorRate = c.Int("max-requests"), c.Float64("max-error-rate")/100
 	if err := crit.Validate(); err != nil {
-		return crit, usageError(err)
+		return crit, nil, usageError(err)
 	}
-	return crit, nil
+	return crit, backends, nil
 }
 
 func settleOptions(c *cli.Command, o *verify.Options) error {
