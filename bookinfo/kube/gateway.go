@@ -85,7 +85,7 @@ func (s *Source) gatewayObjects() ([]object, error) {
 		return nil, err
 	}
 	for _, svc := range svcs {
-		if !isVersionService(svc) {
+		if !IsVersionService(svc) {
 			continue
 		}
 		objs = append(objs, object{&svc.ObjectMeta, svc, resource("Service", svc.ObjectMeta, func(r *istio.Resource) { r.Service = &svc.Spec })})
@@ -117,9 +117,9 @@ func (s *Source) gatewayObjects() ([]object, error) {
 	return objs, nil
 }
 
-// isVersionService reports whether svc selects pods of one of Bookinfo's
+// IsVersionService reports whether svc selects pods of one of Bookinfo's
 // apps under a name of its own: those are the backends HTTPRoutes name.
-func isVersionService(svc *corev1.Service) bool {
+func IsVersionService(svc *corev1.Service) bool {
 	app := svc.Spec.Selector["app"]
 	return app != "" && svc.Name != app && slices.ContainsFunc(mesh.Workloads(), func(w mesh.Workload) bool { return w.App == app })
 }

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/canary-gate/canary/bookinfo/kube"
 	"github.com/canary-gate/canary/bookinfo/mesh"
 	"github.com/canary-gate/canary/internal/devcert"
 	"github.com/canary-gate/canary/internal/jaegertest"
@@ -584,9 +585,9 @@ func (e *docEnv) clusterResources(ctx context.Context, t *testing.T) []string {
 	for i := range routes.Items {
 		names = appendNamed(names, "HTTPRoute.gateway.networking.k8s.io/", []metav1.Object{&routes.Items[i]})
 	}
-	for _, s := range svcs.Items {
-		if app := s.Spec.Selector["app"]; app != "" && app != s.Name && slices.Contains([]string{"details", "productpage", "ratings", "reviews"}, app) {
-			names = append(names, "Service/"+s.Name)
+	for i := range svcs.Items {
+		if kube.IsVersionService(&svcs.Items[i]) {
+			names = append(names, "Service/"+svcs.Items[i].Name)
 		}
 	}
 	slices.Sort(names)
