@@ -48,8 +48,8 @@ func (ch Change) String() string {
 // "httproute.gateway.networking.k8s.io", "service".
 func resourceType(group, kind string) string {
 	switch {
-	case kind == kindService:
-		return "service"
+	case kind == kindService, kind == kindNamespace:
+		return strings.ToLower(kind)
 	case group != "":
 		return strings.ToLower(kind) + "." + group
 	}
@@ -166,7 +166,7 @@ func (c *Config) seal() {
 // checkShape checks what ParseManifests guarantees, for hand-made Resources.
 func checkShape(d *docInfo, r Resource) error {
 	set := func(want any) bool { // exactly the spec field want is set
-		specs := []any{r.VirtualService, r.DestinationRule, r.Gateway, r.K8sGateway, r.HTTPRoute, r.Service}
+		specs := []any{r.VirtualService, r.DestinationRule, r.Gateway, r.K8sGateway, r.HTTPRoute, r.Service, r.Labels}
 		n := 0
 		for _, s := range specs {
 			if !isNil(s) {
@@ -185,6 +185,8 @@ func checkShape(d *docInfo, r Resource) error {
 		return d.errorf("kind", "unsupported kind %s.%s, expected %s", r.Kind, r.Group, supportedKinds)
 	case r.Kind == kindService:
 		ok = set(r.Service)
+	case r.Kind == kindNamespace:
+		ok = set(r.Labels) && r.Name == defaultNamespace
 	case r.Kind == kindVirtualService:
 		ok = set(r.VirtualService)
 	case r.Kind == kindDestinationRule:
@@ -214,7 +216,9 @@ func sameSpec(a, b Resource) bool {
 }
 
 // isKube reports whether r is a Gateway API kind or a Service.
-func isKube(r Resource) bool { return r.K8sGateway != nil || r.HTTPRoute != nil || r.Service != nil }
+func isKube(r Resource) bool {
+	return r.K8sGateway != nil || r.HTTPRoute != nil || r.Service != nil || r.Labels != nil
+}
 
 // isNil reports whether a spec pointer is nil.
 func isNil(spec any) bool {
@@ -230,6 +234,8 @@ func isNil(spec any) bool {
 	case *gatewayv1.HTTPRouteSpec:
 		return s == nil
 	case *corev1.ServiceSpec:
+		return s == nil
+	case map[string]string:
 		return s == nil
 	}
 	return spec == nil

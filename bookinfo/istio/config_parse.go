@@ -18,7 +18,7 @@ import (
 
 // Resource is one parsed document.
 type Resource struct {
-	Kind      string // "VirtualService", "DestinationRule", "Gateway", "HTTPRoute" or "Service"
+	Kind      string // "VirtualService", "DestinationRule", "Gateway", "HTTPRoute", "Service" or "Namespace"
 	Group     string // GroupGatewayAPI for the Gateway API's Gateway and HTTPRoute, else ""
 	Name      string
 	Namespace string // "default" when absent; any other namespace is rejected
@@ -33,6 +33,9 @@ type Resource struct {
 	K8sGateway *gatewayv1.GatewaySpec
 	HTTPRoute  *gatewayv1.HTTPRouteSpec
 	Service    *corev1.ServiceSpec
+	// Labels are a Namespace's labels (never nil for one): all the mesh
+	// reads of it (ambient.go).
+	Labels map[string]string
 }
 
 // Kinds and API versions the local mesh accepts.
@@ -41,7 +44,7 @@ const (
 	kindDestinationRule = "DestinationRule"
 	kindGateway         = "Gateway"
 	defaultNamespace    = "default"
-	supportedKinds      = "VirtualService, DestinationRule or Gateway (apiVersion networking.istio.io/v1alpha3, v1beta1 or v1), Gateway or HTTPRoute (gateway.networking.k8s.io/v1) or Service (v1)"
+	supportedKinds      = "VirtualService, DestinationRule or Gateway (apiVersion networking.istio.io/v1alpha3, v1beta1 or v1), Gateway or HTTPRoute (gateway.networking.k8s.io/v1), Service or Namespace (v1)"
 )
 
 var istioAPIVersions = map[string]bool{

@@ -3,6 +3,7 @@ package istio
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -74,7 +75,7 @@ var kubeCodecs = func() serializer.CodecFactory {
 // isKubeAPI reports whether a document's apiVersion and kind are a Gateway
 // API kind or a core Service rather than an Istio kind.
 func isKubeAPI(apiVersion, kind string) bool {
-	return strings.HasPrefix(apiVersion, GroupGatewayAPI+"/") || (apiVersion == "v1" && kind == kindService)
+	return strings.HasPrefix(apiVersion, GroupGatewayAPI+"/") || (apiVersion == "v1" && (kind == kindService || kind == kindNamespace))
 }
 
 // parseKubeObject decodes a Gateway, HTTPRoute or Service document.
@@ -104,6 +105,8 @@ func parseKubeObject(d *docInfo, n *yaml.Node, r Resource) (Resource, error) {
 		r.Group, r.HTTPRoute = GroupGatewayAPI, &o.Spec
 	case *corev1.Service:
 		r.Service = &o.Spec
+	case *corev1.Namespace:
+		r.Labels = namespaceLabels(o)
 	default:
 		return r, d.errorf("kind", "unsupported kind %q, expected %s", gvk.Kind, supportedKinds)
 	}
@@ -134,6 +137,9 @@ func recordLines(d *docInfo, n *yaml.Node, path string, depth int) {
 
 // checkKubeResource checks a Gateway API resource or Service on its own.
 func checkKubeResource(d *docInfo, r Resource) error {
+	if r.Kind == kindNamespace {
+		return validateNamespace(d, r.Name, r.Labels) // its spec holds only finalizers
+	}
 	spec := kubeSpec(r)
 	raw, err := json.Marshal(spec)
 	if err != nil {
@@ -161,6 +167,8 @@ func kubeSpec(r Resource) any {
 		return r.K8sGateway
 	case r.HTTPRoute != nil:
 		return r.HTTPRoute
+	case r.Kind == kindNamespace:
+		return r.Labels
 	}
 	return r.Service
 }
@@ -201,8 +209,11 @@ func checkSupportedJSON(d *docInfo, v any, fr fieldRules, path, pattern string) 
 }
 
 func validateK8sGateway(d *docInfo, g *gatewayv1.GatewaySpec) error {
+	if g.GatewayClassName == WaypointClass {
+		return validateWaypoint(d, g)
+	}
 	if g.GatewayClassName != gatewayClass {
-		return d.errorf("spec.gatewayClassName", "class %q, expected %q (the local mesh is the istio GatewayClass's controller)", g.GatewayClassName, gatewayClass)
+		return d.errorf("spec.gatewayClassName", "class %q, expected %q or %q (the local mesh is the controller of Istio's GatewayClasses)", g.GatewayClassName, gatewayClass, WaypointClass)
 	}
 	if len(g.Listeners) == 0 {
 		return d.errorf("spec.listeners", "missing listeners, expected at least one HTTP listener")
@@ -359,8 +370,8 @@ func ptrValue[T ~string](p *T) string {
 // Gateway API Gateway: the local mesh deploys one, at its gateway address.
 func (c *Config) checkKubeClaims(d *docInfo, r Resource) error {
 	switch {
-	case r.K8sGateway != nil:
-		if other, ok := c.find(func(o Resource) bool { return o.K8sGateway != nil && o.Name != r.Name }); ok {
+	case r.K8sGateway != nil && !isWaypoint(r):
+		if other, ok := c.find(func(o Resource) bool { return o.K8sGateway != nil && !isWaypoint(o) && o.Name != r.Name }); ok {
 			return d.errorf("metadata.name", "Gateway %s already runs at the local mesh's gateway address%s; it deploys one Gateway API Gateway", other.Name, from(other))
 		}
 	case r.HTTPRoute != nil:
@@ -434,5 +445,7 @@ func cloneKube(out *Resource, r Resource) {
 		out.HTTPRoute = r.HTTPRoute.DeepCopy()
 	case r.Service != nil:
 		out.Service = r.Service.DeepCopy()
+	case r.Labels != nil:
+		out.Labels = maps.Clone(r.Labels)
 	}
 }

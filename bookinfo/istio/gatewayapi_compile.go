@@ -32,8 +32,15 @@ func (t *Table) compileKube(rs []Resource) {
 		switch {
 		case r.Service != nil:
 			services[r.Name] = r.Service.Selector
+		case isWaypoint(r):
+			if t.waypoints == nil {
+				t.waypoints = map[string]bool{}
+			}
+			t.waypoints[r.Name] = true
 		case r.K8sGateway != nil && t.k8sGateway == "":
 			t.k8sGateway = r.Name
+		case r.Kind == kindNamespace:
+			t.namespace = r.Labels
 		}
 	}
 	for _, r := range rs {

@@ -67,6 +67,8 @@ type Table struct {
 	mesh       map[string]*tableVS   // service short name → its mesh VirtualService or HTTPRoute
 	gateways   map[string][]*tableVS // gateway name (GatewayKey for the Gateway API) → its routes in name order
 	k8sGateway string                // the Gateway API Gateway, "" when none
+	namespace  map[string]string     // the mesh namespace's labels (ambient.go)
+	waypoints  map[string]bool       // the waypoint Gateways
 }
 
 // Route decides where r goes. gateway "" routes mesh traffic as a sidecar;
