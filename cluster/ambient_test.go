@@ -5,15 +5,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/canary-gate/canary/cluster"
 	"github.com/canary-gate/canary/internal/sharedtest"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
-// waypoint is what `istioctl waypoint apply` creates.
-const waypoint = `apiVersion: gateway.networking.k8s.io/v1
+// waypoint is what `istioctl waypoint apply` creates; badWaypoint one
+// with an HTTP listener, which no waypoint controller runs.
+const (
+	waypoint = `apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata:
   name: waypoint
@@ -22,6 +23,15 @@ spec:
   gatewayClassName: istio-waypoint
   listeners: [{name: mesh, port: 15008, protocol: HBONE}]
 `
+	badWaypoint = `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata:
+  name: waypoint
+spec:
+  gatewayClassName: istio-waypoint
+  listeners: [{name: mesh, port: 80, protocol: HTTP}]
+`
+)
 
 // TestAmbientPreflight: on a namespace in ambient mode no sidecar is
 // expected, and an HTTPRoute (an L7 route) must have a Programmed waypoint
@@ -71,7 +81,7 @@ func TestAmbientPreflight(t *testing.T) {
 	}{
 		{"no waypoint", "", "", false, "HTTPRoute default/reviews is an L7 route, which ambient mode applies only in a waypoint, and neither Service reviews nor namespace default names one"},
 		{"waypoint named, absent", "label namespace default istio.io/use-waypoint=waypoint", "", false, "namespace default names waypoint default/waypoint, which does not exist"},
-		{"waypoint not yet programmed", "apply -f -", waypoint, false, "which is not Programmed"},
+		{"waypoint not programmed", "apply -f -", badWaypoint, false, "which is not Programmed"},
 		{"the Service opts out", "label service reviews istio.io/use-waypoint=none", "", false, "opts out of waypoints"},
 	}
 	for _, st := range steps {
@@ -83,17 +93,18 @@ func TestAmbientPreflight(t *testing.T) {
 		}
 	}
 	e.kubectl(t, "", "label", "service", "reviews", "istio.io/use-waypoint-")
-	// Istio's controller programs the waypoint; here the test writes its status.
-	gw, err := e.cl.Gateway.GatewayV1().Gateways("default").Get(ctx, "waypoint", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gw.Status.Conditions = []metav1.Condition{{Type: string(gatewayv1.GatewayConditionProgrammed), Status: metav1.ConditionTrue,
-		Reason: "Programmed", Message: "Resource programmed", LastTransitionTime: metav1.Now(), ObservedGeneration: gw.Generation}}
-	if _, err := e.cl.Gateway.GatewayV1().Gateways("default").UpdateStatus(ctx, gw, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if c := find("waypoint programmed", "waypoint"); !c.OK || !strings.Contains(c.Detail, "waypoint default/waypoint (class istio-waypoint, Programmed) serves reviews, named by namespace default") {
-		t.Errorf("waypoint programmed: %+v; want ok", c)
+	// The mesh, as Istio's controller, programs a waypoint it can run.
+	e.kubectl(t, waypoint, "apply", "-f", "-")
+	want := "waypoint default/waypoint (class istio-waypoint, Programmed) serves reviews, named by namespace default"
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		c := find("waypoint programmed", "waypoint")
+		if c.OK && strings.Contains(c.Detail, want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waypoint programmed: %+v; want ok with %q within 15s", c, want)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

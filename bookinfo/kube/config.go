@@ -25,7 +25,8 @@ type object struct {
 // Gateway the cluster holds, and the Gateway API's Gateways, HTTPRoutes and
 // version Services, oldest first (Istio lets the oldest of two claims on a
 // host win), reports on each object the mesh leaves out, and deploys the
-// accepted Gateway API Gateway.
+// accepted Gateway API Gateway and the waypoints. The mesh namespace's
+// labels go with them (ambient mode, the waypoint it uses).
 func (s *Source) syncConfig(ctx context.Context) error {
 	objs, err := s.istioObjects()
 	if err != nil {
@@ -36,6 +37,7 @@ func (s *Source) syncConfig(ctx context.Context) error {
 		return err
 	}
 	objs = append(objs, kubeObjs...)
+	objs = append(objs, s.namespaceObject()...)
 	sortOldestFirst(objs)
 	rs := make([]istio.Resource, len(objs))
 	for i, o := range objs {
@@ -54,6 +56,9 @@ func (s *Source) syncConfig(ctx context.Context) error {
 			}
 		}
 	}
+	if err := s.reportServiceWaypoints(bad); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	for uid := range s.reported {
 		if _, ok := bad[uid]; !ok {
@@ -62,12 +67,21 @@ func (s *Source) syncConfig(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	var accepted *gatewayv1.Gateway
+	var waypoints []*gatewayv1.Gateway
 	for _, o := range objs {
-		if g, ok := o.obj.(*gatewayv1.Gateway); ok && bad[string(o.meta.UID)] == "" && accepted == nil {
+		g, ok := o.obj.(*gatewayv1.Gateway)
+		switch {
+		case !ok || bad[string(o.meta.UID)] != "":
+		case g.Spec.GatewayClassName == istio.WaypointClass:
+			waypoints = append(waypoints, g)
+		case accepted == nil:
 			accepted = g
 		}
 	}
 	if err := s.writeRouteStatus(ctx, objs, bad); err != nil {
+		return err
+	}
+	if err := s.syncWaypoints(ctx, waypoints); err != nil {
 		return err
 	}
 	return s.syncGatewayDeployment(ctx, accepted)

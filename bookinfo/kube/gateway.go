@@ -75,7 +75,8 @@ func (s *Source) startGatewayInformers(runCtx context.Context, toConfig cache.Re
 }
 
 // gatewayObjects lists the Gateway API objects the mesh routes by: Gateways
-// of class istio (Istio leaves other classes to their controllers), every
+// of class istio and istio-waypoint (Istio leaves other classes to their
+// controllers), every
 // HTTPRoute, and the Services of the mesh's namespace that select one of
 // Bookinfo's apps under another name (reviews-v1: bookinfo-versions.yaml).
 func (s *Source) gatewayObjects() ([]object, error) {
@@ -98,7 +99,7 @@ func (s *Source) gatewayObjects() ([]object, error) {
 		return nil, err
 	}
 	for _, g := range gws {
-		if g.Spec.GatewayClassName != gatewayClassName {
+		if g.Spec.GatewayClassName != gatewayClassName && g.Spec.GatewayClassName != istio.WaypointClass {
 			continue
 		}
 		objs = append(objs, object{&g.ObjectMeta, g, resource("Gateway", g.ObjectMeta, func(r *istio.Resource) {
@@ -132,7 +133,7 @@ func (s *Source) syncGatewayDeployment(ctx context.Context, accepted *gatewayv1.
 		return nil
 	}
 	svcs := s.kube.CoreV1().Services(mesh.Namespace)
-	old, err := svcs.List(ctx, metav1.ListOptions{LabelSelector: gatewayLabel})
+	old, err := svcs.List(ctx, metav1.ListOptions{LabelSelector: gatewayLabel + ",!" + waypointLabel})
 	if err != nil {
 		return fmt.Errorf("list gateway services: %w", err)
 	}

@@ -78,6 +78,9 @@ type Options struct {
 	// Gateway is the mesh's Gateway API gateway address (127.0.0.1:PORT):
 	// PORT becomes the nodePort of an accepted Gateway's Service.
 	Gateway string
+	// Ambient labels the mesh's namespace istio.io/dataplane-mode=ambient
+	// and runs ztunnel's pod: the mesh's pods then run without sidecars.
+	Ambient bool
 	// Logf receives one line per change and per problem.
 	Logf func(format string, args ...any)
 }
@@ -90,6 +93,7 @@ type Source struct {
 	istio    istioclient.Interface
 	kubeInf  informers.SharedInformerFactory
 	istioInf istioinformers.SharedInformerFactory
+	nsInf    informers.SharedInformerFactory        // the mesh's namespace alone
 	gw       gatewayclient.Interface                // nil without the Gateway API's CRDs
 	gwInf    gatewayinformers.SharedInformerFactory // nil without them
 	queue    workqueue.TypedRateLimitingInterface[string]
@@ -190,6 +194,9 @@ func (s *Source) startInformers(ctx, runCtx context.Context) error {
 	if err := s.startGatewayInformers(runCtx, toConfig); err != nil {
 		return err
 	}
+	if err := s.startNamespaceInformer(runCtx); err != nil {
+		return err
+	}
 	if _, err := s.kubeInf.Apps().V1().Deployments().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o any) { s.enqueueWorkload(o) },
 		UpdateFunc: func(_, o any) { s.enqueueWorkload(o) },
@@ -206,6 +213,11 @@ func (s *Source) startInformers(ctx, runCtx context.Context) error {
 	s.kubeInf.Start(runCtx.Done())
 	s.istioInf.Start(runCtx.Done())
 	for typ, ok := range s.kubeInf.WaitForCacheSync(ctx.Done()) {
+		if !ok {
+			return fmt.Errorf("list %v from the API server: no answer before the deadline", typ)
+		}
+	}
+	for typ, ok := range s.nsInf.WaitForCacheSync(ctx.Done()) {
 		if !ok {
 			return fmt.Errorf("list %v from the API server: no answer before the deadline", typ)
 		}

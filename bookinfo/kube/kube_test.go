@@ -194,7 +194,8 @@ func TestRouting(t *testing.T) {
 	e.kubectl(t, routing, "apply", "-f", "-")
 	eventually(t, "mesh takes the cluster's resources", func() (bool, string) {
 		st := e.mesh.Status()
-		return len(st.Resources) == 4 && st.Propagated, strings.Join(st.Resources, ",")
+		// The four and the namespace, whose labels say ambient or not.
+		return len(st.Resources) == 5 && st.Propagated, strings.Join(st.Resources, ",")
 	})
 	if code := get(t, "http://"+e.mesh.Addr()+"/productpage"); code != http.StatusOK {
 		t.Errorf("after the Gateway: /productpage = %d; want 200", code)
@@ -211,7 +212,7 @@ func TestRouting(t *testing.T) {
 	e.kubectl(t, "", "delete", "virtualservice", "reviews")
 	eventually(t, "delete reaches the mesh", func() (bool, string) {
 		st := e.mesh.Status()
-		return len(st.Resources) == 3, strings.Join(st.Resources, ",")
+		return len(st.Resources) == 4, strings.Join(st.Resources, ",")
 	})
 }
 

@@ -38,6 +38,9 @@ func (s *Source) register(ctx context.Context) error {
 	if err := s.ensureNamespace(ctx, IngressNamespace); err != nil {
 		return err
 	}
+	if err := s.labelNamespace(ctx); err != nil {
+		return err
+	}
 	if err := s.registerNode(ctx); err != nil {
 		return err
 	}
@@ -48,6 +51,9 @@ func (s *Source) register(ctx context.Context) error {
 		return err
 	}
 	if err := s.registerIngressPod(ctx); err != nil {
+		return err
+	}
+	if err := s.registerZtunnelPod(ctx); err != nil {
 		return err
 	}
 	if err := s.registerAddonPods(ctx); err != nil {

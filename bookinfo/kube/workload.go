@@ -74,6 +74,7 @@ func (s *Source) syncWorkload(ctx context.Context, w mesh.Workload) error {
 		return err
 	default:
 		replicas, sidecar = desired(d)
+		sidecar = sidecar && !s.ambientNamespace() // ztunnel captures ambient pods: nothing is injected
 		if d.Spec.Replicas != nil && *d.Spec.Replicas > 1 {
 			s.recorder.Eventf(d, corev1.EventTypeWarning, "NotImplemented", "the local mesh runs one pod per workload: running 1 of %d", *d.Spec.Replicas)
 		}
@@ -157,12 +158,16 @@ func (s *Source) createPod(ctx context.Context, w mesh.Workload, ws mesh.Workloa
 	containers := []corev1.Container{{Name: w.App, Image: bookinfoImage(w), Ports: []corev1.ContainerPort{{ContainerPort: 9080}}}}
 	labels := map[string]string{"app": w.App, "version": w.Version, meshLabel: w.Name,
 		"service.istio.io/canonical-name": w.App, "service.istio.io/canonical-revision": w.Version}
-	if ws.Sidecar {
+	var annotations map[string]string
+	switch {
+	case ws.Sidecar:
 		containers = append(containers, corev1.Container{Name: "istio-proxy", Image: proxyImage, Args: []string{"proxy", "sidecar"}})
 		labels["security.istio.io/tlsMode"] = "istio"
+	case s.ambientNamespace():
+		annotations = map[string]string{"ambient.istio.io/redirection": "enabled"} // as Istio's CNI marks a captured pod
 	}
 	_, err := s.runPod(ctx, &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: ws.Pod, Namespace: mesh.Namespace, Labels: labels},
+		ObjectMeta: metav1.ObjectMeta{Name: ws.Pod, Namespace: mesh.Namespace, Labels: labels, Annotations: annotations},
 		Spec:       corev1.PodSpec{NodeName: NodeName, Containers: containers},
 	})
 	return err

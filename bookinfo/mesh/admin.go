@@ -102,12 +102,16 @@ func (m *Mesh) serveSidecar(rw http.ResponseWriter, r *http.Request) {
 
 // Status describes the running mesh.
 type Status struct {
-	Ingress          string           `json:"ingress"`
-	Markup           app.Markup       `json:"markup"`
-	PropagationDelay string           `json:"propagationDelay"`
-	Propagated       bool             `json:"propagated"`
-	Workloads        []WorkloadStatus `json:"workloads"`
-	Resources        []string         `json:"resources"`
+	Ingress          string     `json:"ingress"`
+	Markup           app.Markup `json:"markup"`
+	PropagationDelay string     `json:"propagationDelay"`
+	Propagated       bool       `json:"propagated"`
+	// Ambient: the namespace is in ambient mode; Waypoint names the
+	// waypoint serving it ("" when none does).
+	Ambient   bool             `json:"ambient,omitempty"`
+	Waypoint  string           `json:"waypoint,omitempty"`
+	Workloads []WorkloadStatus `json:"workloads"`
+	Resources []string         `json:"resources"`
 }
 
 // WorkloadStatus is one workload's state.
@@ -123,6 +127,9 @@ func (m *Mesh) Status() Status {
 	st := Status{
 		Ingress: m.Addr(), Markup: m.opts.Markup,
 		PropagationDelay: m.opts.PropagationDelay.String(), Propagated: m.Propagated(),
+	}
+	if rt := m.active.Load().Routes(); rt.Ambient() {
+		st.Ambient, st.Waypoint = true, rt.Waypoint()
 	}
 	for _, spec := range workloads {
 		w := m.workloads[spec.Name]
@@ -161,6 +168,17 @@ func (m *Mesh) serveStats(rw http.ResponseWriter, r *http.Request) {
 			gw.tel.handler.ServeHTTP(rw, r)
 			return
 		}
+	}
+	if r.PathValue("workload") == ztunnelPeer.workload {
+		m.zt.handler.ServeHTTP(rw, r)
+		return
+	}
+	m.wpMu.Lock()
+	wp := m.waypoints[r.PathValue("workload")]
+	m.wpMu.Unlock()
+	if wp != nil {
+		wp.tel.handler.ServeHTTP(rw, r)
+		return
 	}
 	w, ok := m.workloads[r.PathValue("workload")]
 	if !ok {
@@ -208,6 +226,22 @@ func (m *Mesh) serveTargets(rw http.ResponseWriter, _ *http.Request) {
 		out = append(out, httpSDTarget{Targets: []string{addr}, Labels: map[string]string{
 			"__metrics_path__": "/sidecars/" + p.workload + "/stats/prometheus",
 			"namespace":        p.namespace, "pod": p.workload, "app": p.app,
+		}})
+	}
+	rt := m.active.Load().Routes()
+	if rt.Ambient() {
+		// ztunnel runs on every node of an ambient cluster; a waypoint's pod
+		// once its Gateway exists.
+		out = append(out, httpSDTarget{Targets: []string{addr}, Labels: map[string]string{
+			"__metrics_path__": "/sidecars/" + ztunnelPeer.workload + "/stats/prometheus",
+			"namespace":        ztunnelPeer.namespace, "pod": m.zt.pod, "app": ztunnelPeer.app,
+		}})
+	}
+	for _, name := range rt.Waypoints() {
+		wp := m.waypoint(name)
+		out = append(out, httpSDTarget{Targets: []string{addr}, Labels: map[string]string{
+			"__metrics_path__": "/sidecars/" + name + "/stats/prometheus",
+			"namespace":        Namespace, "pod": wp.pod, "app": name,
 		}})
 	}
 	for _, spec := range workloads {

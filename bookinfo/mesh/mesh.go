@@ -49,6 +49,11 @@ type Options struct {
 	PropagationDelay time.Duration
 	// NoSidecar lists workloads that start without a sidecar.
 	NoSidecar []string
+	// Ambient starts the mesh's namespace in Istio's ambient mode
+	// (istio.io/dataplane-mode=ambient) with no sidecars: ztunnel carries
+	// the pods' traffic, and HTTP routes apply once a waypoint serves the
+	// namespace. A cluster's namespace labels replace it (kube.Source).
+	Ambient bool
 	// Logf, if set, receives one line per configuration change.
 	Logf func(format string, args ...any)
 	// Tracing, when set, is an OTLP/HTTP base URL (http(s)://HOST:PORT,
@@ -88,6 +93,10 @@ type Mesh struct {
 	workloads map[string]*workload
 	byApp     map[string][]*workload
 	peers     map[string]*peer // by workload name, for metadata exchange
+
+	zt        *ztunnel // carries the pods' traffic in ambient mode (ambient.go)
+	wpMu      sync.Mutex
+	waypoints map[string]*waypointProxy // by Gateway name, started on first use
 
 	cfgMu     sync.Mutex
 	desired   *istio.Config // what was last applied: the API answers with this
@@ -137,14 +146,20 @@ func Start(opts Options) (*Mesh, error) {
 		peers:      map[string]*peer{},
 		started:    time.Now(),
 		mirrors:    make(chan struct{}, 256),
+		waypoints:  map[string]*waypointProxy{},
 	}
+	m.zt = newZtunnel(m)
 	_, _ = crand.Read(m.sessionKey)
 	if m.tracing, err = newTracing(opts, m.logf); err != nil {
 		return nil, err
 	}
 	m.ingressGW = m.newGateway(ingressPeer, func(*istio.Table) string { return gatewayName })
 	m.k8sGW = m.newGateway(k8sGatewayPeer, func(t *istio.Table) string { return istio.GatewayKey(t.K8sGateway()) })
-	if err := m.startWorkloads(opts.NoSidecar); err != nil {
+	noSidecar := opts.NoSidecar
+	if opts.Ambient {
+		noSidecar = WorkloadNames()
+	}
+	if err := m.startWorkloads(noSidecar); err != nil {
 		m.abortStart()
 		return nil, err
 	}
@@ -291,9 +306,11 @@ func (m *Mesh) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	m.transport.CloseIdleConnections()
+	m.zt.closeIdle()
 	m.closeWorkloads()
 	m.wg.Wait()
 	m.transport.CloseIdleConnections()
+	m.zt.closeIdle()
 	if m.tracing != nil {
 		m.tracing.shutdown(ctx)
 	}

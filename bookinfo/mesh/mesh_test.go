@@ -8,7 +8,6 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -212,23 +211,7 @@ spec:
 // every given label matcher, read from its real metrics endpoint.
 func countSeries(t *testing.T, m *Mesh, workload string, matchers ...string) float64 {
 	t.Helper()
-	body := string(fetch(t, nil, "http://"+m.AdminAddr()+"/sidecars/"+workload+"/stats/prometheus"))
-	var sum float64
-	for _, line := range strings.Split(body, "\n") {
-		if !strings.HasPrefix(line, "istio_requests_total{") {
-			continue
-		}
-		ok := true
-		for _, mt := range matchers {
-			ok = ok && strings.Contains(line, mt)
-		}
-		if ok {
-			var v float64
-			fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &v)
-			sum += v
-		}
-	}
-	return sum
+	return sumMetric(t, m, workload, "istio_requests_total", matchers...)
 }
 
 // BenchmarkIngressPages measures whole product pages per second through the

@@ -31,6 +31,13 @@ func (m *Mesh) applyBuiltin() error {
 		}
 		m.desired = cfg
 	}
+	if m.opts.Ambient {
+		cfg, _, err := m.desired.Apply([]istio.Resource{istio.NamespaceResource(map[string]string{istio.DataplaneModeLabel: "ambient"})})
+		if err != nil {
+			return fmt.Errorf("built-in config: %w", err)
+		}
+		m.desired = cfg
+	}
 	m.active.Store(m.desired)
 	return nil
 }

@@ -20,13 +20,19 @@ import (
 // Envoy would, then reports it with reporter="source".
 type outbound struct {
 	m   *Mesh
-	src *workload     // nil for a gateway
+	src *workload     // nil for a gateway or a waypoint
 	gw  *gatewayProxy // nil for mesh sidecars
+	// wp is set for a waypoint (ambient.go), with the caller it serves.
+	wp     *waypointProxy
+	caller *peer
 }
 
 func (o *outbound) RoundTrip(req *http.Request) (*http.Response, error) {
 	service := req.URL.Hostname()
 	if o.src != nil && !o.src.sidecar.Load() {
+		if cfg := o.m.active.Load(); cfg.Routes().Ambient() {
+			return o.ambient(req, cfg, service)
+		}
 		return o.direct(req, service)
 	}
 	start := time.Now()
@@ -175,7 +181,11 @@ func (o *outbound) try(ctx context.Context, req *http.Request, d istio.Decision)
 	}
 	dst := o.m.peers[resp.Header.Get(peerHeader)]
 	resp.Header.Del(peerHeader)
-	if dst == nil {
+	switch {
+	case dst != nil:
+	case o.wp != nil || (o.gw != nil && ztunnelActive(o.m.active.Load(), p)):
+		dst = p.w.peer // an ambient proxy knows its endpoints' workloads
+	default:
 		dst = unknownPeer // the destination has no sidecar to tell who it is
 	}
 	if d.Retries.PerTryTimeout > 0 {
@@ -210,7 +220,7 @@ func (o *outbound) send(ctx context.Context, req *http.Request, p *pod, service,
 	}
 	out.Host = host
 	out.RequestURI = ""
-	if o.src == nil || o.src.sidecar.Load() {
+	if o.wp == nil && (o.src == nil || o.src.sidecar.Load()) {
 		out.Header.Set(peerHeader, o.peerName())
 		if service != "" && service != p.w.spec.App {
 			out.Header[serviceHeader] = []string{service}
@@ -227,7 +237,21 @@ func (o *outbound) send(ctx context.Context, req *http.Request, p *pod, service,
 			out.Body = b
 		}
 	}
+	if ztunnelActive(o.m.active.Load(), p) {
+		return o.m.zt.transport(o.srcPeer(), service).RoundTrip(out)
+	}
 	return o.m.transport.RoundTrip(out)
+}
+
+// srcPeer is who opens the connection: the workload, gateway or waypoint.
+func (o *outbound) srcPeer() *peer {
+	switch {
+	case o.wp != nil:
+		return o.wp.peer
+	case o.gw != nil:
+		return o.gw.peer
+	}
+	return o.src.peer
 }
 
 func (o *outbound) peerName() string {

@@ -143,6 +143,9 @@ func (t *telemetry) record(c call, d time.Duration) {
 
 func (c call) labelValues() []string {
 	security := "unknown"
+	if c.reporter == reporterWaypoint {
+		security = "mutual_tls" // HBONE both ways
+	}
 	if c.reporter == reporterDestination {
 		security = "none"
 		if c.mtls {

@@ -83,6 +83,7 @@ func bookinfoServeCommand() *cli.Command {
 			&cli.StringFlag{Name: "markup", Value: string(app.MarkupCurrent), Usage: "productpage markup: current (Istio 1.23+) or 1.22 (Istio 1.15-1.22)"},
 			&cli.DurationFlag{Name: "propagation-delay", Value: mesh.DefaultPropagationDelay, Usage: "time until applied routing takes effect, like Istio's config push"},
 			&cli.StringSliceFlag{Name: "no-sidecar", Usage: "start `WORKLOAD` without a sidecar (repeatable)"},
+			&cli.BoolFlag{Name: "ambient", Usage: "run the namespace in Istio's ambient mode (istio.io/dataplane-mode=ambient): no sidecars, ztunnel reports TCP metrics, HTTP routes apply once a waypoint serves the namespace"},
 			&cli.StringFlag{Name: "tls-cert", Usage: "serve the ingress over https with the certificate in `FILE` (PEM; with --tls-key)"},
 			&cli.StringFlag{Name: "tls-key", Usage: "private key `FILE` (PEM) of --tls-cert"},
 			// Not from KUBECONFIG: a shell that exported it for kubectl would
@@ -107,7 +108,7 @@ func serveAction(ctx context.Context, c *cli.Command) error {
 	opts := mesh.Options{
 		Addr: c.String("addr"), AdminAddr: c.String("admin-addr"), GatewayAddr: c.String("gateway-addr"),
 		Markup: app.Markup(c.String("markup")), PropagationDelay: c.Duration("propagation-delay"),
-		NoSidecar: c.StringSlice("no-sidecar"), TLSCertFile: c.String("tls-cert"), TLSKeyFile: c.String("tls-key"),
+		NoSidecar: c.StringSlice("no-sidecar"), Ambient: c.Bool("ambient"), TLSCertFile: c.String("tls-cert"), TLSKeyFile: c.String("tls-key"),
 		Tracing: c.String("tracing"), TraceSampling: c.Float64("trace-sampling"),
 		Logf: func(format string, args ...any) {
 			fmt.Fprintf(c.ErrWriter, "%s %s\n", time.Now().Format(time.TimeOnly), fmt.Sprintf(format, args...))
@@ -118,6 +119,9 @@ func serveAction(ctx context.Context, c *cli.Command) error {
 	}
 	if opts.PropagationDelay < 0 {
 		return usageError(fmt.Errorf("--propagation-delay %v: want zero or more", opts.PropagationDelay))
+	}
+	if opts.Ambient && len(opts.NoSidecar) > 0 {
+		return usageError(errors.New("--no-sidecar: with --ambient no workload has a sidecar"))
 	}
 	for _, w := range opts.NoSidecar {
 		if !isWorkload(w) {
@@ -140,8 +144,11 @@ func serveAction(ctx context.Context, c *cli.Command) error {
 		return err
 	}
 	tracing := ""
+	if opts.Ambient {
+		tracing = ", ambient mode"
+	}
 	if opts.Tracing != "" {
-		tracing = fmt.Sprintf(", spans to %s, sampling %g%%", opts.Tracing, opts.TraceSampling)
+		tracing += fmt.Sprintf(", spans to %s, sampling %g%%", opts.Tracing, opts.TraceSampling)
 	}
 	fmt.Fprintf(c.Writer, "bookinfo mesh: ingress %s://%s/productpage, admin http://%s (markup %s, propagation delay %v%s, Gateway API gateway http://%s)%s; Ctrl-C stops\n",
 		m.Scheme(), m.Addr(), m.AdminAddr(), opts.Markup, opts.PropagationDelay, tracing, m.GatewayAddr(), cluster.describe())

@@ -38,7 +38,7 @@ func joinCluster(ctx context.Context, c *cli.Command, m *mesh.Mesh, logf func(st
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	src, err := kube.Start(ctx, m, kube.Options{
-		Config: cfg, Ingress: m.Addr(), Gateway: m.GatewayAddr(), TLS: m.Scheme() == "https",
+		Config: cfg, Ingress: m.Addr(), Gateway: m.GatewayAddr(), TLS: m.Scheme() == "https", Ambient: c.Bool("ambient"),
 		Prometheus: c.String("prometheus-addr"), Jaeger: c.String("jaeger-addr"), Logf: logf,
 	})
 	if err != nil {

@@ -26,7 +26,8 @@ type labEnv struct {
 	prom       *promtest.Server
 }
 
-func startLab(t *testing.T) *labEnv {
+// startLab starts the lab; extra are more `bookinfo serve` flags.
+func startLab(t *testing.T, extra ...string) *labEnv {
 	t.Helper()
 	promtest.Binary(t)
 	_, kubeconfig := labtest.Start(t)
@@ -40,7 +41,7 @@ func startLab(t *testing.T) *labEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mp := startMesh(t, "--admin-addr", admin, "--kubeconfig", kubeconfig, "--prometheus-addr", u.Host)
+	mp := startMesh(t, append([]string{"--admin-addr", admin, "--kubeconfig", kubeconfig, "--prometheus-addr", u.Host}, extra...)...)
 	return &labEnv{kubeconfig: kubeconfig, mesh: mp, prom: prom}
 }
 
@@ -239,6 +240,92 @@ func TestLabGatewayAPIWalkthrough(t *testing.T) {
 	}
 	if !strings.Contains(errOut, `server check counts reporter="waypoint": namespace default is labelled istio.io/dataplane-mode=ambient`) {
 		t.Errorf("verify in an ambient namespace: stderr does not say it counts the waypoint's reports:\n%s", errOut)
+	}
+}
+
+// waypointYAML is what `istioctl waypoint generate` writes for the
+// namespace default.
+const waypointYAML = `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata:
+  labels:
+    istio.io/waypoint-for: service
+  name: waypoint
+  namespace: default
+spec:
+  gatewayClassName: istio-waypoint
+  listeners:
+  - name: mesh
+    port: 15008
+    protocol: HBONE
+`
+
+// TestLabAmbientWalkthrough is the Gateway API walkthrough with the mesh in
+// ambient mode (serve --ambient): no sidecars, so the HTTPRoute is not
+// applied and verify refuses before any load until a waypoint serves the
+// namespace; then each stage's `verify --expect-from cluster` passes, a
+// wrong split fails, and the server side counts the waypoint's reports
+// (reporter="waypoint") in a real Prometheus.
+func TestLabAmbientWalkthrough(t *testing.T) {
+	dir := sharedtest.Dir(t, "gateway-api-manifests")
+	e := startLab(t, "--ambient")
+	apply := func(f string) {
+		t.Helper()
+		e.kubectl(t, "apply", "-f", filepath.Join(dir, f))
+	}
+	apply("bookinfo-gateway.yaml")
+	apply("bookinfo-versions.yaml")
+	apply("route-reviews-50-v3.yaml")
+	e.kubectl(t, "wait", "--for=condition=programmed", "--timeout=20s", "gateways.gateway.networking.k8s.io/bookinfo-gateway")
+	pods := e.kubectl(t, "get", "pods", "-n", "default", "-l", "app=reviews", "-o", "jsonpath={range .items[*]}{.metadata.name} {.spec.containers[*].name}{\"\\n\"}{end}")
+	if strings.Contains(pods, "istio-proxy") || strings.Count(pods, "reviews-v") != 3 {
+		t.Errorf("reviews pods in ambient mode: want three, none with istio-proxy:\n%s", pods)
+	}
+	out, errOut := e.verify(t, ExitFail, "--expect-from", "cluster")
+	if !strings.Contains(out, "FAIL waypoint  HTTPRoute default/reviews is an L7 route") || strings.Contains(out, "samples:") {
+		t.Errorf("verify without a waypoint: want a preflight FAIL naming the waypoint and no load:\n%s\n%s", out, errOut)
+	}
+
+	wp := filepath.Join(t.TempDir(), "waypoint.yaml")
+	if err := os.WriteFile(wp, []byte(waypointYAML), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.kubectl(t, "apply", "-f", wp)
+	e.kubectl(t, "label", "namespace", "default", "istio.io/use-waypoint=waypoint")
+	e.kubectl(t, "wait", "--for=condition=programmed", "--timeout=20s", "gateways.gateway.networking.k8s.io/waypoint")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// The ingress, the Gateway's pod, ztunnel and the waypoint: no sidecars.
+	if err := e.prom.WaitScraped(ctx, time.Now(), 4); err != nil {
+		t.Fatal(err)
+	}
+	out, _, code := runEnv(t, []string{"KUBECONFIG=" + e.kubeconfig}, "", "check")
+	if code != ExitPass || !strings.Contains(out, "waypoint default/waypoint (class istio-waypoint, Programmed) serves reviews") {
+		t.Errorf("canary check with the waypoint: exit %d, want 0 naming it:\n%s", code, out)
+	}
+	stages := []struct{ file, expect, wrong string }{
+		{"route-reviews-v1.yaml", "v1=100", ""},
+		{"route-reviews-90-10.yaml", "v1=90,v2=10", ""},
+		{"route-reviews-50-v3.yaml", "v1=50,v3=50", "v1=100"},
+		{"route-reviews-v3.yaml", "v3=100", ""},
+	}
+	for _, st := range stages {
+		apply(st.file)
+		out, errOut := e.verify(t, ExitPass, "--expect-from", "cluster")
+		for _, want := range []string{
+			"expect " + st.expect + ": HTTPRoute default/reviews",
+			`server check counts reporter="waypoint"`,
+		} {
+			if !strings.Contains(errOut, want) {
+				t.Errorf("%s: verify --expect-from cluster: stderr does not say %q:\n%s", st.file, want, errOut)
+			}
+		}
+		if !strings.Contains(out, `reporter="waypoint"`) || !strings.Contains(out, "server: PASS via prometheus") {
+			t.Errorf("%s: the server check did not count the waypoint's reports in Prometheus:\n%s", st.file, out)
+		}
+		if st.wrong != "" {
+			e.verify(t, ExitFail, "--expect", st.wrong)
+		}
 	}
 }
 
