@@ -49,18 +49,17 @@ func validateNamespace(d *docInfo, name string, labels map[string]string) error 
 	if name != defaultNamespace {
 		return d.errorf("metadata.name", "Namespace %q, expected %q (the local mesh has one namespace; only its labels are read)", name, defaultNamespace)
 	}
-	label := func(k string) string { // its path in messages, with its line
-		p := "metadata.labels[" + k + "]"
-		if line, ok := d.lines[joinPath("metadata.labels", k)]; ok {
-			d.lines[p] = line
-		}
-		return p
-	}
 	if v, ok := labels[DataplaneModeLabel]; ok && v != "ambient" && v != "none" {
-		return d.errorf(label(DataplaneModeLabel), "value %q, expected ambient or none", v)
+		return d.errorf(labelPath(d, DataplaneModeLabel), "value %q, expected ambient or none", v)
 	}
+	return validateWaypointLabels(d, labels)
+}
+
+// validateWaypointLabels checks the waypoint labels of a Namespace or a
+// Service: a waypoint in another namespace is not one the mesh runs.
+func validateWaypointLabels(d *docInfo, labels map[string]string) error {
 	if v := labels[UseWaypointNamespaceLabel]; v != "" && v != defaultNamespace {
-		return d.errorf(label(UseWaypointNamespaceLabel), "namespace %q, expected %q (the local mesh has one namespace)", v, defaultNamespace)
+		return d.errorf(labelPath(d, UseWaypointNamespaceLabel), "namespace %q, expected %q (the local mesh has one namespace)", v, defaultNamespace)
 	}
 	return nil
 }
@@ -92,14 +91,18 @@ func (t *Table) Ambient() bool {
 	return t != nil && t.namespace[DataplaneModeLabel] == "ambient"
 }
 
-// Waypoint is the waypoint that serves the mesh's Services: the one the
-// namespace names, once that Gateway exists; "" when none does (then a
-// Service's HTTP routes are not applied in ambient mode).
-func (t *Table) Waypoint() string {
+// Waypoint is the waypoint that serves service: the one the Service names
+// with istio.io/use-waypoint, else the one its namespace names, once that
+// Gateway exists; "" when none does (then the Service's HTTP routes are not
+// applied in ambient mode). "none" on the Service opts it out.
+func (t *Table) Waypoint(service string) string {
 	if t == nil {
 		return ""
 	}
-	name := t.namespace[UseWaypointLabel]
+	name, ok := t.serviceWaypoint[service]
+	if !ok {
+		name = t.namespace[UseWaypointLabel]
+	}
 	if name == "" || name == "none" || !t.waypoints[name] {
 		return ""
 	}
@@ -120,4 +123,13 @@ func namespaceLabels(n *corev1.Namespace) map[string]string {
 		return map[string]string{}
 	}
 	return n.Labels
+}
+
+// labelPath is a label's path in messages, with its line noted.
+func labelPath(d *docInfo, k string) string {
+	p := "metadata.labels[" + k + "]"
+	if line, ok := d.lines[joinPath("metadata.labels", k)]; ok {
+		d.lines[p] = line
+	}
+	return p
 }

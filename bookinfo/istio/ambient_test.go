@@ -38,6 +38,23 @@ metadata:
     istio.io/use-waypoint: waypoint
 `
 
+// reviewsOptsOut is Bookinfo's own Service reviews with the label that
+// takes it off the namespace's waypoint.
+const reviewsOptsOut = `apiVersion: v1
+kind: Service
+metadata:
+  name: reviews
+  labels:
+    app: reviews
+    istio.io/use-waypoint: none
+spec:
+  ports:
+  - port: 9080
+    name: http
+  selector:
+    app: reviews
+`
+
 // TestAmbientTable follows a namespace into ambient mode and onto a
 // waypoint: Ambient and Waypoint say what the data plane does at each step.
 func TestAmbientTable(t *testing.T) {
@@ -47,16 +64,19 @@ func TestAmbientTable(t *testing.T) {
 		apply        string
 		del          string
 		wantAmbient  bool
-		wantWaypoint string
+		wantWaypoint string // of reviews
+		wantDetails  string // details' waypoint: the namespace's
 		wantChange   string
 	}{
-		{"sidecar mode", "", "", false, "", ""},
-		{"namespace ambient", ambientNamespaceYAML, "", true, "", "namespace/default created"},
-		{"same labels", ambientNamespaceYAML, "", true, "", "namespace/default unchanged"},
-		{"waypoint without enrolment", waypointYAML, "", true, "", "gateway.gateway.networking.k8s.io/waypoint created"},
-		{"enrolled", enrolledNamespaceYAML, "", true, "waypoint", "namespace/default configured"},
-		{"waypoint deleted", "", waypointYAML, true, "", `gateway.gateway.networking.k8s.io "waypoint" deleted`},
-		{"labels removed", "", ambientNamespaceYAML, false, "", `namespace "default" deleted`},
+		{"sidecar mode", "", "", false, "", "", ""},
+		{"namespace ambient", ambientNamespaceYAML, "", true, "", "", "namespace/default created"},
+		{"same labels", ambientNamespaceYAML, "", true, "", "", "namespace/default unchanged"},
+		{"waypoint without enrolment", waypointYAML, "", true, "", "", "gateway.gateway.networking.k8s.io/waypoint created"},
+		{"enrolled", enrolledNamespaceYAML, "", true, "waypoint", "waypoint", "namespace/default configured"},
+		{"reviews opts out", reviewsOptsOut, "", true, "", "waypoint", "service/reviews created"},
+		{"reviews back", "", reviewsOptsOut, true, "waypoint", "waypoint", `service "reviews" deleted`},
+		{"waypoint deleted", "", waypointYAML, true, "", "", `gateway.gateway.networking.k8s.io "waypoint" deleted`},
+		{"labels removed", "", ambientNamespaceYAML, false, "", "", `namespace "default" deleted`},
 	}
 	var cfg *Config
 	for _, s := range steps {
@@ -77,8 +97,11 @@ func TestAmbientTable(t *testing.T) {
 		if got := cfg.Routes().Ambient(); got != s.wantAmbient {
 			t.Errorf("%s: Ambient() = %v; want %v", s.name, got, s.wantAmbient)
 		}
-		if got := cfg.Routes().Waypoint(); got != s.wantWaypoint {
-			t.Errorf("%s: Waypoint() = %q; want %q", s.name, got, s.wantWaypoint)
+		if got := cfg.Routes().Waypoint("reviews"); got != s.wantWaypoint {
+			t.Errorf("%s: Waypoint(reviews) = %q; want %q", s.name, got, s.wantWaypoint)
+		}
+		if got := cfg.Routes().Waypoint("details"); got != s.wantDetails {
+			t.Errorf("%s: Waypoint(details) = %q; want %q (the namespace's)", s.name, got, s.wantDetails)
 		}
 		if got := cfg.Routes().K8sGateway(); got != "" {
 			t.Errorf("%s: K8sGateway() = %q; a waypoint is not the ingress Gateway", s.name, got)

@@ -165,15 +165,15 @@ func (c *Config) seal() {
 
 // checkShape checks what ParseManifests guarantees, for hand-made Resources.
 func checkShape(d *docInfo, r Resource) error {
-	set := func(want any) bool { // exactly the spec field want is set
-		specs := []any{r.VirtualService, r.DestinationRule, r.Gateway, r.K8sGateway, r.HTTPRoute, r.Service, r.Labels}
+	set := func(want any) bool { // exactly the spec field want is set (Labels go with any kind)
+		specs := []any{r.VirtualService, r.DestinationRule, r.Gateway, r.K8sGateway, r.HTTPRoute, r.Service}
 		n := 0
 		for _, s := range specs {
 			if !isNil(s) {
 				n++
 			}
 		}
-		return n == 1 && !isNil(want)
+		return n == 1 && !isNil(want) || n == 0 && want == nil
 	}
 	var ok bool
 	switch {
@@ -186,7 +186,7 @@ func checkShape(d *docInfo, r Resource) error {
 	case r.Kind == kindService:
 		ok = set(r.Service)
 	case r.Kind == kindNamespace:
-		ok = set(r.Labels) && r.Name == defaultNamespace
+		ok = set(nil) && r.Labels != nil && r.Name == defaultNamespace
 	case r.Kind == kindVirtualService:
 		ok = set(r.VirtualService)
 	case r.Kind == kindDestinationRule:
@@ -217,7 +217,7 @@ func sameSpec(a, b Resource) bool {
 
 // isKube reports whether r is a Gateway API kind or a Service.
 func isKube(r Resource) bool {
-	return r.K8sGateway != nil || r.HTTPRoute != nil || r.Service != nil || r.Labels != nil
+	return r.K8sGateway != nil || r.HTTPRoute != nil || r.Service != nil || r.Kind == kindNamespace
 }
 
 // isNil reports whether a spec pointer is nil.

@@ -33,8 +33,8 @@ type Resource struct {
 	K8sGateway *gatewayv1.GatewaySpec
 	HTTPRoute  *gatewayv1.HTTPRouteSpec
 	Service    *corev1.ServiceSpec
-	// Labels are a Namespace's labels (never nil for one): all the mesh
-	// reads of it (ambient.go).
+	// Labels are a Namespace's labels (never nil for one: they are all the
+	// mesh reads of it) or a Service's; ambient.go reads them.
 	Labels map[string]string
 }
 

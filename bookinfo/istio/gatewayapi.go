@@ -104,7 +104,7 @@ func parseKubeObject(d *docInfo, n *yaml.Node, r Resource) (Resource, error) {
 	case *gatewayv1.HTTPRoute:
 		r.Group, r.HTTPRoute = GroupGatewayAPI, &o.Spec
 	case *corev1.Service:
-		r.Service = &o.Spec
+		r.Service, r.Labels = &o.Spec, o.Labels
 	case *corev1.Namespace:
 		r.Labels = namespaceLabels(o)
 	default:
@@ -158,7 +158,10 @@ func checkKubeResource(d *docInfo, r Resource) error {
 	case r.HTTPRoute != nil:
 		return validateHTTPRouteSpec(d, r.HTTPRoute)
 	}
-	return validateService(d, r.Name, r.Service)
+	if err := validateService(d, r.Name, r.Service); err != nil {
+		return err
+	}
+	return validateWaypointLabels(d, r.Labels)
 }
 
 func kubeSpec(r Resource) any {
@@ -310,8 +313,9 @@ func validateHTTPRouteSpec(d *docInfo, h *gatewayv1.HTTPRouteSpec) error {
 // validateService checks a per-version Service: it selects the pods of one
 // Bookinfo app, by app (and version) labels, on Bookinfo's port.
 func validateService(d *docInfo, name string, s *corev1.ServiceSpec) error {
-	if isMeshService(name) {
-		return d.errorf("metadata.name", "Service %s is Bookinfo's own and built into the local mesh, expected another name (e.g. %s-v1)", name, name)
+	if isMeshService(name) && (len(s.Selector) != 1 || s.Selector["app"] != name) {
+		// Bookinfo's own Service is built in; applying it only adds labels.
+		return d.errorf("spec.selector", "Service %s is Bookinfo's own (built into the local mesh) and selects app: %s, expected that selector or another name (e.g. %s-v1)", name, name, name)
 	}
 	if s.Type != "" && s.Type != corev1.ServiceTypeClusterIP {
 		return d.errorf("spec.type", "type %s is not supported by the local mesh, expected ClusterIP", s.Type)
@@ -431,9 +435,9 @@ func (c *Config) checkBackends(d *docInfo, r Resource) error {
 	return nil
 }
 
-// kubeEqual is proto.Equal for the Kubernetes kinds.
+// kubeEqual is proto.Equal for the Kubernetes kinds, labels included.
 func kubeEqual(a, b Resource) bool {
-	return equality.Semantic.DeepEqual(kubeSpec(a), kubeSpec(b))
+	return equality.Semantic.DeepEqual(kubeSpec(a), kubeSpec(b)) && maps.Equal(a.Labels, b.Labels)
 }
 
 // cloneKube deep-copies the Kubernetes spec of r into out.
@@ -445,7 +449,6 @@ func cloneKube(out *Resource, r Resource) {
 		out.HTTPRoute = r.HTTPRoute.DeepCopy()
 	case r.Service != nil:
 		out.Service = r.Service.DeepCopy()
-	case r.Labels != nil:
-		out.Labels = maps.Clone(r.Labels)
 	}
+	out.Labels = maps.Clone(r.Labels)
 }

@@ -32,6 +32,12 @@ func (t *Table) compileKube(rs []Resource) {
 		switch {
 		case r.Service != nil:
 			services[r.Name] = r.Service.Selector
+			if w, ok := r.Labels[UseWaypointLabel]; ok {
+				if t.serviceWaypoint == nil {
+					t.serviceWaypoint = map[string]string{}
+				}
+				t.serviceWaypoint[r.Name] = w
+			}
 		case isWaypoint(r):
 			if t.waypoints == nil {
 				t.waypoints = map[string]bool{}

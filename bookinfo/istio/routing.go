@@ -69,6 +69,9 @@ type Table struct {
 	k8sGateway string                // the Gateway API Gateway, "" when none
 	namespace  map[string]string     // the mesh namespace's labels (ambient.go)
 	waypoints  map[string]bool       // the waypoint Gateways
+	// serviceWaypoint is the istio.io/use-waypoint label of the Services
+	// that carry one.
+	serviceWaypoint map[string]string
 }
 
 // Route decides where r goes. gateway "" routes mesh traffic as a sidecar;

@@ -11,7 +11,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"k8s.io/client-go/informers"
@@ -183,21 +182,9 @@ func (s *Source) writeWaypointStatus(ctx context.Context, g *gatewayv1.Gateway) 
 	return nil
 }
 
-// reportServiceWaypoints reports each Service of the mesh's namespace that
-// names a waypoint itself: Istio lets it, the local mesh reads the
-// namespace's label only. Each is added to bad, so it is reported once.
-func (s *Source) reportServiceWaypoints(bad map[string]string) error {
-	svcs, err := s.kubeInf.Core().V1().Services().Lister().Services(mesh.Namespace).List(labels.Everything())
-	if err != nil {
-		return err
-	}
-	for _, svc := range svcs {
-		if svc.Labels[istio.UseWaypointLabel] == "" {
-			continue
-		}
-		msg := "label " + istio.UseWaypointLabel + " on a Service: the local mesh enrols waypoints by namespace only (label the namespace, as istioctl waypoint apply --enroll-namespace does)"
-		bad[string(svc.UID)] = msg
-		s.report(object{&svc.ObjectMeta, svc, istio.Resource{Kind: "Service", Name: svc.Name, Namespace: svc.Namespace}}, msg)
-	}
-	return nil
+// namesWaypoint reports whether a Service's labels choose its waypoint.
+func namesWaypoint(svc *corev1.Service) bool {
+	_, ok := svc.Labels[istio.UseWaypointLabel]
+	_, ns := svc.Labels[istio.UseWaypointNamespaceLabel]
+	return ok || ns
 }

@@ -56,9 +56,6 @@ func (s *Source) syncConfig(ctx context.Context) error {
 			}
 		}
 	}
-	if err := s.reportServiceWaypoints(bad); err != nil {
-		return err
-	}
 	s.mu.Lock()
 	for uid := range s.reported {
 		if _, ok := bad[uid]; !ok {

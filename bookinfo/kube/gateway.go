@@ -77,8 +77,9 @@ func (s *Source) startGatewayInformers(runCtx context.Context, toConfig cache.Re
 // gatewayObjects lists the Gateway API objects the mesh routes by: Gateways
 // of class istio and istio-waypoint (Istio leaves other classes to their
 // controllers), every
-// HTTPRoute, and the Services of the mesh's namespace that select one of
-// Bookinfo's apps under another name (reviews-v1: bookinfo-versions.yaml).
+// HTTPRoute, the Services of the mesh's namespace that select one of
+// Bookinfo's apps under another name (reviews-v1: bookinfo-versions.yaml),
+// and Bookinfo's own Services when their labels name a waypoint.
 func (s *Source) gatewayObjects() ([]object, error) {
 	var objs []object
 	svcs, err := s.kubeInf.Core().V1().Services().Lister().Services(mesh.Namespace).List(labels.Everything())
@@ -86,10 +87,12 @@ func (s *Source) gatewayObjects() ([]object, error) {
 		return nil, err
 	}
 	for _, svc := range svcs {
-		if !IsVersionService(svc) {
+		if !IsVersionService(svc) && !namesWaypoint(svc) {
 			continue
 		}
-		objs = append(objs, object{&svc.ObjectMeta, svc, resource("Service", svc.ObjectMeta, func(r *istio.Resource) { r.Service = &svc.Spec })})
+		objs = append(objs, object{&svc.ObjectMeta, svc, resource("Service", svc.ObjectMeta, func(r *istio.Resource) {
+			r.Service, r.Labels = &svc.Spec, svc.Labels
+		})})
 	}
 	if s.gwInf == nil {
 		return objs, nil

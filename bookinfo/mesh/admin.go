@@ -106,12 +106,12 @@ type Status struct {
 	Markup           app.Markup `json:"markup"`
 	PropagationDelay string     `json:"propagationDelay"`
 	Propagated       bool       `json:"propagated"`
-	// Ambient: the namespace is in ambient mode; Waypoint names the
-	// waypoint serving it ("" when none does).
-	Ambient   bool             `json:"ambient,omitempty"`
-	Waypoint  string           `json:"waypoint,omitempty"`
-	Workloads []WorkloadStatus `json:"workloads"`
-	Resources []string         `json:"resources"`
+	// Ambient: the namespace is in ambient mode; Waypoints maps each
+	// Service a waypoint serves to that waypoint.
+	Ambient   bool              `json:"ambient,omitempty"`
+	Waypoints map[string]string `json:"waypoints,omitempty"`
+	Workloads []WorkloadStatus  `json:"workloads"`
+	Resources []string          `json:"resources"`
 }
 
 // WorkloadStatus is one workload's state.
@@ -129,7 +129,15 @@ func (m *Mesh) Status() Status {
 		PropagationDelay: m.opts.PropagationDelay.String(), Propagated: m.Propagated(),
 	}
 	if rt := m.active.Load().Routes(); rt.Ambient() {
-		st.Ambient, st.Waypoint = true, rt.Waypoint()
+		st.Ambient = true
+		for _, svc := range serviceNames() {
+			if wp := rt.Waypoint(svc); wp != "" {
+				if st.Waypoints == nil {
+					st.Waypoints = map[string]string{}
+				}
+				st.Waypoints[svc] = wp
+			}
+		}
 	}
 	for _, spec := range workloads {
 		w := m.workloads[spec.Name]

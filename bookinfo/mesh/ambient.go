@@ -194,7 +194,7 @@ func (m *Mesh) waypoint(name string) *waypointProxy {
 // namespace: through the waypoint when one serves the namespace, else
 // straight to any ready pod of the Service, as ztunnel does.
 func (o *outbound) ambient(req *http.Request, cfg *istio.Config, service string) (*http.Response, error) {
-	if name := cfg.Routes().Waypoint(); name != "" {
+	if name := cfg.Routes().Waypoint(service); name != "" {
 		wp := &outbound{m: o.m, wp: o.m.waypoint(name), caller: o.src.peer}
 		return wp.viaWaypoint(req, cfg, service)
 	}

@@ -66,8 +66,8 @@ func TestAmbientMode(t *testing.T) {
 	dir := sharedtest.Dir(t, "gateway-api-manifests")
 	m := startMesh(t, Options{Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", Markup: app.MarkupCurrent, Ambient: true})
 	st := m.Status()
-	if !st.Ambient || st.Waypoint != "" {
-		t.Errorf("Status() ambient %v waypoint %q; want ambient, no waypoint", st.Ambient, st.Waypoint)
+	if !st.Ambient || len(st.Waypoints) != 0 {
+		t.Errorf("Status() ambient %v waypoints %v; want ambient, no waypoint", st.Ambient, st.Waypoints)
 	}
 	for _, w := range st.Workloads {
 		if w.Sidecar {
@@ -119,8 +119,8 @@ func TestAmbientMode(t *testing.T) {
 	}
 
 	applyYAML(t, m, enrolNamespace)
-	if st := m.Status(); st.Waypoint != "waypoint" {
-		t.Fatalf("Status().Waypoint = %q after enrolling the namespace; want waypoint", st.Waypoint)
+	if st := m.Status(); st.Waypoints["reviews"] != "waypoint" || len(st.Waypoints) != 4 {
+		t.Fatalf("Status().Waypoints = %v after enrolling the namespace; want waypoint for each of the 4 Services", st.Waypoints)
 	}
 	after := pages(n)
 	if after["reviews-v2"] != 0 || after["reviews-v1"] < n/4 || after["reviews-v3"] < n/4 {
@@ -140,6 +140,20 @@ func TestAmbientMode(t *testing.T) {
 	}
 	if got := sumMetric(t, m, "ztunnel", "istio_tcp_connections_opened_total", `source_workload="waypoint"`, `destination_app="reviews"`); got == 0 {
 		t.Errorf("ztunnel counts no connections from the waypoint to reviews")
+	}
+	// A Service may take itself off the namespace's waypoint: its route is
+	// then not applied again.
+	applyYAML(t, m, `apiVersion: v1
+kind: Service
+metadata:
+  name: reviews
+  labels: {app: reviews, istio.io/use-waypoint: none}
+spec:
+  ports: [{port: 9080, name: http}]
+  selector: {app: reviews}
+`)
+	if optedOut := pages(n); optedOut["reviews-v2"] == 0 {
+		t.Errorf("pages by version with reviews opted out of the waypoint: %v; want every version again", optedOut)
 	}
 	targets := string(fetch(t, nil, "http://"+m.AdminAddr()+"/prometheus/targets"))
 	for _, want := range []string{"/sidecars/ztunnel/stats/prometheus", "/sidecars/waypoint/stats/prometheus"} {

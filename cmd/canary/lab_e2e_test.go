@@ -265,7 +265,8 @@ spec:
 // applied and verify refuses before any load until a waypoint serves the
 // namespace; then each stage's `verify --expect-from cluster` passes, a
 // wrong split fails, and the server side counts the waypoint's reports
-// (reporter="waypoint") in a real Prometheus.
+// (reporter="waypoint") in a real Prometheus. The Service reviews names
+// the waypoint itself, the way Istio lets one Service in.
 func TestLabAmbientWalkthrough(t *testing.T) {
 	dir := sharedtest.Dir(t, "gateway-api-manifests")
 	e := startLab(t, "--ambient")
@@ -291,7 +292,8 @@ func TestLabAmbientWalkthrough(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.kubectl(t, "apply", "-f", wp)
-	e.kubectl(t, "label", "namespace", "default", "istio.io/use-waypoint=waypoint")
+	// The Service names the waypoint (the README enrols the namespace).
+	e.kubectl(t, "label", "service", "reviews", "istio.io/use-waypoint=waypoint")
 	e.kubectl(t, "wait", "--for=condition=programmed", "--timeout=20s", "gateways.gateway.networking.k8s.io/waypoint")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
