@@ -6,9 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
 // Istio's ambient mode, as its labels say it: a namespace (or a pod) with
@@ -101,8 +99,8 @@ func (c *Cluster) checkWaypoint(ctx context.Context, host, ns, route string) (Ch
 		ch.Detail = fmt.Sprintf("%s names Gateway %s/%s as its waypoint, but its class is %s, not %s", from, wpNS, name, gw.Spec.GatewayClassName, waypointClass)
 		return ch, nil
 	}
-	if cond := meta.FindStatusCondition(gw.Status.Conditions, string(gatewayv1.GatewayConditionProgrammed)); cond == nil || cond.Status != metav1.ConditionTrue {
-		ch.Detail = fmt.Sprintf("%s names waypoint %s/%s, which is not Programmed: %s is not applied until it runs", from, wpNS, name, route)
+	if why := notProgrammed(gw); why != "" {
+		ch.Detail = fmt.Sprintf("%s names waypoint %s/%s, but %s: %s is not applied until it runs", from, wpNS, name, why, route)
 		return ch, nil
 	}
 	ch.OK, ch.Detail = true, fmt.Sprintf("waypoint %s/%s (class %s, Programmed) serves %s, named by %s: it applies %s", wpNS, name, waypointClass, host, from, route)

@@ -81,7 +81,7 @@ func TestAmbientPreflight(t *testing.T) {
 	}{
 		{"no waypoint", "", "", false, "HTTPRoute default/reviews is an L7 route, which ambient mode applies only in a waypoint, and neither Service reviews nor namespace default names one"},
 		{"waypoint named, absent", "label namespace default istio.io/use-waypoint=waypoint", "", false, "namespace default names waypoint default/waypoint, which does not exist"},
-		{"waypoint not programmed", "apply -f -", badWaypoint, false, "which is not Programmed"},
+		{"waypoint not programmed", "apply -f -", badWaypoint, false, "but it is not Programmed: Invalid: not run by the local mesh: Gateway waypoint: spec.listeners[0].protocol: protocol \"HTTP\", expected HBONE for a waypoint"},
 		{"the Service opts out", "label service reviews istio.io/use-waypoint=none", "", false, "opts out of waypoints"},
 	}
 	for _, st := range steps {

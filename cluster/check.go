@@ -109,16 +109,26 @@ func (c *Cluster) checkGatewayAPI(ctx context.Context) (Check, bool, error) {
 	}
 	gw := p.gateway
 	what := fmt.Sprintf("Gateway %s/%s (class istio), HTTPRoute %s routes %s on it", gw.Namespace, gw.Name, p.route, p.path)
+	if why := notProgrammed(gw); why != "" {
+		return Check{Name: "gateway", Detail: what + ", but " + why}, true, nil
+	}
+	return Check{Name: "gateway", OK: true, Detail: what + "; it is Programmed"}, true, nil
+}
+
+// notProgrammed says why Istio's controller has not programmed gw for its
+// current generation, "" when it has: a Gateway's or a waypoint's pods
+// answer only once it has.
+func notProgrammed(gw *gatewayv1.Gateway) string {
 	cond := meta.FindStatusCondition(gw.Status.Conditions, string(gatewayv1.GatewayConditionProgrammed))
 	switch {
 	case cond == nil:
-		return Check{Name: "gateway", Detail: what + ", but it is not Programmed (no status from Istio's controller: is istiod running?)"}, true, nil
+		return "it is not Programmed (no status from Istio's controller: is istiod running?)"
 	case cond.Status != metav1.ConditionTrue:
-		return Check{Name: "gateway", Detail: fmt.Sprintf("%s, but it is not Programmed: %s: %s", what, cond.Reason, cond.Message)}, true, nil
+		return fmt.Sprintf("it is not Programmed: %s: %s", cond.Reason, cond.Message)
 	case cond.ObservedGeneration != 0 && cond.ObservedGeneration < gw.Generation:
-		return Check{Name: "gateway", Detail: fmt.Sprintf("%s, but Istio has not programmed its generation %d yet (status is for %d)", what, gw.Generation, cond.ObservedGeneration)}, true, nil
+		return fmt.Sprintf("Istio has not programmed its generation %d yet (status is for %d)", gw.Generation, cond.ObservedGeneration)
 	}
-	return Check{Name: "gateway", OK: true, Detail: what + "; it is Programmed"}, true, nil
+	return ""
 }
 
 // checkRouting checks the host's subsets and returns the versions its

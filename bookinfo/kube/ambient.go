@@ -182,9 +182,30 @@ func (s *Source) writeWaypointStatus(ctx context.Context, g *gatewayv1.Gateway) 
 	return nil
 }
 
-// namesWaypoint reports whether a Service's labels choose its waypoint.
-func namesWaypoint(svc *corev1.Service) bool {
+// NamesWaypoint reports whether a Service's labels choose its waypoint:
+// the mesh then takes them in, for Bookinfo's own Services too.
+func NamesWaypoint(svc *corev1.Service) bool {
 	_, ok := svc.Labels[istio.UseWaypointLabel]
 	_, ns := svc.Labels[istio.UseWaypointNamespaceLabel]
 	return ok || ns
+}
+
+// writeGatewayRejected writes what Istio's controller reports on a Gateway
+// (or waypoint) it cannot run: Accepted and Programmed False, with the
+// mesh's reason, so that `kubectl wait --for=condition=programmed` and
+// canary check say why instead of waiting for a status that never comes.
+func (s *Source) writeGatewayRejected(ctx context.Context, g *gatewayv1.Gateway, msg string) error {
+	want := g.DeepCopy()
+	want.Status.Conditions = slices.Clone(g.Status.Conditions) // the cache's: never written
+	for _, typ := range []gatewayv1.GatewayConditionType{gatewayv1.GatewayConditionAccepted, gatewayv1.GatewayConditionProgrammed} {
+		meta.SetStatusCondition(&want.Status.Conditions, metav1.Condition{Type: string(typ), Status: metav1.ConditionFalse,
+			Reason: string(gatewayv1.GatewayReasonInvalid), Message: "not run by the local mesh: " + msg, ObservedGeneration: g.Generation})
+	}
+	if sameGatewayStatus(g.Status, want.Status) {
+		return nil
+	}
+	if _, err := s.gw.GatewayV1().Gateways(g.Namespace).UpdateStatus(ctx, want, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("gateway %s/%s status: %w", g.Namespace, g.Name, err)
+	}
+	return nil
 }

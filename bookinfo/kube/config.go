@@ -68,7 +68,11 @@ func (s *Source) syncConfig(ctx context.Context) error {
 	for _, o := range objs {
 		g, ok := o.obj.(*gatewayv1.Gateway)
 		switch {
-		case !ok || bad[string(o.meta.UID)] != "":
+		case !ok:
+		case bad[string(o.meta.UID)] != "":
+			if err := s.writeGatewayRejected(ctx, g, bad[string(o.meta.UID)]); err != nil {
+				return err
+			}
 		case g.Spec.GatewayClassName == istio.WaypointClass:
 			waypoints = append(waypoints, g)
 		case accepted == nil:

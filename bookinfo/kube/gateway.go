@@ -87,7 +87,7 @@ func (s *Source) gatewayObjects() ([]object, error) {
 		return nil, err
 	}
 	for _, svc := range svcs {
-		if !IsVersionService(svc) && !namesWaypoint(svc) {
+		if !IsVersionService(svc) && !NamesWaypoint(svc) {
 			continue
 		}
 		objs = append(objs, object{&svc.ObjectMeta, svc, resource("Service", svc.ObjectMeta, func(r *istio.Resource) {

@@ -571,8 +571,9 @@ func (e *docEnv) clusterResources(ctx context.Context, t *testing.T) []string {
 	names = appendNamed(names, "Gateway/", gws.Items)
 	names = appendNamed(names, "DestinationRule/", drs.Items)
 	names = appendNamed(names, "VirtualService/", vss.Items)
-	// The Gateway API's kinds, and the Services its routes send to (those
-	// selecting a Bookinfo app under another name), as the mesh lists them.
+	// The Gateway API's kinds, the Services its routes send to (those
+	// selecting a Bookinfo app under another name) and those naming a
+	// waypoint, as the mesh lists them.
 	kgws, err1 := e.gw.GatewayV1().Gateways("").List(ctx, metav1.ListOptions{})
 	routes, err2 := e.gw.GatewayV1().HTTPRoutes("").List(ctx, metav1.ListOptions{})
 	svcs, err3 := e.kube.CoreV1().Services("default").List(ctx, metav1.ListOptions{})
@@ -586,10 +587,12 @@ func (e *docEnv) clusterResources(ctx context.Context, t *testing.T) []string {
 		names = appendNamed(names, "HTTPRoute.gateway.networking.k8s.io/", []metav1.Object{&routes.Items[i]})
 	}
 	for i := range svcs.Items {
-		if kube.IsVersionService(&svcs.Items[i]) {
+		if kube.IsVersionService(&svcs.Items[i]) || kube.NamesWaypoint(&svcs.Items[i]) {
 			names = append(names, "Service/"+svcs.Items[i].Name)
 		}
 	}
+	// The namespace, whose labels say ambient mode or not.
+	names = append(names, "Namespace/default")
 	slices.Sort(names)
 	return names
 }
