@@ -31,8 +31,10 @@ type ScenarioEnv struct {
 	OnStage  func(StageResult) // called as each stage ends, for the live line
 	OnStart  func(i int, name string)
 	Classify func(*Options) // sets the classifier (rules) on the gate
-	// ExpectFrom reads the expectation from a VirtualService file.
-	ExpectFrom func(path, host string) (report.Expectation, error)
+	// ExpectFrom reads the expectation from a VirtualService or HTTPRoute
+	// file, and the route's backend Services other than host (none for a
+	// VirtualService) for the server check.
+	ExpectFrom func(path, host string) (e report.Expectation, backends []string, err error)
 }
 
 // StageResult is one stage's outcome.
@@ -266,7 +268,7 @@ func applyKube(ctx context.Context, s scenarios.Step, env ScenarioEnv) (what, ou
 func stageOptions(sc *scenarios.Scenario, i int, target string, env ScenarioEnv) (Options, error) {
 	st, g := sc.Stages[i], sc.StageGate(i)
 	var o Options
-	e, err := stageExpect(st, env, g.Host)
+	e, backends, err := stageExpect(st, env, g.Host)
 	if err != nil {
 		return o, err
 	}
@@ -295,6 +297,9 @@ func stageOptions(sc *scenarios.Scenario, i int, target string, env ScenarioEnv)
 	o.Timeout, o.Settle = time.Duration(g.Timeout), g.Settle != "0"
 	o.SettleTimeout, o.SettleMin = time.Duration(g.SettleTimeout), time.Duration(g.SettleMin)
 	o.Service, o.Namespace, o.Scrape, o.Backends = g.Host, g.Namespace, g.Scrape, g.Backends
+	if len(o.Backends) == 0 {
+		o.Backends = backends // the expect-from route's; a gate's backends setting wins
+	}
 	if o.Timeout == 0 {
 		o.Timeout = 10 * time.Minute
 	}
@@ -356,17 +361,18 @@ func parseMirror(s string) (*Mirror, error) {
 	return m, nil
 }
 
-// stageExpect is the stage's expectation, from expect or expect-from.
-func stageExpect(st scenarios.Stage, env ScenarioEnv, host string) (report.Expectation, error) {
+// stageExpect is the stage's expectation, from expect or expect-from, and
+// the backends an expect-from route names.
+func stageExpect(st scenarios.Stage, env ScenarioEnv, host string) (report.Expectation, []string, error) {
 	if st.Expect != "" {
 		e, err := report.ParseExpect(st.Expect)
 		if err != nil {
-			return e, fmt.Errorf("expect %q: %w", st.Expect, err)
+			return e, nil, fmt.Errorf("expect %q: %w", st.Expect, err)
 		}
-		return e, nil
+		return e, nil, nil
 	}
 	if env.ExpectFrom == nil {
-		return report.Expectation{}, fmt.Errorf("expect-from %s: not supported here", st.ExpectFrom)
+		return report.Expectation{}, nil, fmt.Errorf("expect-from %s: not supported here", st.ExpectFrom)
 	}
 	path := st.ExpectFrom
 	if !filepath.IsAbs(path) {

@@ -60,7 +60,7 @@ func demoAction(ctx context.Context, c *cli.Command) error {
 	server, stop := demoServer(ctx, c, m)
 	defer stop()
 	env := verify.ScenarioEnv{Dir: dir, Target: "http://" + m.Addr() + "/productpage", Apply: meshApplier(m),
-		ExpectFrom: stageExpectFrom, Prepare: func(o *verify.Options) {
+		ExpectFrom: expectFromFile, Prepare: func(o *verify.Options) {
 			o.Attack.Rate = rate
 			server(o)
 		}}

@@ -70,13 +70,6 @@ func expectFromFile(path, host string) (e report.Expectation, backends []string,
 	return report.Expectation{}, nil, fmt.Errorf("--expect-from %s: no VirtualService for host %q (see --host)", path, host)
 }
 
-// stageExpectFrom is expectFromFile for a scenario stage's expect-from,
-// whose server check takes its backends from the gate's backends setting.
-func stageExpectFrom(path, host string) (report.Expectation, error) {
-	e, _, err := expectFromFile(path, host)
-	return e, err
-}
-
 func hostListed(hosts []string, host string) bool {
 	for _, h := range hosts {
 		if h == host || strings.HasPrefix(h, host+".") {

@@ -99,7 +99,7 @@ func runAction(ctx context.Context, c *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	env := verify.ScenarioEnv{Dir: dir, Target: c.String("target"), ExpectFrom: stageExpectFrom,
+	env := verify.ScenarioEnv{Dir: dir, Target: c.String("target"), ExpectFrom: expectFromFile,
 		Prepare: func(o *verify.Options) { setTLS(c, &o.Attack) }}
 	if h := c.String("host-header"); h != "" {
 		prev := env.Prepare
