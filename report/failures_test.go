@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -55,6 +56,30 @@ func TestFailures(t *testing.T) {
 			if !strings.Contains(buf.String(), w) {
 				t.Errorf("%s lacks %q", format, w)
 			}
+		}
+	}
+}
+
+// TestNewest: the newest Keep values, oldest first, and the count of all.
+func TestNewest(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		keep, add int
+		want      []int
+	}{
+		{0, 3, nil},
+		{1, 3, []int{2}},
+		{3, 2, []int{0, 1}},
+		{3, 7, []int{4, 5, 6}},
+	}
+	for _, tc := range tests {
+		var n Newest[int]
+		n.Keep = tc.keep
+		for i := range tc.add {
+			n.Add(i)
+		}
+		if got := n.List(); !slices.Equal(got, tc.want) || n.Total() != tc.add {
+			t.Errorf("Newest{Keep: %d} after %d: %v, total %d; want %v, %d", tc.keep, tc.add, got, n.Total(), tc.want, tc.add)
 		}
 	}
 }

@@ -33,7 +33,7 @@ type Report struct {
 	Warnings   []string // torn lines, late records and the like
 	// Failed are the newest failed requests (Failures.List), FailedTotal
 	// how many failed in all.
-	Failed      []FailedRequest
+	Failed      []RequestRef
 	FailedTotal int
 }
 

@@ -22,8 +22,8 @@ type jsonReport struct {
 	Windows   []jsonWindow `json:"windows"`
 	Alarms    []Alarm      `json:"alarms"`
 	// Failed are the newest failed requests, FailedTotal all of them.
-	Failed      []FailedRequest `json:"failed_requests,omitempty"`
-	FailedTotal int             `json:"failed_total,omitempty"`
+	Failed      []RequestRef `json:"failed_requests,omitempty"`
+	FailedTotal int          `json:"failed_total,omitempty"`
 }
 
 type jsonWindow struct {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"sync"
 	"time"
 
@@ -219,7 +218,7 @@ func (g *gate) result(ctx context.Context, sum *attack.Summary, b base) *Result 
 		res.Mirror = g.mirror(res.Server)
 	}
 	g.mu.Lock()
-	res.Pages, res.PagesOfNote = slices.Clone(g.traces.notable), g.traces.notables
+	res.Pages, res.PagesOfNote = g.traces.notable.List(), g.traces.notable.Total()
 	g.mu.Unlock()
 	res.Traces = g.traces.check(ctx)
 	res.Verdict, res.Reason = overall(g.o, res)

@@ -38,15 +38,8 @@ const keepNotable = 20
 // PageOfNote is a failed, stray or unrecognized page of the evidence, with
 // what is needed to find its trace.
 type PageOfNote struct {
-	At        time.Time `json:"at"`
-	Version   string    `json:"version,omitempty"`
-	Outcome   string    `json:"outcome"`
-	Status    int       `json:"status"`
-	Why       string    `json:"why"`
-	RequestID string    `json:"x_request_id"`
-	TraceID   string    `json:"trace_id"`
-	Sampled   bool      `json:"sampled"`        // its traceparent asked for a trace
-	Link      string    `json:"link,omitempty"` // the trace in Jaeger's UI
+	report.RequestRef
+	Why string `json:"why"`
 }
 
 // TraceCheck is what the traces of sampled pages said.
@@ -104,32 +97,26 @@ type tracePage struct {
 // sampled, classified pages (reservoir sampling: the first pages are no
 // likelier than the last) and the newest pages of note.
 type traceSampler struct {
-	o        *Options
-	rng      *rand.Rand
-	seen     int // candidates so far
-	pick     []tracePage
-	notable  []PageOfNote
-	notables int
+	o       *Options
+	rng     *rand.Rand
+	seen    int // candidates so far
+	pick    []tracePage
+	notable report.Newest[PageOfNote]
 }
 
 func newTraceSampler(o *Options) *traceSampler {
-	return &traceSampler{o: o, rng: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
+	return &traceSampler{o: o, rng: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())), notable: report.Newest[PageOfNote]{Keep: keepNotable}}
 }
 
 // observe looks at one evidence page; the gate's lock is held.
 func (ts *traceSampler) observe(r *results.Record) {
 	traceID, sampled := results.TraceContext(r.Trace)
 	if why := ts.notableWhy(r); why != "" {
-		p := PageOfNote{At: r.At, Version: r.Version, Outcome: r.Outcome.String(), Status: r.Status, Why: why,
-			RequestID: r.ID, TraceID: traceID, Sampled: sampled}
-		if t := ts.o.Traces; t != nil && sampled {
-			p.Link = t.Jaeger.Link(traceID)
+		p := PageOfNote{RequestRef: report.RefOf(r), Why: why}
+		if t := ts.o.Traces; t != nil && p.Sampled {
+			p.Link = t.Jaeger.Link(p.TraceID)
 		}
-		ts.notables++
-		if len(ts.notable) == keepNotable {
-			ts.notable = slices.Delete(ts.notable, 0, 1)
-		}
-		ts.notable = append(ts.notable, p)
+		ts.notable.Add(p)
 	}
 	t := ts.o.Traces
 	if t == nil || t.Check == 0 || !sampled || r.Version == "" || r.Outcome != classify.OK {

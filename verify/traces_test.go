@@ -34,16 +34,16 @@ func TestTraceSampler(t *testing.T) {
 	for i := range 30 {
 		ts.observe(&results.Record{Outcome: classify.HTTPError, Status: 503, ID: fmt.Sprint("e", i), Trace: tp(2+i, "01")})
 	}
-	if ts.notables != 32 || len(ts.notable) != keepNotable || ts.notable[keepNotable-1].RequestID != "e29" {
-		t.Errorf("%d pages of note, %d kept, newest %+v; want 32, %d, e29", ts.notables, len(ts.notable), ts.notable[len(ts.notable)-1], keepNotable)
+	if kept := ts.notable.List(); ts.notable.Total() != 32 || len(kept) != keepNotable || kept[keepNotable-1].RequestID != "e29" {
+		t.Errorf("%d pages of note, %d kept, newest %+v; want 32, %d, e29", ts.notable.Total(), len(kept), kept[len(kept)-1], keepNotable)
 	}
 	first := newTraceSampler(o)
 	first.observe(&results.Record{Version: "v2", Outcome: classify.OK, ID: "stray", Trace: tp(0, "01")})
 	first.observe(&results.Record{Version: "v1", Outcome: classify.RatingsUnavailable, ID: "failed", Trace: tp(1, "00")})
-	if p := first.notable[0]; !strings.HasPrefix(p.Why, "stray") || p.Link != "http://jaeger:16686/trace/"+fmt.Sprintf("%032x", 1) {
+	if p := first.notable.List()[0]; !strings.HasPrefix(p.Why, "stray") || p.Link != "http://jaeger:16686/trace/"+fmt.Sprintf("%032x", 1) {
 		t.Errorf("stray page %+v; want a stray with its trace link", p)
 	}
-	if p := first.notable[1]; !strings.HasPrefix(p.Why, "failed") || p.Link != "" || p.Sampled {
+	if p := first.notable.List()[1]; !strings.HasPrefix(p.Why, "failed") || p.Link != "" || p.Sampled {
 		t.Errorf("failed, unsampled page %+v; want no link", p)
 	}
 	if ts.seen != 1 {
