@@ -49,7 +49,8 @@ func (t *Table) compileKube(rs []Resource) {
 			t.namespace = r.Labels
 		}
 	}
-	for _, r := range rs {
+	var onGateway []gatewayEntry
+	for i, r := range rs {
 		if r.HTTPRoute == nil {
 			continue
 		}
@@ -71,24 +72,74 @@ func (t *Table) compileKube(rs []Resource) {
 						hosts = append(hosts, strings.ToLower(string(h)))
 					}
 				}
-				key := GatewayKey(t.k8sGateway)
-				t.gateways[key] = append(t.gateways[key], compileHTTPRoute(r.Name, hosts, r.HTTPRoute, services))
+				for _, e := range httpRouteEntries(r.Name, r.HTTPRoute, services) {
+					for _, h := range hosts {
+						onGateway = append(onGateway, gatewayEntry{host: h, route: i, routeEntry: e})
+					}
+				}
 			}
 		}
 	}
+	if len(onGateway) > 0 {
+		t.gateways[GatewayKey(t.k8sGateway)] = compileGatewayRoutes(onGateway)
+	}
 }
 
-// compileHTTPRoute compiles one HTTPRoute. The Gateway API orders a route's
-// matches by precedence, not by position: an Exact path before any prefix,
-// a longer prefix before a shorter one, then more header matches first,
-// then rule order. Each match becomes a table route of its own, sorted so.
-func compileHTTPRoute(name string, hosts []string, h *gatewayv1.HTTPRouteSpec, services map[string]map[string]string) *tableVS {
-	type entry struct {
-		rt   tableRoute
-		m    gatewayv1.HTTPRouteMatch
-		rule int
+// gatewayEntry is one match of an HTTPRoute on the Gateway, for one of its
+// hostnames; route is the HTTPRoute's place in name order.
+type gatewayEntry struct {
+	routeEntry
+	host  string
+	route int
+}
+
+// compileGatewayRoutes orders the matches of every HTTPRoute on the Gateway
+// as Istio's Envoy applies them: by hostname first, the most specific
+// (exact, then the longer wildcard) making its own virtual host, and
+// within one hostname by the API's precedence across routes (Exact path,
+// longer prefix, more headers), then route, then rule. The API breaks ties
+// between routes by the oldest; the local mesh, which keeps no creation
+// times, by name. Each match becomes a one-host, one-route table entry.
+func compileGatewayRoutes(entries []gatewayEntry) []*tableVS {
+	slices.SortStableFunc(entries, func(a, b gatewayEntry) int {
+		return cmp.Or(
+			cmp.Compare(hostRank(b.host), hostRank(a.host)),
+			strings.Compare(a.host, b.host),
+			cmp.Compare(pathRank(b.m), pathRank(a.m)),
+			cmp.Compare(len(b.m.Headers), len(a.m.Headers)),
+			cmp.Compare(a.route, b.route),
+			cmp.Compare(a.rule, b.rule))
+	})
+	out := make([]*tableVS, len(entries))
+	for i, e := range entries {
+		out[i] = &tableVS{hosts: []string{e.host}, routes: []tableRoute{e.rt}, vhost: true}
 	}
-	var entries []entry
+	return out
+}
+
+// hostRank orders hostnames by specificity: exact names first, then
+// wildcards by length, "*" last.
+func hostRank(h string) int {
+	switch {
+	case h == "*":
+		return 0
+	case strings.HasPrefix(h, "*"):
+		return len(h)
+	}
+	return 1<<20 + len(h)
+}
+
+// routeEntry is one match of an HTTPRoute rule, compiled.
+type routeEntry struct {
+	rt   tableRoute
+	m    gatewayv1.HTTPRouteMatch
+	rule int
+}
+
+// httpRouteEntries compiles each match of each rule of an HTTPRoute to a
+// table route of its own.
+func httpRouteEntries(name string, h *gatewayv1.HTTPRouteSpec, services map[string]map[string]string) []routeEntry {
+	var entries []routeEntry
 	for i, rule := range h.Rules {
 		base := tableRoute{name: fmt.Sprintf("HTTPRoute %s, rules[%d]", name, i), mirrorPct: 100}
 		for _, b := range rule.BackendRefs {
@@ -106,10 +157,19 @@ func compileHTTPRoute(name string, hosts []string, h *gatewayv1.HTTPRouteSpec, s
 		for _, m := range matches {
 			rt := base
 			rt.matches = []tableMatch{compileK8sMatch(m)}
-			entries = append(entries, entry{rt, m, i})
+			entries = append(entries, routeEntry{rt, m, i})
 		}
 	}
-	slices.SortStableFunc(entries, func(a, b entry) int {
+	return entries
+}
+
+// compileHTTPRoute compiles the HTTPRoute of a Service. The Gateway API
+// orders a route's matches by precedence, not by position: an Exact path
+// before any prefix, a longer prefix before a shorter one, then more
+// header matches first, then rule order.
+func compileHTTPRoute(name string, hosts []string, h *gatewayv1.HTTPRouteSpec, services map[string]map[string]string) *tableVS {
+	entries := httpRouteEntries(name, h, services)
+	slices.SortStableFunc(entries, func(a, b routeEntry) int {
 		return cmp.Or(
 			cmp.Compare(pathRank(b.m), pathRank(a.m)),
 			cmp.Compare(len(b.m.Headers), len(a.m.Headers)),

@@ -167,3 +167,75 @@ func TestGatewayAPISync(t *testing.T) {
 		t.Errorf("route to absent Service reviews-v1: %+v; want no pods (503)", d.Target)
 	}
 }
+
+// gatewayRoutes are three HTTPRoutes on one Gateway: a catch-all, an Exact
+// path under a later name, and one for a hostname of its own.
+const gatewayRoutes = `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: bookinfo-gateway}
+spec:
+  gatewayClassName: istio
+  listeners: [{name: http, port: 80, protocol: HTTP}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: a-everything}
+spec:
+  parentRefs: [{name: bookinfo-gateway}]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /}}]
+    backendRefs: [{name: details, port: 9080}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: b-page}
+spec:
+  parentRefs: [{name: bookinfo-gateway}]
+  rules:
+  - matches: [{path: {type: Exact, value: /productpage}}]
+    backendRefs: [{name: productpage, port: 9080}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: c-shop}
+spec:
+  parentRefs: [{name: bookinfo-gateway}]
+  hostnames: [shop.example.com]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /api}}]
+    backendRefs: [{name: ratings, port: 9080}]
+`
+
+// TestGatewayAPIPrecedenceAcrossRoutes: the API's match precedence holds
+// across the HTTPRoutes of one Gateway, not route by route (an Exact path
+// in a later route beats an earlier catch-all), and a hostname of its own
+// is a virtual host of its own, as in Istio's Envoy: its unmatched paths
+// answer 404 instead of falling through to the "*" routes.
+func TestGatewayAPIPrecedenceAcrossRoutes(t *testing.T) {
+	t.Parallel()
+	cfg, _, err := (*Config)(nil).Apply(mustParse(t, "routes.yaml", gatewayRoutes))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := GatewayKey("bookinfo-gateway")
+	tests := []struct {
+		host, path, want string // want "": no route
+	}{
+		{"127.0.0.1", "/productpage", "productpage"},
+		{"127.0.0.1", "/productpage/x", "details"},
+		{"127.0.0.1", "/api/v1", "details"},
+		{"shop.example.com", "/api/v1", "ratings"},
+		{"SHOP.example.com:80", "/api/v1", "ratings"},
+		{"shop.example.com", "/productpage", ""},
+	}
+	for _, tc := range tests {
+		d := cfg.Routes().Route(gw, Request{Host: tc.host, Path: tc.path}, nil)
+		got := d.Target.Service
+		if d.NoRoute {
+			got = ""
+		}
+		if got != tc.want {
+			t.Errorf("%s%s: routed to %q (%s); want %q", tc.host, tc.path, got, d.Route, tc.want)
+		}
+	}
+}

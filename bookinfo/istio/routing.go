@@ -93,11 +93,21 @@ func (t *Table) Route(gateway string, r Request, rnd *rand.Rand) Decision {
 		rt = vs.match(&r)
 	} else if t != nil {
 		host := stripPort(r.Host)
+		vhost := ""
 		for _, vs := range t.gateways[gateway] {
-			if vs.matchHost(host) {
-				if rt = vs.match(&r); rt != nil {
+			if !vs.matchHost(host) {
+				continue
+			}
+			if vs.vhost {
+				// Envoy picks the most specific virtual host, then matches
+				// only its routes: no fall-through to a wider hostname.
+				if vhost != "" && vs.hosts[0] != vhost {
 					break
 				}
+				vhost = vs.hosts[0]
+			}
+			if rt = vs.match(&r); rt != nil {
+				break
 			}
 		}
 	}

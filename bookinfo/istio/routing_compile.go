@@ -14,6 +14,10 @@ import (
 type tableVS struct {
 	hosts  []string // lower-case; "*" and "*.example.com" are wildcards (gateway use)
 	routes []tableRoute
+	// vhost: one host of a Gateway API Gateway's virtual hosts, ordered
+	// most specific first (compileGatewayRoutes): a request is matched
+	// only against the routes of the first host it matches.
+	vhost bool
 }
 
 // tableRoute is a compiled http[] entry.
