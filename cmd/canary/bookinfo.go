@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -58,7 +60,7 @@ func bookinfoCommand() *cli.Command {
 				Action: sidecarAction,
 			},
 			{
-				Name: "status", Usage: "show workloads, pods, sidecars and applied resources",
+				Name: "status", Usage: "show workloads, pods, sidecars and applied resources, and in ambient mode which Services a waypoint serves",
 				Flags: []cli.Flag{adminAddrFlag()}, Action: statusAction,
 			},
 			{
@@ -284,7 +286,29 @@ func statusAction(ctx context.Context, c *cli.Command) error {
 		fmt.Fprintf(w, "%-16s %-32s %-8v\n", ws.Name, pod, ws.Sidecar)
 	}
 	fmt.Fprintf(w, "resources: %s\n", strings.Join(st.Resources, ", "))
+	if st.Ambient {
+		fmt.Fprintf(w, "ambient mode: ztunnel carries the pods' traffic; %s\n", describeWaypoints(st.Waypoints))
+	}
 	return nil
+}
+
+// describeWaypoints says which Services a waypoint serves, and that the
+// others' HTTP routes are not applied.
+func describeWaypoints(wps map[string]string) string {
+	if len(wps) == 0 {
+		return "no waypoint serves a Service: HTTP routes are not applied"
+	}
+	byWaypoint := map[string][]string{}
+	for svc, wp := range wps {
+		byWaypoint[wp] = append(byWaypoint[wp], svc)
+	}
+	var parts []string
+	for _, wp := range slices.Sorted(maps.Keys(byWaypoint)) {
+		svcs := byWaypoint[wp]
+		slices.Sort(svcs)
+		parts = append(parts, "waypoint "+wp+" serves "+strings.Join(svcs, ", "))
+	}
+	return strings.Join(parts, "; ")
 }
 
 func promConfigAction(ctx context.Context, c *cli.Command) error {

@@ -492,3 +492,42 @@ func TestBadInput(t *testing.T) {
 		}
 	})
 }
+
+// TestBookinfoAmbient: serve --ambient runs without sidecars, and status
+// says which Services a waypoint serves once `bookinfo apply` brings one
+// and enrols the namespace, as istioctl waypoint apply --enroll-namespace
+// does on a cluster.
+func TestBookinfoAmbient(t *testing.T) {
+	t.Parallel()
+	if _, errOut, code := run(t, "", "bookinfo", "serve", "--ambient", "--no-sidecar", "reviews-v1"); code != ExitUsage || !strings.Contains(errOut, "--no-sidecar: with --ambient no workload has a sidecar") {
+		t.Errorf("serve --ambient --no-sidecar: exit %d, stderr %q; want %d naming --no-sidecar", code, errOut, ExitUsage)
+	}
+	mp := startMesh(t, "--ambient", "--propagation-delay", "0")
+	out := mp.ctl(t, "status")
+	for _, want := range []string{"reviews-v1 ", "ambient mode: ztunnel carries the pods' traffic; no waypoint serves a Service: HTTP routes are not applied"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status of an ambient mesh does not say %q:\n%s", want, out)
+		}
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) == 3 && isWorkload(f[0]) && f[2] != "false" {
+			t.Errorf("status of an ambient mesh shows a sidecar: %s", line)
+		}
+	}
+	f := filepath.Join(t.TempDir(), "waypoint.yaml")
+	if err := os.WriteFile(f, []byte(`apiVersion: v1
+kind: Namespace
+metadata:
+  name: default
+  labels: {istio.io/dataplane-mode: ambient, istio.io/use-waypoint: waypoint}
+---
+`+waypointYAML), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out := mp.ctl(t, "apply", "-f", f); !strings.Contains(out, "namespace/default configured") || !strings.Contains(out, "gateway.gateway.networking.k8s.io/waypoint created") {
+		t.Errorf("apply of the waypoint and the namespace's labels:\n%s", out)
+	}
+	if out := mp.ctl(t, "status"); !strings.Contains(out, "ambient mode: ztunnel carries the pods' traffic; waypoint waypoint serves details, productpage, ratings, reviews") {
+		t.Errorf("status with a waypoint does not name it:\n%s", out)
+	}
+}
