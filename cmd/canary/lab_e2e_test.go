@@ -230,6 +230,21 @@ func TestLabGatewayAPIWalkthrough(t *testing.T) {
 		if st.wrong != "" { // a wrong split fails; two stages show it, to keep the test short
 			verify(ExitFail, "--expect", st.wrong)
 		}
+		if st.file == "route-reviews-v1.yaml" {
+			// A VirtualService for reviews too: which applies is Istio's
+			// choice, so check names both and the gate refuses to guess.
+			vs := filepath.Join(sharedtest.Dir(t, "seed-manifests"), "virtual-service-reviews-v3.yaml")
+			e.kubectl(t, "apply", "-f", vs)
+			out, _, code := runEnv(t, []string{"KUBECONFIG=" + e.kubeconfig}, "", "check")
+			if code != ExitFail || !strings.Contains(out, "routed by VirtualService default/reviews and by HTTPRoute default/reviews") {
+				t.Errorf("canary check with a VirtualService and an HTTPRoute for reviews: exit %d, want %d naming both:\n%s", code, ExitFail, out)
+			}
+			out, errOut, code := runEnv(t, []string{"KUBECONFIG=" + e.kubeconfig}, "", "verify", "--expect-from", "cluster")
+			if code != ExitUsage || !strings.Contains(errOut, "routed by VirtualService reviews and by HTTPRoute reviews") || strings.Contains(out, "samples:") {
+				t.Errorf("verify --expect-from cluster with both routes: exit %d, want %d refusing before any load:\n%s\n%s", code, ExitUsage, out, errOut)
+			}
+			e.kubectl(t, "delete", "-f", vs)
+		}
 	}
 	// In ambient mode the HTTPRoute needs a waypoint: without one ztunnel
 	// ignores it, and the gate says so before any load.
