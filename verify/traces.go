@@ -257,16 +257,22 @@ func traceVerdict(o *Options, tc *TraceCheck, wait time.Duration) (report.Verdic
 			n, tc.Checked, d.TraceID, o.Service, d.Trace, pod, d.RequestID, d.Page)
 	}
 	picked := min(tc.Wanted, tc.Sampled)
+	why := ""
+	if o.Reporter == "waypoint" {
+		// The version is read from the sidecar's server span, which
+		// ambient pods do not have.
+		why = fmt.Sprintf(" (ambient mode: the pods of %s have no sidecar to report their server span)", o.Service)
+	}
 	switch {
 	case tc.Sampled == 0:
 		return report.Inconclusive, "no sampled, classified page to check: is --trace-sample 0?"
 	case tc.Checked == 0 && tc.Error != "":
 		return report.Inconclusive, fmt.Sprintf("none of %d traces could be read: %s", picked, tc.Error)
 	case tc.Checked == 0:
-		return report.Inconclusive, fmt.Sprintf("none of %d sampled pages' traces arrived within %s: is the mesh tracing to %s?", picked, wait, tc.Jaeger)
+		return report.Inconclusive, fmt.Sprintf("none of %d sampled pages' traces arrived within %s: is the mesh tracing to %s?%s", picked, wait, tc.Jaeger, why)
 	case tc.Missing > 0 || len(tc.Unreadable) > 0:
-		return report.Inconclusive, fmt.Sprintf("%d of %d traces checked agree with their pages' %s version; %d did not arrive within %s, %d had no readable %s hop",
-			tc.Agreed, picked, o.Service, tc.Missing, wait, len(tc.Unreadable), o.Service)
+		return report.Inconclusive, fmt.Sprintf("%d of %d traces checked agree with their pages' %s version; %d did not arrive within %s, %d had no readable %s hop%s",
+			tc.Agreed, picked, o.Service, tc.Missing, wait, len(tc.Unreadable), o.Service, why)
 	}
 	short := ""
 	if tc.Sampled < tc.Wanted {

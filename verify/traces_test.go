@@ -76,23 +76,26 @@ func TestTraceSampler(t *testing.T) {
 
 func TestTraceVerdict(t *testing.T) {
 	t.Parallel()
-	o := &Options{Service: "reviews"}
 	for _, c := range []struct {
-		name string
-		tc   TraceCheck
-		want report.Verdict
-		says string
+		name     string
+		tc       TraceCheck
+		want     report.Verdict
+		says     string
+		reporter string
 	}{
-		{"all agree", TraceCheck{Wanted: 20, Sampled: 500, Checked: 20, Agreed: 20}, report.Pass, "all 20 traces checked agree"},
-		{"fewer sampled than wanted", TraceCheck{Wanted: 20, Sampled: 7, Checked: 7, Agreed: 7}, report.Pass, "only 7 sampled pages of the 20 wanted"},
+		{"all agree", TraceCheck{Wanted: 20, Sampled: 500, Checked: 20, Agreed: 20}, report.Pass, "all 20 traces checked agree", ""},
+		{"fewer sampled than wanted", TraceCheck{Wanted: 20, Sampled: 7, Checked: 7, Agreed: 7}, report.Pass, "only 7 sampled pages of the 20 wanted", ""},
 		{"one disagrees", TraceCheck{Wanted: 20, Sampled: 500, Checked: 20, Agreed: 19,
 			Disagreements: []TraceDisagreement{{TraceID: "abc", RequestID: "req-1", Page: "v3", Trace: "v1", Pod: "reviews-v1-x"}}},
-			report.Fail, "trace abc says reviews v1 (pod reviews-v1-x) served request req-1, its page shows v3"},
-		{"some missing", TraceCheck{Wanted: 20, Sampled: 500, Checked: 15, Agreed: 15, Missing: 5}, report.Inconclusive, "5 did not arrive"},
-		{"none arrived", TraceCheck{Jaeger: "http://j", Wanted: 20, Sampled: 500, Missing: 20}, report.Inconclusive, "is the mesh tracing to http://j?"},
-		{"jaeger down", TraceCheck{Wanted: 20, Sampled: 500, Missing: 20, Error: "jaeger unavailable"}, report.Inconclusive, "could be read: jaeger unavailable"},
-		{"nothing sampled", TraceCheck{Wanted: 20}, report.Inconclusive, "--trace-sample 0"},
+			report.Fail, "trace abc says reviews v1 (pod reviews-v1-x) served request req-1, its page shows v3", ""},
+		{"some missing", TraceCheck{Wanted: 20, Sampled: 500, Checked: 15, Agreed: 15, Missing: 5}, report.Inconclusive, "5 did not arrive", ""},
+		{"none arrived", TraceCheck{Jaeger: "http://j", Wanted: 20, Sampled: 500, Missing: 20}, report.Inconclusive, "is the mesh tracing to http://j?", ""},
+		{"jaeger down", TraceCheck{Wanted: 20, Sampled: 500, Missing: 20, Error: "jaeger unavailable"}, report.Inconclusive, "could be read: jaeger unavailable", ""},
+		{"nothing sampled", TraceCheck{Wanted: 20}, report.Inconclusive, "--trace-sample 0", ""},
+		{"ambient", TraceCheck{Wanted: 20, Sampled: 500, Checked: 0, Unreadable: []string{"no reviews server span"}}, report.Inconclusive,
+			"ambient mode: the pods of reviews have no sidecar to report their server span", "waypoint"},
 	} {
+		o := &Options{Service: "reviews", Reporter: c.reporter}
 		v, reason := traceVerdict(o, &c.tc, 30*time.Second)
 		if v != c.want || !strings.Contains(reason, c.says) {
 			t.Errorf("%s: %s %q; want %s saying %q", c.name, v, reason, c.want, c.says)
