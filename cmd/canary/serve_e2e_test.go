@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -192,4 +193,38 @@ func label(m *dto.Metric, name string) string {
 		}
 	}
 	return ""
+}
+
+// TestGateSettingsAreVerifyFlags: every setting a caller of canary serve
+// may give is a flag of canary verify (a load's, of canary attack), so none
+// is refused after serve allowed it, and none names a file on the server.
+func TestGateSettingsAreVerifyFlags(t *testing.T) {
+	t.Parallel()
+	flags := map[string]bool{}
+	for _, f := range verifyCommand().Flags {
+		for _, n := range f.Names() {
+			flags[n] = true
+		}
+	}
+	for _, s := range gateSettings {
+		if !flags[s] {
+			t.Errorf("gate setting %q is not a flag of canary verify", s)
+		}
+	}
+	attackFlags := map[string]bool{}
+	for _, f := range attackCommand().Flags {
+		for _, n := range f.Names() {
+			attackFlags[n] = true
+		}
+	}
+	for _, s := range loadSettings {
+		if !attackFlags[s] {
+			t.Errorf("load setting %q is not a flag of canary attack", s)
+		}
+	}
+	for _, file := range []string{"results", "rules", "output", "kubeconfig", "ca-file", "prom-bearer-token-file", "prom-basic-auth-file"} {
+		if slices.Contains(gateSettings, file) {
+			t.Errorf("gate setting %q names a file on the server: the operator's, not a caller's", file)
+		}
+	}
 }
