@@ -200,25 +200,14 @@ func label(m *dto.Metric, name string) string {
 // is refused after serve allowed it, and none names a file on the server.
 func TestGateSettingsAreVerifyFlags(t *testing.T) {
 	t.Parallel()
-	flags := map[string]bool{}
-	for _, f := range verifyCommand().Flags {
-		for _, n := range f.Names() {
-			flags[n] = true
-		}
-	}
+	flags, attackFlags := flagNames(verifyCommand()), flagNames(attackCommand())
 	for _, s := range gateSettings {
-		if !flags[s] {
+		if !slices.Contains(flags, s) {
 			t.Errorf("gate setting %q is not a flag of canary verify", s)
 		}
 	}
-	attackFlags := map[string]bool{}
-	for _, f := range attackCommand().Flags {
-		for _, n := range f.Names() {
-			attackFlags[n] = true
-		}
-	}
 	for _, s := range loadSettings {
-		if !attackFlags[s] {
+		if !slices.Contains(attackFlags, s) {
 			t.Errorf("load setting %q is not a flag of canary attack", s)
 		}
 	}
