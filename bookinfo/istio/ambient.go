@@ -117,7 +117,7 @@ func (t *Table) Waypoints() []string {
 	return slices.Sorted(maps.Keys(t.waypoints))
 }
 
-// namespaceLabels is a Namespace's's Namespace labels, never nil.
+// namespaceLabels is a Namespace's labels, never nil.
 func namespaceLabels(n *corev1.Namespace) map[string]string {
 	if n.Labels == nil {
 		return map[string]string{}

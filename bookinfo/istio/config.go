@@ -235,8 +235,6 @@ func isNil(spec any) bool {
 		return s == nil
 	case *corev1.ServiceSpec:
 		return s == nil
-	case map[string]string:
-		return s == nil
 	}
 	return spec == nil
 }

@@ -59,7 +59,7 @@ func (t *Table) compileKube(rs []Resource) {
 			case "Service":
 				host := shortHost(string(p.Name))
 				if _, taken := t.mesh[host]; !taken {
-					t.mesh[host] = compileHTTPRoute(r.Name, nil, r.HTTPRoute, services)
+					t.mesh[host] = compileHTTPRoute(r.Name, r.HTTPRoute, services)
 				}
 			case "Gateway":
 				if string(p.Name) != t.k8sGateway {
@@ -105,8 +105,7 @@ func compileGatewayRoutes(entries []gatewayEntry) []*tableVS {
 		return cmp.Or(
 			cmp.Compare(hostRank(b.host), hostRank(a.host)),
 			strings.Compare(a.host, b.host),
-			cmp.Compare(pathRank(b.m), pathRank(a.m)),
-			cmp.Compare(len(b.m.Headers), len(a.m.Headers)),
+			matchPrecedence(a.routeEntry, b.routeEntry),
 			cmp.Compare(a.route, b.route),
 			cmp.Compare(a.rule, b.rule))
 	})
@@ -167,19 +166,25 @@ func httpRouteEntries(name string, h *gatewayv1.HTTPRouteSpec, services map[stri
 // orders a route's matches by precedence, not by position: an Exact path
 // before any prefix, a longer prefix before a shorter one, then more
 // header matches first, then rule order.
-func compileHTTPRoute(name string, hosts []string, h *gatewayv1.HTTPRouteSpec, services map[string]map[string]string) *tableVS {
+func compileHTTPRoute(name string, h *gatewayv1.HTTPRouteSpec, services map[string]map[string]string) *tableVS {
 	entries := httpRouteEntries(name, h, services)
 	slices.SortStableFunc(entries, func(a, b routeEntry) int {
-		return cmp.Or(
-			cmp.Compare(pathRank(b.m), pathRank(a.m)),
-			cmp.Compare(len(b.m.Headers), len(a.m.Headers)),
-			cmp.Compare(a.rule, b.rule))
+		return cmp.Or(matchPrecedence(a, b), cmp.Compare(a.rule, b.rule))
 	})
-	vs := &tableVS{hosts: hosts}
+	vs := &tableVS{}
 	for _, e := range entries {
 		vs.routes = append(vs.routes, e.rt)
 	}
 	return vs
+}
+
+// matchPrecedence orders two matches by the API's precedence, the most
+// specific first: an Exact path, then the longer prefix, then more header
+// matches. Callers break its ties (rule, route).
+func matchPrecedence(a, b routeEntry) int {
+	return cmp.Or(
+		cmp.Compare(pathRank(b.m), pathRank(a.m)),
+		cmp.Compare(len(b.m.Headers), len(a.m.Headers)))
 }
 
 // pathRank orders path matches: Exact first, then prefixes by length.
