@@ -221,49 +221,35 @@ type httpSDTarget struct {
 // Istio's bundled Prometheus would attach.
 func (m *Mesh) serveTargets(rw http.ResponseWriter, _ *http.Request) {
 	addr := m.AdminAddr()
-	out := []httpSDTarget{{
-		Targets: []string{addr},
-		Labels: map[string]string{
-			"__metrics_path__": "/sidecars/" + ingressPeer.workload + "/stats/prometheus",
-			"namespace":        ingressPeer.namespace, "pod": ingressPeer.workload, "app": ingressPeer.app,
-		},
-	}}
-	if m.active.Load().Routes().K8sGateway() != "" {
+	target := func(path, namespace, pod, app string) httpSDTarget {
+		return httpSDTarget{Targets: []string{addr}, Labels: map[string]string{
+			"__metrics_path__": "/sidecars/" + path + "/stats/prometheus",
+			"namespace":        namespace, "pod": pod, "app": app,
+		}}
+	}
+	out := []httpSDTarget{target(ingressPeer.workload, ingressPeer.namespace, ingressPeer.workload, ingressPeer.app)}
+	rt := m.active.Load().Routes() // one snapshot for every proxy listed
+	if rt.K8sGateway() != "" {
 		// Istio runs the Gateway API Gateway's pod once the Gateway exists.
 		p := k8sGatewayPeer
-		out = append(out, httpSDTarget{Targets: []string{addr}, Labels: map[string]string{
-			"__metrics_path__": "/sidecars/" + p.workload + "/stats/prometheus",
-			"namespace":        p.namespace, "pod": p.workload, "app": p.app,
-		}})
+		out = append(out, target(p.workload, p.namespace, p.workload, p.app))
 	}
-	rt := m.active.Load().Routes()
 	if rt.Ambient() {
 		// ztunnel runs on every node of an ambient cluster; a waypoint's pod
 		// once its Gateway exists.
-		out = append(out, httpSDTarget{Targets: []string{addr}, Labels: map[string]string{
-			"__metrics_path__": "/sidecars/" + ztunnelPeer.workload + "/stats/prometheus",
-			"namespace":        ztunnelPeer.namespace, "pod": m.zt.pod, "app": ztunnelPeer.app,
-		}})
+		out = append(out, target(ztunnelPeer.workload, ztunnelPeer.namespace, m.zt.pod, ztunnelPeer.app))
 	}
 	for _, name := range rt.Waypoints() {
-		wp := m.waypoint(name)
-		out = append(out, httpSDTarget{Targets: []string{addr}, Labels: map[string]string{
-			"__metrics_path__": "/sidecars/" + name + "/stats/prometheus",
-			"namespace":        Namespace, "pod": wp.pod, "app": name,
-		}})
+		out = append(out, target(name, Namespace, m.waypoint(name).pod, name))
 	}
 	for _, spec := range workloads {
 		p := m.workloads[spec.Name].pod.Load()
 		if p == nil || p.tel.Load() == nil {
 			continue
 		}
-		out = append(out, httpSDTarget{
-			Targets: []string{addr},
-			Labels: map[string]string{
-				"__metrics_path__": "/sidecars/" + spec.Name + "/pods/" + p.name + "/stats/prometheus",
-				"namespace":        Namespace, "pod": p.name, "app": spec.App, "version": spec.Version,
-			},
-		})
+		t := target(spec.Name+"/pods/"+p.name, Namespace, p.name, spec.App)
+		t.Labels["version"] = spec.Version
+		out = append(out, t)
 	}
 	writeJSON(rw, http.StatusOK, out)
 }

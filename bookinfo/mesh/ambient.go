@@ -113,14 +113,22 @@ func (z *ztunnel) closeIdle() {
 	}
 }
 
+// tcpLabelValues are a connection's label values, in tcpLabels' order:
+// the HTTP labels of the same call, as its destination reports it over
+// mutual TLS, without the response's and with protocol tcp.
 func tcpLabelValues(src, dst *peer, service string) []string {
-	return []string{
-		reporterDestination,
-		src.workload, src.app, src.canonicalRevision, src.namespace, src.principal, src.app, src.version, clusterOf(src),
-		dst.workload, dst.namespace, dst.principal, dst.app, dst.version, fqdn(service),
-		dst.app, dst.canonicalRevision, service, Namespace, clusterOf(dst),
-		"tcp", "-", "mutual_tls",
+	lv := call{reporter: reporterDestination, src: src, dst: dst, service: service, flags: "-", mtls: true}.labelValues()
+	out := lv[:0]
+	for i, name := range istioLabels {
+		switch name {
+		case "response_code", "grpc_response_status":
+			continue
+		case "request_protocol":
+			lv[i] = "tcp"
+		}
+		out = append(out, lv[i])
 	}
+	return out
 }
 
 // countedConn counts a connection's bytes and its close, from the

@@ -103,7 +103,8 @@ func TestAmbientMode(t *testing.T) {
 	if opened, closed := sumMetric(t, m, "ztunnel", "istio_tcp_connections_opened_total"), sumMetric(t, m, "ztunnel", "istio_tcp_connections_closed_total"); closed > opened {
 		t.Errorf("ztunnel counts %v connections closed of %v opened", closed, opened)
 	}
-	if got := sumMetric(t, m, "ztunnel", "istio_tcp_received_bytes_total", `destination_workload="details-v1"`); got == 0 {
+	if got := sumMetric(t, m, "ztunnel", "istio_tcp_received_bytes_total", `destination_workload="details-v1"`,
+		`destination_service="details.default.svc.cluster.local"`, `request_protocol="tcp"`, `connection_security_policy="mutual_tls"`, `response_flags="-"`); got == 0 {
 		t.Errorf("ztunnel counts no bytes received by details-v1")
 	}
 	if got := sumMetric(t, m, K8sGatewayService, "istio_requests_total", `destination_service_name="productpage"`, `destination_workload="productpage-v1"`); got != n {
