@@ -46,20 +46,20 @@ func (s *Source) startNamespaceInformer(runCtx context.Context) error {
 	return nil
 }
 
-// namespaceLabels are the mesh namespace's labels from the informer (none
-// when it is not listed yet).
-func (s *Source) namespaceLabels() map[string]string {
+// namespace is the mesh's namespace from the informer, nil while it is
+// not listed.
+func (s *Source) namespace() *corev1.Namespace {
 	n, err := s.nsInf.Core().V1().Namespaces().Lister().Get(mesh.Namespace)
 	if err != nil {
 		return nil
 	}
-	return n.Labels
+	return n
 }
 
 // namespaceObject is the mesh namespace as an object the mesh routes by.
 func (s *Source) namespaceObject() []object {
-	n, err := s.nsInf.Core().V1().Namespaces().Lister().Get(mesh.Namespace)
-	if err != nil {
+	n := s.namespace()
+	if n == nil {
 		return nil
 	}
 	return []object{{&n.ObjectMeta, n, istio.NamespaceResource(n.Labels)}}
@@ -67,7 +67,8 @@ func (s *Source) namespaceObject() []object {
 
 // ambientNamespace tells whether the mesh's namespace is in ambient mode.
 func (s *Source) ambientNamespace() bool {
-	return s.namespaceLabels()[istio.DataplaneModeLabel] == "ambient"
+	n := s.namespace()
+	return n != nil && n.Labels[istio.DataplaneModeLabel] == "ambient"
 }
 
 // labelNamespace gives the mesh's namespace the ambient label when the
@@ -136,20 +137,8 @@ func (s *Source) syncWaypoints(ctx context.Context, waypoints []*gatewayv1.Gatew
 		if _, err := svcs.Apply(ctx, svc, apply); err != nil {
 			return fmt.Errorf("register service %s: %w", g.Name, err)
 		}
-		pods, err := s.kube.CoreV1().Pods(mesh.Namespace).List(ctx, metav1.ListOptions{LabelSelector: gatewayLabel + "=" + g.Name})
-		if err != nil {
-			return fmt.Errorf("list waypoint pods: %w", err)
-		}
-		if len(pods.Items) == 0 {
-			if _, err := s.runPod(ctx, &corev1.Pod{
-				ObjectMeta: metav1.ObjectMeta{GenerateName: g.Name + "-", Namespace: mesh.Namespace,
-					Labels: map[string]string{gatewayLabel: g.Name, meshLabel: g.Name, "gateway.istio.io/managed": "istio.io-mesh-controller"}},
-				Spec: corev1.PodSpec{NodeName: NodeName, Containers: []corev1.Container{
-					{Name: "istio-proxy", Image: proxyImage, Args: []string{"proxy", "waypoint"}},
-				}},
-			}); err != nil {
-				return err
-			}
+		if err := s.runGatewayPod(ctx, g.Name, "waypoint", map[string]string{gatewayLabel: g.Name, meshLabel: g.Name, "gateway.istio.io/managed": "istio.io-mesh-controller"}); err != nil {
+			return err
 		}
 		if err := s.writeWaypointStatus(ctx, g); err != nil {
 			return err
@@ -173,13 +162,7 @@ func (s *Source) writeWaypointStatus(ctx context.Context, g *gatewayv1.Gateway) 
 		meta.SetStatusCondition(&want.Status.Conditions, metav1.Condition{Type: c.typ, Status: metav1.ConditionTrue,
 			Reason: c.reason, Message: c.msg, ObservedGeneration: g.Generation})
 	}
-	if sameGatewayStatus(g.Status, want.Status) {
-		return nil
-	}
-	if _, err := s.gw.GatewayV1().Gateways(g.Namespace).UpdateStatus(ctx, want, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil {
-		return fmt.Errorf("waypoint %s/%s status: %w", g.Namespace, g.Name, err)
-	}
-	return nil
+	return s.putGatewayStatus(ctx, g, want)
 }
 
 // NamesWaypoint reports whether a Service's labels choose its waypoint:
@@ -201,11 +184,8 @@ func (s *Source) writeGatewayRejected(ctx context.Context, g *gatewayv1.Gateway,
 		meta.SetStatusCondition(&want.Status.Conditions, metav1.Condition{Type: string(typ), Status: metav1.ConditionFalse,
 			Reason: string(gatewayv1.GatewayReasonInvalid), Message: "not run by the local mesh: " + msg, ObservedGeneration: g.Generation})
 	}
-	if sameGatewayStatus(g.Status, want.Status) {
-		return nil
-	}
-	if _, err := s.gw.GatewayV1().Gateways(g.Namespace).UpdateStatus(ctx, want, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("gateway %s/%s status: %w", g.Namespace, g.Name, err)
+	if err := s.putGatewayStatus(ctx, g, want); err != nil && !apierrors.IsNotFound(err) {
+		return err
 	}
 	return nil
 }

@@ -162,22 +162,30 @@ func (s *Source) syncGatewayDeployment(ctx context.Context, accepted *gatewayv1.
 	if _, err := svcs.Apply(ctx, svc, apply); err != nil {
 		return fmt.Errorf("register service %s: %w", *svc.Name, err)
 	}
-	pods, err := s.kube.CoreV1().Pods(mesh.Namespace).List(ctx, metav1.ListOptions{LabelSelector: gatewayLabel + "=" + accepted.Name})
+	if err := s.runGatewayPod(ctx, accepted.Name, "router", map[string]string{gatewayLabel: accepted.Name, meshLabel: gatewayService(accepted.Name)}); err != nil {
+		return err
+	}
+	return s.writeGatewayStatus(ctx, accepted)
+}
+
+// runGatewayPod runs the pod Istio deploys for a Gateway or a waypoint
+// (role is its Envoy's: router or waypoint), unless one runs already. Its
+// labels name the Gateway (gatewayLabel) and the pod's name (meshLabel).
+func (s *Source) runGatewayPod(ctx context.Context, gateway, role string, labels map[string]string) error {
+	pods, err := s.kube.CoreV1().Pods(mesh.Namespace).List(ctx, metav1.ListOptions{LabelSelector: gatewayLabel + "=" + gateway})
 	if err != nil {
 		return fmt.Errorf("list gateway pods: %w", err)
 	}
-	if len(pods.Items) == 0 {
-		if _, err := s.runPod(ctx, &corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{GenerateName: gatewayService(accepted.Name) + "-", Namespace: mesh.Namespace,
-				Labels: map[string]string{gatewayLabel: accepted.Name, meshLabel: gatewayService(accepted.Name)}},
-			Spec: corev1.PodSpec{NodeName: NodeName, Containers: []corev1.Container{
-				{Name: "istio-proxy", Image: proxyImage, Args: []string{"proxy", "router"}},
-			}},
-		}); err != nil {
-			return err
-		}
+	if len(pods.Items) > 0 {
+		return nil
 	}
-	return s.writeGatewayStatus(ctx, accepted)
+	_, err = s.runPod(ctx, &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: labels[meshLabel] + "-", Namespace: mesh.Namespace, Labels: labels},
+		Spec: corev1.PodSpec{NodeName: NodeName, Containers: []corev1.Container{
+			{Name: "istio-proxy", Image: proxyImage, Args: []string{"proxy", role}},
+		}},
+	})
+	return err
 }
 
 // gatewayLabel is the label Istio puts on a Gateway's Deployment, pods and
@@ -226,19 +234,21 @@ func (s *Source) writeGatewayStatus(ctx context.Context, g *gatewayv1.Gateway) e
 		cond(&ls.Conditions, string(gatewayv1.ListenerConditionProgrammed), string(gatewayv1.ListenerReasonProgrammed), "No errors found")
 		want.Status.Listeners = append(want.Status.Listeners, ls)
 	}
-	if sameGatewayStatus(g.Status, want.Status) {
+	return s.putGatewayStatus(ctx, g, want)
+}
+
+// putGatewayStatus writes want's status on g when it differs, compared as
+// SetStatusCondition leaves conditions (a condition keeps its time unless
+// its status changed), so that the mesh's own update does not start
+// another sync.
+func (s *Source) putGatewayStatus(ctx context.Context, g, want *gatewayv1.Gateway) error {
+	if equality.Semantic.DeepEqual(g.Status, want.Status) {
 		return nil
 	}
 	if _, err := s.gw.GatewayV1().Gateways(g.Namespace).UpdateStatus(ctx, want, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil {
 		return fmt.Errorf("gateway %s/%s status: %w", g.Namespace, g.Name, err)
 	}
 	return nil
-}
-
-// sameGatewayStatus compares statuses as SetStatusCondition leaves them:
-// a condition keeps its time unless its status changed.
-func sameGatewayStatus(a, b gatewayv1.GatewayStatus) bool {
-	return equality.Semantic.DeepEqual(a, b)
 }
 
 // writeRouteStatus writes, for each parent of each HTTPRoute, what Istio's

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"time"
 
@@ -212,26 +213,30 @@ func (s *Source) startInformers(ctx, runCtx context.Context) error {
 	}
 	s.kubeInf.Start(runCtx.Done())
 	s.istioInf.Start(runCtx.Done())
-	for typ, ok := range s.kubeInf.WaitForCacheSync(ctx.Done()) {
-		if !ok {
-			return fmt.Errorf("list %v from the API server: no answer before the deadline", typ)
-		}
+	const noAnswer = "no answer before the deadline"
+	if err := cachesSynced(s.kubeInf.WaitForCacheSync(ctx.Done()), noAnswer); err != nil {
+		return err
 	}
-	for typ, ok := range s.nsInf.WaitForCacheSync(ctx.Done()) {
-		if !ok {
-			return fmt.Errorf("list %v from the API server: no answer before the deadline", typ)
-		}
+	if err := cachesSynced(s.nsInf.WaitForCacheSync(ctx.Done()), noAnswer); err != nil {
+		return err
 	}
 	if s.gwInf != nil {
-		for typ, ok := range s.gwInf.WaitForCacheSync(ctx.Done()) {
-			if !ok {
-				return fmt.Errorf("list %v from the API server: no answer before the deadline", typ)
-			}
+		if err := cachesSynced(s.gwInf.WaitForCacheSync(ctx.Done()), noAnswer); err != nil {
+			return err
 		}
 	}
-	for typ, ok := range s.istioInf.WaitForCacheSync(ctx.Done()) {
+	if err := cachesSynced(s.istioInf.WaitForCacheSync(ctx.Done()), noAnswer+" (are Istio's CRDs installed?)"); err != nil {
+		return err
+	}
+	return nil
+}
+
+// cachesSynced turns an informer factory's WaitForCacheSync answer into
+// an error naming the first kind not listed, with why.
+func cachesSynced(synced map[reflect.Type]bool, why string) error {
+	for typ, ok := range synced {
 		if !ok {
-			return fmt.Errorf("list %v from the API server: no answer before the deadline (are Istio's CRDs installed?)", typ)
+			return fmt.Errorf("list %v from the API server: %s", typ, why)
 		}
 	}
 	return nil
