@@ -110,8 +110,8 @@ func (o *Options) Validate() error {
 	if err := o.Attack.Validate(); err != nil {
 		return err
 	}
-	if o.Reporter != "" && o.Reporter != "destination" && o.Reporter != "waypoint" {
-		return fmt.Errorf("--reporter %q: want destination (sidecars) or waypoint (ambient mode)", o.Reporter)
+	if err := o.serverQuery().Validate(); err != nil {
+		return err
 	}
 	if o.Prometheus != nil && len(o.Scrape) > 0 {
 		return errors.New("--prometheus and --scrape: give one server-side source, not both")
@@ -159,6 +159,14 @@ type ServerQuery struct {
 	Service, Namespace string
 	Backends           []string
 	Reporter           string // "destination" when empty, or "waypoint"
+}
+
+// Validate checks the reporter: the sidecars' or a waypoint's.
+func (q ServerQuery) Validate() error {
+	if r := q.reporter(); r != "destination" && r != "waypoint" {
+		return fmt.Errorf("--reporter %q: want destination (sidecars) or waypoint (ambient mode)", r)
+	}
+	return nil
 }
 
 // reporter is the query's reporter label value.

@@ -30,8 +30,8 @@ type soakServer struct {
 
 func newSoakServer(c *cli.Command, size time.Duration) (*soakServer, error) {
 	q := verify.ServerQuery{Service: c.String("host"), Namespace: c.String("namespace"), Backends: c.StringSlice("backend"), Reporter: c.String("reporter")}
-	if r := q.Reporter; r != "destination" && r != "waypoint" {
-		return nil, usageError(fmt.Errorf("--reporter %q: want destination (sidecars) or waypoint (ambient mode)", r))
+	if err := q.Validate(); err != nil {
+		return nil, usageError(err)
 	}
 	s := &soakServer{size: size, snaps: map[time.Time]prom.Snapshot{}, sel: q.Selector(), filter: q.Matches}
 	switch {
