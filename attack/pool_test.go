@@ -1,6 +1,7 @@
 package attack
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -26,6 +27,11 @@ func TestBoundedWorkersDropTicks(t *testing.T) {
 	}
 }
 
+// TestIdleWorkersRetire grows the pool with a slow phase, then watches the
+// live snapshots for the surplus to retire once the target is fast again.
+// It watches instead of judging the end state: on a loaded machine a stall
+// late in a fixed-length run can grow the pool again after the last idle
+// window, and then the end state says nothing about retirement.
 func TestIdleWorkersRetire(t *testing.T) {
 	t.Parallel()
 	var slow atomic.Bool
@@ -37,18 +43,31 @@ func TestIdleWorkersRetire(t *testing.T) {
 		_, _ = w.Write([]byte("page v1"))
 	})
 	time.AfterFunc(300*time.Millisecond, func() { slow.Store(false) })
-	a, err := New(Options{Target: ts.URL, Rate: 200, Duration: 1500 * time.Millisecond, Workers: 2, Classify: fakeClassify})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var retired atomic.Pointer[Summary]
+	a, err := New(Options{Target: ts.URL, Rate: 200, Duration: 10 * time.Second, Workers: 2, Classify: fakeClassify,
+		Every: 20 * time.Millisecond, Progress: func(s *Summary) {
+			if !slow.Load() && s.PeakWorkers >= 10 && s.Workers < s.PeakWorkers && retired.Load() == nil {
+				retired.Store(s)
+				cancel() // seen; the rest of the run would prove nothing more
+			}
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	a.idleWindow = 200 * time.Millisecond
-	s, err := a.Run(t.Context())
+	s, err := a.Run(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.PeakWorkers < 10 || s.Workers >= s.PeakWorkers || s.Workers < 2 || s.Completed != s.Sent || s.Sent != 300 {
-		t.Errorf("workers %d, peak %d, sent %d, completed %d; want the burst's workers retired, down to 2, nothing lost",
-			s.Workers, s.PeakWorkers, s.Sent, s.Completed)
+	r := retired.Load()
+	if r == nil {
+		t.Fatalf("workers %d, peak %d after %d requests in 10s: the burst's workers never retired", s.Workers, s.PeakWorkers, s.Sent)
+	}
+	if r.Workers < 2 || s.Workers < 2 || s.Completed != s.Sent {
+		t.Errorf("workers %d (then %d), peak %d, sent %d, completed %d; want at least the 2 started up front, nothing lost",
+			r.Workers, s.Workers, s.PeakWorkers, s.Sent, s.Completed)
 	}
 }
 
