@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 	"istio.io/api/networking/v1alpha3"
@@ -66,6 +67,7 @@ func resourceType(group, kind string) string {
 func (c *Config) Apply(rs []Resource) (*Config, []Change, error) {
 	next := c.copy()
 	changes := make([]Change, 0, len(rs))
+	now := time.Now()
 	for _, r := range rs {
 		d := docFor(r)
 		if err := checkShape(d, r); err != nil {
@@ -76,14 +78,19 @@ func (c *Config) Apply(rs []Resource) (*Config, []Change, error) {
 		}
 		key := keyOf(r)
 		action := "created"
+		created := now
 		if old, ok := next.byKey[key]; ok {
-			action = "configured"
+			action, created = "configured", old.Created
 			if sameSpec(old, r) {
 				action = "unchanged"
 			}
 		}
 		if action != "unchanged" {
-			next.byKey[key] = cloneResource(r)
+			stored := cloneResource(r)
+			if stored.Created.IsZero() {
+				stored.Created = created
+			}
+			next.byKey[key] = stored
 		}
 		changes = append(changes, Change{Kind: r.Kind, Group: r.Group, Name: r.Name, Action: action})
 	}

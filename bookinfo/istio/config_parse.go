@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"time"
 
 	"github.com/canary-gate/canary/internal/yamlerr"
 	"go.yaml.in/yaml/v3"
@@ -36,6 +37,11 @@ type Resource struct {
 	// Labels are a Namespace's labels (never nil for one: they are all the
 	// mesh reads of it) or a Service's; ambient.go reads them.
 	Labels map[string]string
+	// Created is when the resource was created: the cluster's
+	// creationTimestamp, or when Apply first took it (one time per Apply
+	// call, as one kubectl apply of a file lands within a second). The
+	// Gateway API breaks ties between routes by it, the oldest first.
+	Created time.Time
 }
 
 // Kinds and API versions the local mesh accepts.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Rejection is a resource that Sync left out, and why.
@@ -21,13 +22,16 @@ type Rejection struct {
 //     in rs already has is left out (pass rs oldest first: Istio lets the
 //     oldest win);
 //   - references to absent gateways and subsets are kept: they answer at
-//     run time as after Delete (a route to a missing subset is a 503).
+//     run time as after Delete (a route to a missing subset is a 503);
+//   - a resource keeps its Created time; without one it gets the time the
+//     receiver has for it, or now.
 //
 // The changes compare the new snapshot with the receiver, sorted by kind
 // and name, and include deletions.
 func (c *Config) Sync(rs []Resource) (*Config, []Change, []Rejection) {
 	next := &Config{byKey: map[resourceKey]Resource{}}
 	var rejected []Rejection
+	now := time.Now()
 	for _, r := range rs {
 		d := docFor(r)
 		err := checkShape(d, r)
@@ -41,7 +45,14 @@ func (c *Config) Sync(rs []Resource) (*Config, []Change, []Rejection) {
 			rejected = append(rejected, Rejection{Resource: r, Err: err})
 			continue
 		}
-		next.byKey[keyOf(r)] = cloneResource(r)
+		stored := cloneResource(r)
+		if stored.Created.IsZero() { // a caller without creation times: when the mesh first had it
+			stored.Created = now
+			if old, ok := c.lookup(keyOf(r)); ok {
+				stored.Created = old.Created
+			}
+		}
+		next.byKey[keyOf(r)] = stored
 	}
 	next.seal()
 	return next, c.changesTo(next), rejected
@@ -111,4 +122,13 @@ func (c *Config) changesTo(next *Config) []Change {
 		return strings.Compare(a.Kind+"\x00"+a.Group+"\x00"+a.Name, b.Kind+"\x00"+b.Group+"\x00"+b.Name)
 	})
 	return changes
+}
+
+// lookup returns the stored resource under key; the nil *Config has none.
+func (c *Config) lookup(key resourceKey) (Resource, bool) {
+	if c == nil {
+		return Resource{}, false
+	}
+	r, ok := c.byKey[key]
+	return r, ok
 }

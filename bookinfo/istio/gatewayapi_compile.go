@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
@@ -74,7 +75,7 @@ func (t *Table) compileKube(rs []Resource) {
 				}
 				for _, e := range httpRouteEntries(r.Name, r.HTTPRoute, services) {
 					for _, h := range hosts {
-						onGateway = append(onGateway, gatewayEntry{host: h, route: i, routeEntry: e})
+						onGateway = append(onGateway, gatewayEntry{host: h, created: r.Created, route: i, routeEntry: e})
 					}
 				}
 			}
@@ -86,26 +87,29 @@ func (t *Table) compileKube(rs []Resource) {
 }
 
 // gatewayEntry is one match of an HTTPRoute on the Gateway, for one of its
-// hostnames; route is the HTTPRoute's place in name order.
+// hostnames; created is the HTTPRoute's creation time and route its place in
+// name order.
 type gatewayEntry struct {
 	routeEntry
-	host  string
-	route int
+	host    string
+	created time.Time
+	route   int
 }
 
 // compileGatewayRoutes orders the matches of every HTTPRoute on the Gateway
 // as Istio's Envoy applies them: by hostname first, the most specific
 // (exact, then the longer wildcard) making its own virtual host, and
 // within one hostname by the API's precedence across routes (Exact path,
-// longer prefix, more headers), then route, then rule. The API breaks ties
-// between routes by the oldest; the local mesh, which keeps no creation
-// times, by name. Each match becomes a one-host, one-route table entry.
+// longer prefix, more headers), then route: the oldest first, then by name,
+// as the API breaks ties between routes; then rule. Each match becomes a
+// one-host, one-route table entry.
 func compileGatewayRoutes(entries []gatewayEntry) []*tableVS {
 	slices.SortStableFunc(entries, func(a, b gatewayEntry) int {
 		return cmp.Or(
 			cmp.Compare(hostRank(b.host), hostRank(a.host)),
 			strings.Compare(a.host, b.host),
 			matchPrecedence(a.routeEntry, b.routeEntry),
+			a.created.Compare(b.created),
 			cmp.Compare(a.route, b.route),
 			cmp.Compare(a.rule, b.rule))
 	})

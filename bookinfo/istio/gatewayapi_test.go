@@ -4,7 +4,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/canary-gate/canary/internal/sharedtest"
 )
@@ -237,5 +239,87 @@ func TestGatewayAPIPrecedenceAcrossRoutes(t *testing.T) {
 		if got != tc.want {
 			t.Errorf("%s%s: routed to %q (%s); want %q", tc.host, tc.path, got, d.Route, tc.want)
 		}
+	}
+}
+
+// catchAll is an HTTPRoute on bookinfo-gateway sending every path to
+// backend: two of them tie on every match.
+func catchAll(name, backend string) string {
+	return `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: ` + name + `}
+spec:
+  parentRefs: [{name: bookinfo-gateway}]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /}}]
+    backendRefs: [{name: ` + backend + `, port: 9080}]
+`
+}
+
+// TestGatewayAPITieBreakByAge: when two HTTPRoutes on one Gateway tie on
+// precedence, the oldest wins and then the first by name, as the API says.
+// Apply dates what it creates (one time per call) and keeps the date when a
+// route is configured again; Sync takes the cluster's creation times.
+func TestGatewayAPITieBreakByAge(t *testing.T) {
+	t.Parallel()
+	gateway := mustParse(t, "gateway.yaml", gatewayRoutes)[:1]
+	older, newer := catchAll("z-older", "details"), catchAll("a-newer", "ratings")
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	synced := func(olderAt, newerAt time.Time) []Resource {
+		o, n := mustParse(t, "older.yaml", older)[0], mustParse(t, "newer.yaml", newer)[0]
+		o.Created, n.Created = olderAt, newerAt
+		return append(slices.Clone(gateway), o, n)
+	}
+	tests := []struct {
+		name  string
+		steps func(t *testing.T) *Config
+		want  string
+	}{
+		{"applied one after the other: the older wins despite its name", func(t *testing.T) *Config {
+			cfg := mustApply(t, nil, gateway)
+			cfg = mustApply(t, cfg, mustParse(t, "older.yaml", older))
+			return mustApply(t, cfg, mustParse(t, "newer.yaml", newer))
+		}, "details"},
+		{"applied in one call: a tie, the first by name wins", func(t *testing.T) *Config {
+			return mustApply(t, nil, append(slices.Clone(gateway), mustParse(t, "both.yaml", older+"---\n"+newer)...))
+		}, "ratings"},
+		{"the older configured again keeps its age", func(t *testing.T) *Config {
+			cfg := mustApply(t, nil, gateway)
+			cfg = mustApply(t, cfg, mustParse(t, "older.yaml", older))
+			cfg = mustApply(t, cfg, mustParse(t, "newer.yaml", newer))
+			return mustApply(t, cfg, mustParse(t, "older.yaml", catchAll("z-older", "reviews")))
+		}, "reviews"},
+		{"the older deleted and created again is the newer", func(t *testing.T) *Config {
+			cfg := mustApply(t, nil, gateway)
+			cfg = mustApply(t, cfg, mustParse(t, "older.yaml", older))
+			cfg = mustApply(t, cfg, mustParse(t, "newer.yaml", newer))
+			cfg, _, err := cfg.Delete(mustParse(t, "older.yaml", older))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return mustApply(t, cfg, mustParse(t, "older.yaml", older))
+		}, "ratings"},
+		{"synced: the cluster's creation times decide", func(t *testing.T) *Config {
+			cfg, _, rej := (*Config)(nil).Sync(synced(t0, t0.Add(time.Second)))
+			if len(rej) > 0 {
+				t.Fatal(rej)
+			}
+			return cfg
+		}, "details"},
+		{"synced within one second: the first by name", func(t *testing.T) *Config {
+			cfg, _, rej := (*Config)(nil).Sync(synced(t0, t0))
+			if len(rej) > 0 {
+				t.Fatal(rej)
+			}
+			return cfg
+		}, "ratings"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := tc.steps(t).Routes().Route(GatewayKey("bookinfo-gateway"), Request{Host: "127.0.0.1", Path: "/productpage"}, nil)
+			if d.NoRoute || d.Target.Service != tc.want {
+				t.Errorf("routed to %q (%s, no route %v); want %q", d.Target.Service, d.Route, d.NoRoute, tc.want)
+			}
+		})
 	}
 }

@@ -146,7 +146,7 @@ func (s *Source) istioObjects() ([]object, error) {
 // resource is the mesh's view of an object. The spec points into the
 // informer's cache, which the mesh never writes: it clones what it keeps.
 func resource(kind string, meta metav1.ObjectMeta, spec func(*istio.Resource)) istio.Resource {
-	r := istio.Resource{Kind: kind, Name: meta.Name, Namespace: meta.Namespace}
+	r := istio.Resource{Kind: kind, Name: meta.Name, Namespace: meta.Namespace, Created: meta.CreationTimestamp.Time}
 	spec(&r)
 	return r
 }
