@@ -78,19 +78,14 @@ func (c *Config) Apply(rs []Resource) (*Config, []Change, error) {
 		}
 		key := keyOf(r)
 		action := "created"
-		created := now
 		if old, ok := next.byKey[key]; ok {
-			action, created = "configured", old.Created
+			action = "configured"
 			if sameSpec(old, r) {
 				action = "unchanged"
 			}
 		}
 		if action != "unchanged" {
-			stored := cloneResource(r)
-			if stored.Created.IsZero() {
-				stored.Created = created
-			}
-			next.byKey[key] = stored
+			next.byKey[key] = next.stored(r, now)
 		}
 		changes = append(changes, Change{Kind: r.Kind, Group: r.Group, Name: r.Name, Action: action})
 	}

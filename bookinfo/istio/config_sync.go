@@ -45,14 +45,7 @@ func (c *Config) Sync(rs []Resource) (*Config, []Change, []Rejection) {
 			rejected = append(rejected, Rejection{Resource: r, Err: err})
 			continue
 		}
-		stored := cloneResource(r)
-		if stored.Created.IsZero() { // a caller without creation times: when the mesh first had it
-			stored.Created = now
-			if old, ok := c.lookup(keyOf(r)); ok {
-				stored.Created = old.Created
-			}
-		}
-		next.byKey[keyOf(r)] = stored
+		next.byKey[keyOf(r)] = c.stored(r, now)
 	}
 	next.seal()
 	return next, c.changesTo(next), rejected
@@ -124,11 +117,18 @@ func (c *Config) changesTo(next *Config) []Change {
 	return changes
 }
 
-// lookup returns the stored resource under key; the nil *Config has none.
-func (c *Config) lookup(key resourceKey) (Resource, bool) {
-	if c == nil {
-		return Resource{}, false
+// stored is the copy of r a snapshot keeps, dated: r's own creation time
+// (a cluster's), else the one c has for it (configuring keeps a
+// resource's age), else now (created). Apply and Sync date alike.
+func (c *Config) stored(r Resource, now time.Time) Resource {
+	out := cloneResource(r)
+	if out.Created.IsZero() {
+		out.Created = now
+		if c != nil {
+			if old, ok := c.byKey[keyOf(r)]; ok {
+				out.Created = old.Created
+			}
+		}
 	}
-	r, ok := c.byKey[key]
-	return r, ok
+	return out
 }

@@ -65,7 +65,7 @@ type Decision struct {
 // and safe for concurrent use; the zero value and nil route by default.
 type Table struct {
 	mesh       map[string]*tableVS   // service short name → its mesh VirtualService or HTTPRoute
-	gateways   map[string][]*tableVS // gateway name (GatewayKey for the Gateway API) → its routes in name order
+	gateways   map[string][]*tableVS // gateway name (GatewayKey for the Gateway API) → its routes in the order they are tried: by name, or compileGatewayRoutes'  order
 	k8sGateway string                // the Gateway API Gateway, "" when none
 	namespace  map[string]string     // the mesh namespace's labels (ambient.go)
 	waypoints  map[string]bool       // the waypoint Gateways
