@@ -221,7 +221,7 @@ func (o *outbound) send(ctx context.Context, req *http.Request, p *pod, service,
 	out.Host = host
 	out.RequestURI = ""
 	if o.wp == nil && (o.src == nil || o.src.sidecar.Load()) {
-		out.Header.Set(peerHeader, o.peerName())
+		out.Header.Set(peerHeader, o.srcPeer().workload)
 		if service != "" && service != p.w.spec.App {
 			out.Header[serviceHeader] = []string{service}
 		} else if _, set := out.Header[serviceHeader]; set {
@@ -243,7 +243,8 @@ func (o *outbound) send(ctx context.Context, req *http.Request, p *pod, service,
 	return o.m.transport.RoundTrip(out)
 }
 
-// srcPeer is who opens the connection: the workload, gateway or waypoint.
+// srcPeer is who sends the request: the workload, gateway or waypoint
+// (the peer header names it; ztunnel counts its connections).
 func (o *outbound) srcPeer() *peer {
 	switch {
 	case o.wp != nil:
@@ -252,13 +253,6 @@ func (o *outbound) srcPeer() *peer {
 		return o.gw.peer
 	}
 	return o.src.peer
-}
-
-func (o *outbound) peerName() string {
-	if o.gw != nil {
-		return o.gw.peer.workload
-	}
-	return o.src.spec.Name
 }
 
 // mirror sends a shadow copy and discards the answer, as Envoy does. Only the
