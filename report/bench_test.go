@@ -1,6 +1,10 @@
 package report
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/canary-gate/canary/internal/textfmt"
+)
 
 // BenchmarkAdd is the per-page hot path: Add plus the verdict check.
 func BenchmarkAdd(b *testing.B) {
@@ -48,7 +52,7 @@ func BenchmarkPlan(b *testing.B) {
 		expect string
 		tol    float64
 	}{{"v1=50,v3=50", 5}, {"v1=90,v2=10", 2}, {"v1=50,v3=50", 1}} {
-		b.Run(fmtNum(tc.tol)+"/"+tc.expect, func(b *testing.B) {
+		b.Run(textfmt.Num(tc.tol)+"/"+tc.expect, func(b *testing.B) {
 			e := mustExpect(b, tc.expect)
 			for b.Loop() {
 				_ = Plan(e, tc.tol, 0.95)

@@ -5,6 +5,9 @@ import (
 	"html/template"
 	"math"
 	"time"
+
+	"github.com/canary-gate/canary/internal/textfmt"
+	"github.com/canary-gate/canary/results"
 )
 
 // charts renders the HTML page's charts; none without windows.
@@ -47,7 +50,7 @@ func shareChart(tl *timeline) *chart {
 	tol := tl.v.rep.Tolerance
 	for i, name := range tl.v.versions {
 		if e := tl.v.expect.Percent(name); e > 0 && e < 100 {
-			c.band(fmt.Sprintf("expected %s±%s", fmtNum(e), fmtNum(tol)), max(e-tol, 0), e, min(e+tol, 100), versionColor(i))
+			c.band(fmt.Sprintf("expected %s±%s", textfmt.Num(e), textfmt.Num(tol)), max(e-tol, 0), e, min(e+tol, 100), versionColor(i))
 		}
 	}
 	var bars map[string]intervalBars
@@ -71,14 +74,14 @@ func shareChart(tl *timeline) *chart {
 func requestChart(tl *timeline) *chart {
 	c := tl.chart("requests / s")
 	c.p.Y.Min = 0
-	rate := func(f func(Window) int) func(Window) float64 {
-		return func(w Window) float64 { return float64(f(w)) / w.End.Sub(w.Start).Seconds() }
+	rate := func(f func(results.Window) int) func(results.Window) float64 {
+		return func(w results.Window) float64 { return float64(f(w)) / w.End.Sub(w.Start).Seconds() }
 	}
-	c.series("all", tl.ys(rate(Window.Total)), inkColor, false)
+	c.series("all", tl.ys(rate(results.Window.Total)), inkColor, false)
 	for i, name := range tl.v.versions {
-		c.series(name, tl.ys(rate(func(w Window) int { return w.Count(name) })), versionColor(i), false)
+		c.series(name, tl.ys(rate(func(w results.Window) int { return w.Count(name) })), versionColor(i), false)
 	}
-	if none := tl.ys(rate(func(w Window) int { return w.Count("") })); anyAbove(none, 0) {
+	if none := tl.ys(rate(func(w results.Window) int { return w.Count("") })); anyAbove(none, 0) {
 		c.series("no version", none, alarmColor, true)
 	}
 	return c
@@ -87,11 +90,11 @@ func requestChart(tl *timeline) *chart {
 func errorChart(tl *timeline) *chart {
 	c := tl.chart("% not ok")
 	c.p.Y.Min, c.p.Y.Max = 0, 1
-	all := tl.ys(Window.ErrorRate)
+	all := tl.ys(results.Window.ErrorRate)
 	c.series("all", all, inkColor, false)
 	c.alarms(tl.alarmed(all, "", AlarmErrors))
 	for i, name := range tl.v.versions {
-		ys := tl.ys(func(w Window) float64 { return pct(w.Errors(name), w.Count(name)) })
+		ys := tl.ys(func(w results.Window) float64 { return textfmt.Percent(w.Errors(name), w.Count(name)) })
 		c.series(name, ys, versionColor(i), true)
 		c.alarms(tl.alarmed(ys, name, AlarmErrors))
 	}
@@ -102,8 +105,8 @@ func latencyChart(tl *timeline) *chart {
 	c := tl.chart("ms")
 	c.p.Y.Min = 0
 	for i, name := range tl.v.versions {
-		q := func(q float64) func(Window) float64 {
-			return func(w Window) float64 {
+		q := func(q float64) func(results.Window) float64 {
+			return func(w results.Window) float64 {
 				if w.Count(name) == 0 {
 					return math.NaN()
 				}

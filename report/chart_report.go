@@ -6,6 +6,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/canary-gate/canary/internal/textfmt"
+	"github.com/canary-gate/canary/results"
 	"gonum.org/v1/plot/plotter"
 )
 
@@ -20,7 +22,7 @@ type chartView struct {
 // where there was no traffic.
 type timeline struct {
 	v      *view
-	groups []Window
+	groups []results.Window
 	merged int // windows per group
 	xs     []float64
 	idx    []int // group of each x, -1 at a gap
@@ -42,7 +44,7 @@ func (v *view) timeline() *timeline {
 func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 
 // ys evaluates f on every group; f returns NaN where it has no value.
-func (tl *timeline) ys(f func(Window) float64) []float64 {
+func (tl *timeline) ys(f func(results.Window) float64) []float64 {
 	out := make([]float64, len(tl.xs))
 	for i, g := range tl.idx {
 		out[i] = math.NaN()
@@ -76,19 +78,19 @@ func (tl *timeline) chart(ylabel string) *chart {
 }
 
 // shareOf is a version's share of the requests with a version, in percent.
-func shareOf(version string) func(Window) float64 {
-	return func(w Window) float64 {
+func shareOf(version string) func(results.Window) float64 {
+	return func(w results.Window) float64 {
 		named := w.Total() - w.Count("")
 		if named == 0 {
 			return math.NaN()
 		}
-		return pct(w.Count(version), named)
+		return textfmt.Percent(w.Count(version), named)
 	}
 }
 
 // serverShareOf is a version's share of the server-side counts, in percent.
-func serverShareOf(version string) func(Window) float64 {
-	return func(w Window) float64 {
+func serverShareOf(version string) func(results.Window) float64 {
+	return func(w results.Window) float64 {
 		total := 0.0
 		for _, n := range w.Server {
 			total += n
@@ -110,7 +112,7 @@ func (tl *timeline) intervals(c WindowCriteria) map[string]intervalBars {
 		if g < 0 || tl.groups[g].Total() == tl.groups[g].Count("") {
 			continue
 		}
-		for _, r := range tl.groups[g].Split(c) {
+		for _, r := range Split(tl.groups[g], c) {
 			out[r.Version] = append(out[r.Version], intervalBar{x: tl.xs[i], y: r.Share, low: r.Share - r.Low, high: r.High - r.Share})
 		}
 	}

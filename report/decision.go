@@ -1,6 +1,10 @@
 package report
 
-import "math"
+import (
+	"math"
+
+	"github.com/canary-gate/canary/internal/textfmt"
+)
 
 // Method names the statistics behind every Decision.
 const Method = "anytime-valid beta-mixture confidence sequences (Ville's inequality), simultaneous over versions"
@@ -49,7 +53,7 @@ func (s *Sequential) versionResult(tr *track) VersionResult {
 	lo, hi := ev.bounds()
 	return VersionResult{
 		Version: tr.name, Expected: tr.share * 100, Count: tr.count,
-		Share: pct(tr.count, s.n), Low: lo * 100, High: hi * 100,
+		Share: textfmt.Percent(tr.count, s.n), Low: lo * 100, High: hi * 100,
 		Status: ev.status(tr.share-s.c.delta(), tr.share+s.c.delta()),
 	}
 }
@@ -66,7 +70,7 @@ func (s *Sequential) strayResult(name string, count int) VersionResult {
 // nonnegative supermartingale, so Ville applies). One such page is a stray
 // and fails the version outright.
 func (s *Sequential) exactResult(name string, expected float64, count, others int) VersionResult {
-	v := VersionResult{Version: name, Expected: expected, Count: count, Share: pct(count, s.n)}
+	v := VersionResult{Version: name, Expected: expected, Count: count, Share: textfmt.Percent(count, s.n)}
 	switch {
 	case others > 0:
 		v.Status = Stray
@@ -115,7 +119,7 @@ func (s *Sequential) errorBucket(version string, pages, errs int) ErrorBucket {
 	lo, hi := ev.bounds()
 	k := ErrorBucket{
 		Version: version, Pages: pages, Errors: errs,
-		Rate: pct(errs, pages), Low: lo * 100, High: hi * 100,
+		Rate: textfmt.Percent(errs, pages), Low: lo * 100, High: hi * 100,
 	}
 	r0 := s.c.MaxErrorRate
 	switch {
@@ -180,12 +184,4 @@ func (s *Sequential) decidedAt(m int) bool {
 		}
 	}
 	return within
-}
-
-// pct is part/whole in percent, 0 for an empty whole.
-func pct(part, whole int) float64 {
-	if whole == 0 {
-		return 0
-	}
-	return float64(part) / float64(whole) * 100
 }

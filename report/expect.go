@@ -6,6 +6,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/canary-gate/canary/internal/textfmt"
 )
 
 // ErrInvalid is wrapped by every error about bad input (expectation or
@@ -63,7 +65,7 @@ func ParseExpect(s string) (Expectation, error) {
 		sum += p
 	}
 	if math.Abs(sum-100) > sumSlack {
-		return bad("percentages sum to %s, not 100", fmtNum(math.Round(sum*1e6)/1e6))
+		return bad("percentages sum to %s, not 100", textfmt.Num(math.Round(sum*1e6)/1e6))
 	}
 	return e, nil
 }
@@ -77,7 +79,7 @@ func (e Expectation) String() string {
 		}
 		b.WriteString(v)
 		b.WriteByte('=')
-		b.WriteString(fmtNum(e.percents[i]))
+		b.WriteString(textfmt.Num(e.percents[i]))
 	}
 	return b.String()
 }
@@ -102,9 +104,4 @@ func (e Expectation) index(version string) int {
 		}
 	}
 	return -1
-}
-
-// fmtNum prints a number the way a user would write it: 50, 33.3, 0.5.
-func fmtNum(x float64) string {
-	return strconv.FormatFloat(x, 'f', -1, 64)
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/canary-gate/canary/internal/textfmt"
 )
 
 // htmlPage is what the HTML template shows.
@@ -66,8 +68,8 @@ func renderHTML(w io.Writer, v *view) error {
 	for _, r := range v.rows(v.total) {
 		p.Versions = append(p.Versions, htmlVersion{Name: versionName(r.Version), Requests: itoa(r.Requests),
 			Share: fmtShare(r.Share, boolInt(r.Version != "")), Expected: fmtExpected(r),
-			Errors: fmtShare(r.Errors, r.Requests), P50: fmtLatency(r.P50), P90: fmtLatency(r.P90),
-			P99: fmtLatency(r.P99), Server: fmtShare(r.Server, boolInt(r.HasServer))})
+			Errors: fmtShare(r.Errors, r.Requests), P50: textfmt.Latency(r.P50), P90: textfmt.Latency(r.P90),
+			P99: textfmt.Latency(r.P99), Server: fmtShare(r.Server, boolInt(r.HasServer))})
 	}
 	for _, a := range v.alarms {
 		p.Alarms = append(p.Alarms, htmlAlarm{v.clock(a.Start), string(a.Kind), versionName(a.Version), a.Message})
@@ -86,14 +88,14 @@ func renderHTML(w io.Writer, v *view) error {
 func (v *view) htmlWindows() (cols []string, note string, rows []htmlWindow) {
 	gs, k := groups(v.windows, htmlRows)
 	cols = v.windowColumns()
-	note = nOf(len(v.windows), "window") + ", each row " + (v.size * time.Duration(k)).String()
+	note = textfmt.NOf(len(v.windows), "window") + ", each row " + (v.size * time.Duration(k)).String()
 	for _, g := range gs {
 		named := g.Total() - g.Count("")
 		r := htmlWindow{When: v.clock(g.Start), Requests: itoa(g.Total()),
 			Errors: fmtShare(g.ErrorRate(), g.Total()), Alarms: alarmSummary(v.alarmsIn(g))}
 		for _, c := range cols {
-			r.Shares = append(r.Shares, fmtShare(pct(g.Count(c), named), named))
-			r.P99s = append(r.P99s, fmtLatency(g.Quantile(c, 0.99)))
+			r.Shares = append(r.Shares, fmtShare(textfmt.Percent(g.Count(c), named), named))
+			r.P99s = append(r.P99s, textfmt.Latency(g.Quantile(c, 0.99)))
 		}
 		rows = append(rows, r)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/canary-gate/canary/classify"
 	"github.com/canary-gate/canary/internal/browsertest"
+	"github.com/canary-gate/canary/results"
 	"golang.org/x/net/html"
 )
 
@@ -89,7 +90,7 @@ func TestHTMLSelfContained(t *testing.T) {
 // manyWindows is a 5,000-window soak (about 3.5 days of one-minute
 // windows, 20 requests each) with a split alarm every 500 windows.
 func manyWindows(t testing.TB) *Report {
-	a, err := NewAggregator(time.Minute, 0)
+	a, err := results.NewAggregator(time.Minute, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +116,7 @@ func TestHTMLEscapes(t *testing.T) {
 	t.Parallel()
 	evil := `<script>alert(1)</script>`
 	rep := soak(t, soakSpec{windows: 2, perMinute: 50})
-	a, err := NewAggregator(time.Minute, 0)
+	a, err := results.NewAggregator(time.Minute, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +180,7 @@ func writeFile(t testing.TB, dir, name, content string) string {
 // strictly between 0% and 100%, per window, and names them in the legend.
 func TestHTMLIntervals(t *testing.T) {
 	t.Parallel()
-	a, err := NewAggregator(time.Minute, 0)
+	a, err := results.NewAggregator(time.Minute, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

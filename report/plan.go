@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+
+	"github.com/canary-gate/canary/internal/textfmt"
 )
 
 // Plan's simulation size and seed, fixed so that plans are reproducible:
@@ -142,7 +144,7 @@ func truthString(names []string, shares []float64) string {
 	var parts []string
 	for i, p := range shares {
 		if p > 0 {
-			parts = append(parts, names[i]+"="+fmtNum(math.Round(p*1e6)/1e4))
+			parts = append(parts, names[i]+"="+textfmt.Num(math.Round(p*1e6)/1e4))
 		}
 	}
 	return strings.Join(parts, ",")

@@ -5,6 +5,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/canary-gate/canary/internal/textfmt"
 )
 
 // reason writes the one-sentence explanation of d.
@@ -29,7 +31,7 @@ func failReason(d Decision) string {
 	for _, v := range d.Versions {
 		switch {
 		case v.Status == Stray:
-			parts = append(parts, fmt.Sprintf("%d %s from %s, which should get 0%%", v.Count, plural(v.Count, "page"), v.Version))
+			parts = append(parts, fmt.Sprintf("%d %s from %s, which should get 0%%", v.Count, textfmt.Plural(v.Count, "page"), v.Version))
 		case v.Status == Outside && v.Expected < 100 && (outside == 0 || splitCount(d) != 2):
 			outside++
 			side := "above"
@@ -37,13 +39,13 @@ func failReason(d Decision) string {
 				side = "below"
 			}
 			parts = append(parts, fmt.Sprintf("%s share %s %s is %s %s%% ± %s at %s confidence after %d pages",
-				v.Version, fmtPct(v.Share), fmtInterval(v.Low, v.High), side, fmtNum(v.Expected), fmtNum(d.Tolerance), fmtConf(d.Confidence), d.N))
+				v.Version, fmtPct(v.Share), fmtInterval(v.Low, v.High), side, textfmt.Num(v.Expected), textfmt.Num(d.Tolerance), fmtConf(d.Confidence), d.N))
 		}
 	}
 	for _, k := range d.Errors.Buckets {
 		if k.Status == Outside {
 			parts = append(parts, fmt.Sprintf("%s error rate %s %s (%d of %d pages not ok) is above the %s%% budget at %s confidence",
-				bucketName(k.Version), fmtPct(k.Rate), fmtInterval(k.Low, k.High), k.Errors, k.Pages, fmtNum(d.Errors.Budget), fmtConf(d.Confidence)))
+				bucketName(k.Version), fmtPct(k.Rate), fmtInterval(k.Low, k.High), k.Errors, k.Pages, textfmt.Num(d.Errors.Budget), fmtConf(d.Confidence)))
 		}
 	}
 	return strings.Join(parts, "; ")
@@ -64,10 +66,10 @@ func passReason(d Decision) string {
 	var r string
 	if sole != "" {
 		r = fmt.Sprintf("all %d pages came from %s, which should get 100%%, so any other version's share is below %s%% at %s confidence",
-			d.N, sole, fmtNum(d.Tolerance), fmtConf(d.Confidence))
+			d.N, sole, textfmt.Num(d.Tolerance), fmtConf(d.Confidence))
 	} else {
 		r = fmt.Sprintf("every share is within its expected value ± %s at %s confidence after %d pages: %s; no page came from another version",
-			fmtNum(d.Tolerance), fmtConf(d.Confidence), d.N, shareList(split, true))
+			textfmt.Num(d.Tolerance), fmtConf(d.Confidence), d.N, shareList(split, true))
 	}
 	if e := errorSummary(d.Errors); e != "" {
 		r += "; " + e
@@ -86,7 +88,7 @@ func errorSummary(b ErrorBudget) string {
 	if len(parts) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("error rates %s, not shown above the %s%% budget", joinAnd(parts), fmtNum(b.Budget))
+	return fmt.Sprintf("error rates %s, not shown above the %s%% budget", joinAnd(parts), textfmt.Num(b.Budget))
 }
 
 func inconclusiveReason(d Decision, nExact int) string {
@@ -105,7 +107,7 @@ func inconclusiveReason(d Decision, nExact int) string {
 		return fmt.Sprintf("after %d pages none had a known version, so the split is undecided", d.Pages)
 	case len(open) == 0:
 		r = fmt.Sprintf("after %d pages only %d had a version; %d clean pages are needed to show other versions below %s%%",
-			d.Pages, d.N, nExact, fmtNum(d.Tolerance))
+			d.Pages, d.N, nExact, textfmt.Num(d.Tolerance))
 	default:
 		verb := "is"
 		if len(open) > 1 {
@@ -126,7 +128,7 @@ func shareList(vs []VersionResult, expected bool) string {
 	for _, v := range vs {
 		p := fmt.Sprintf("%s %s %s", v.Version, fmtPct(v.Share), fmtInterval(v.Low, v.High))
 		if expected {
-			p += fmt.Sprintf(" (expected %s%%)", fmtNum(v.Expected))
+			p += fmt.Sprintf(" (expected %s%%)", textfmt.Num(v.Expected))
 		}
 		parts = append(parts, p)
 	}
@@ -159,13 +161,6 @@ func bucketName(version string) string {
 	return version
 }
 
-func plural(n int, word string) string {
-	if n == 1 {
-		return word
-	}
-	return word + "s"
-}
-
 func fmtPct(x float64) string { return strconv.FormatFloat(x, 'f', 1, 64) + "%" }
 
 // fmtInterval rounds outwards to 0.1 so a printed interval is never
@@ -176,7 +171,7 @@ func fmtInterval(lo, hi float64) string {
 	return fmt.Sprintf("[%s, %s]", fmtPct(math.Max(l, 0)), fmtPct(math.Min(h, 100)))
 }
 
-func fmtConf(c float64) string { return fmtNum(math.Round(c*1e4)/1e2) + "%" }
+func fmtConf(c float64) string { return textfmt.Num(math.Round(c*1e4)/1e2) + "%" }
 
 // roughCount rounds to two significant digits with thousands separators:
 // 2134 → "2,100".

@@ -6,6 +6,8 @@ import (
 	"maps"
 	"slices"
 	"time"
+
+	"github.com/canary-gate/canary/results"
 )
 
 // Report is a soak run to render: its windows, their alarms and the
@@ -15,7 +17,7 @@ type Report struct {
 	Sources []string // results file names
 	// Windows in any order; windows with the same Start (a late record
 	// reopens its window, see Aggregator) are merged.
-	Windows []Window
+	Windows []results.Window
 	Alarms  []Alarm
 	// Verdict and Reason are SoakVerdict's; when Verdict is empty, Render
 	// asks SoakVerdict.
@@ -64,8 +66,8 @@ func Render(w io.Writer, format string, rep *Report) error {
 // view is a Report prepared for rendering.
 type view struct {
 	rep        *Report
-	windows    []Window // sorted by Start, one per Start
-	total      Window   // all windows merged
+	windows    []results.Window // sorted by Start, one per Start
+	total      results.Window   // all windows merged
 	size       time.Duration
 	start, end time.Time
 	versions   []string // expected ones in order, then others sorted
@@ -78,14 +80,12 @@ type view struct {
 
 func newView(rep *Report) *view {
 	v := &view{rep: rep, windows: coalesce(rep.Windows), verdict: rep.Verdict, reason: rep.Reason}
-	v.total = Window{Counts: map[Key]int{}, Status: map[int]int{}, latency: map[string]*histogram{}}
+	v.total = results.Sum(v.windows...)
 	sizes := map[time.Duration]int{}
 	for i := range v.windows {
-		v.total.addWindow(&v.windows[i])
 		sizes[v.windows[i].End.Sub(v.windows[i].Start)]++
 		v.server = v.server || len(v.windows[i].Server) > 0
 	}
-	v.total.pack()
 	for d, n := range sizes {
 		if n > sizes[v.size] || (n == sizes[v.size] && d < v.size) {
 			v.size = d
@@ -115,9 +115,9 @@ func newView(rep *Report) *view {
 }
 
 // coalesce sorts windows by Start and merges those with equal Start.
-func coalesce(ws []Window) []Window {
+func coalesce(ws []results.Window) []results.Window {
 	out := slices.Clone(ws)
-	slices.SortStableFunc(out, func(a, b Window) int { return a.Start.Compare(b.Start) })
+	slices.SortStableFunc(out, func(a, b results.Window) int { return a.Start.Compare(b.Start) })
 	merged := out[:0]
 	for _, w := range out {
 		if n := len(merged); n > 0 && merged[n-1].Start.Equal(w.Start) {

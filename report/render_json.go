@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"io"
 	"time"
+
+	"github.com/canary-gate/canary/results"
 )
 
 // jsonReport is the json format: the whole report, every window.
@@ -65,7 +67,7 @@ func renderJSON(w io.Writer, v *view) error {
 	return enc.Encode(out)
 }
 
-func (v *view) jsonWindow(w Window) jsonWindow {
+func (v *view) jsonWindow(w results.Window) jsonWindow {
 	out := jsonWindow{Start: w.Start.UTC(), End: w.End.UTC(), Requests: w.Total(), ErrorRate: w.ErrorRate(),
 		Status: w.Status, Versions: []jsonVersion{}, Alarmed: len(v.alarmsIn(w)) > 0}
 	if out.Status == nil {
@@ -84,7 +86,7 @@ func (v *view) jsonWindow(w Window) jsonWindow {
 }
 
 // outcomes counts version's requests by outcome name.
-func outcomes(w Window, version string) map[string]int {
+func outcomes(w results.Window, version string) map[string]int {
 	out := map[string]int{}
 	for k, n := range w.Counts {
 		if k.Version == version {

@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/canary-gate/canary/results"
 )
 
 // JUnit XML as CI systems read it (Jenkins, GitLab, GitHub actions).
@@ -96,7 +98,7 @@ func (v *view) junitVerdict(time string) junitCase {
 }
 
 // junitWindow is a window's test case, failed with its alarms.
-func (v *view) junitWindow(win Window) junitCase {
+func (v *view) junitWindow(win results.Window) junitCase {
 	c := junitCase{Name: "window " + v.clock(win.Start), Classname: "soak.windows", Time: seconds(win.End.Sub(win.Start))}
 	if alarms := v.alarmsIn(win); len(alarms) > 0 {
 		var lines []string

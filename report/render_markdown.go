@@ -4,6 +4,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/canary-gate/canary/internal/textfmt"
 )
 
 // renderMarkdown writes the report for a CI job summary (GitHub's
@@ -28,7 +30,7 @@ func renderMarkdown(w io.Writer, v *view) error {
 	for _, r := range v.rows(v.total) {
 		ew.printf("| %s | %d | %s | %s | %s | %s | %s | %s |", mdEscape(versionName(r.Version)), r.Requests,
 			fmtShare(r.Share, boolInt(r.Version != "")), fmtExpected(r), fmtShare(r.Errors, r.Requests),
-			fmtLatency(r.P50), fmtLatency(r.P90), fmtLatency(r.P99))
+			textfmt.Latency(r.P50), textfmt.Latency(r.P90), textfmt.Latency(r.P99))
 		if v.server {
 			ew.printf(" %s |", fmtShare(r.Server, boolInt(r.HasServer)))
 		}
@@ -62,7 +64,7 @@ func (v *view) markdownWindows(ew *errWriter) {
 	}
 	rows, k := groups(v.windows, maxRows)
 	cols := v.windowColumns()
-	ew.printf("\n<details><summary>%s, each row %v</summary>\n\n", nOf(len(v.windows), "window"), v.size*time.Duration(k))
+	ew.printf("\n<details><summary>%s, each row %v</summary>\n\n", textfmt.NOf(len(v.windows), "window"), v.size*time.Duration(k))
 	esc := make([]string, len(cols))
 	for i, c := range cols {
 		esc[i] = mdEscape(c)
@@ -74,11 +76,11 @@ func (v *view) markdownWindows(ew *errWriter) {
 		named := g.Total() - g.Count("")
 		ew.printf("| %s | %d |", v.clock(g.Start), g.Total())
 		for _, c := range cols {
-			ew.printf(" %s |", fmtShare(pct(g.Count(c), named), named))
+			ew.printf(" %s |", fmtShare(textfmt.Percent(g.Count(c), named), named))
 		}
 		ew.printf(" %s |", fmtShare(g.ErrorRate(), g.Total()))
 		for _, c := range cols {
-			ew.printf(" %s |", fmtLatency(g.Quantile(c, 0.99)))
+			ew.printf(" %s |", textfmt.Latency(g.Quantile(c, 0.99)))
 		}
 		ew.printf(" %s |\n", mdEscape(alarmSummary(v.alarmsIn(g))))
 	}

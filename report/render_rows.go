@@ -3,6 +3,9 @@ package report
 import (
 	"fmt"
 	"time"
+
+	"github.com/canary-gate/canary/internal/textfmt"
+	"github.com/canary-gate/canary/results"
 )
 
 // versionRow is one version's line in a totals table.
@@ -19,7 +22,7 @@ type versionRow struct {
 
 // rows returns the totals table of w: every version of the report, then
 // requests without a version if any.
-func (v *view) rows(w Window) []versionRow {
+func (v *view) rows(w results.Window) []versionRow {
 	named := w.Total() - w.Count("")
 	serverTotal := 0.0
 	for _, n := range w.Server {
@@ -32,10 +35,10 @@ func (v *view) rows(w Window) []versionRow {
 			continue
 		}
 		r := versionRow{Version: name, Requests: n, Expected: v.expect.Percent(name),
-			Errors: pct(w.Errors(name), n), P50: w.Quantile(name, 0.5), P90: w.Quantile(name, 0.9),
+			Errors: textfmt.Percent(w.Errors(name), n), P50: w.Quantile(name, 0.5), P90: w.Quantile(name, 0.9),
 			P99: w.Quantile(name, 0.99)}
 		if name != "" {
-			r.Share = pct(n, named)
+			r.Share = textfmt.Percent(n, named)
 		}
 		if s, ok := w.Server[name]; ok && serverTotal > 0 {
 			r.Server, r.HasServer = s/serverTotal*100, true
@@ -48,25 +51,20 @@ func (v *view) rows(w Window) []versionRow {
 // groups merges runs of consecutive windows so that at most limit remain,
 // each the exact aggregate of its run, and returns them with the run
 // length. Charts and compact tables use it for long soaks.
-func groups(ws []Window, limit int) ([]Window, int) {
+func groups(ws []results.Window, limit int) ([]results.Window, int) {
 	k := (len(ws) + limit - 1) / max(limit, 1)
 	if k <= 1 {
 		return ws, 1
 	}
-	out := make([]Window, 0, limit)
+	out := make([]results.Window, 0, limit)
 	for i := 0; i < len(ws); i += k {
-		g := newWindow(ws[i].Start, ws[i].End)
-		for j := i; j < min(i+k, len(ws)); j++ {
-			g.addWindow(&ws[j])
-		}
-		g.pack()
-		out = append(out, *g)
+		out = append(out, results.Sum(ws[i:min(i+k, len(ws))]...))
 	}
 	return out, k
 }
 
 // alarmsIn returns the alarms of windows starting in [w.Start, w.End).
-func (v *view) alarmsIn(w Window) []Alarm {
+func (v *view) alarmsIn(w results.Window) []Alarm {
 	var out []Alarm
 	for _, a := range v.alarms {
 		if !a.Start.Before(w.Start) && a.Start.Before(w.End) {
@@ -78,9 +76,9 @@ func (v *view) alarmsIn(w Window) []Alarm {
 
 // clock prints a time in UTC: the time of day, with the date when the run
 // spans more than one day.
-func (v *view) clock(t time.Time) string { return fmtClock(t, v.multiDay()) }
+func (v *view) clock(t time.Time) string { return textfmt.Clock(t, v.multiDay()) }
 
-func (v *view) multiDay() bool { return spansDays(v.start, v.end) }
+func (v *view) multiDay() bool { return textfmt.SpansDays(v.start, v.end) }
 
 // period describes the run's span: "2026-11-25 08:00:00 – 09:00:00 UTC
 // (1h0m0s, 60 windows of 1m0s)".
@@ -93,7 +91,7 @@ func (v *view) period() string {
 		endFmt = "2006-01-02 15:04:05"
 	}
 	return fmt.Sprintf("%s – %s UTC (%v, %s of %v)", v.start.UTC().Format("2006-01-02 15:04:05"),
-		v.end.UTC().Format(endFmt), v.end.Sub(v.start), nOf(len(v.windows), "window"), v.size)
+		v.end.UTC().Format(endFmt), v.end.Sub(v.start), textfmt.NOf(len(v.windows), "window"), v.size)
 }
 
 // band describes the expectation: "v1=50,v3=50 ± 5 points".
@@ -101,7 +99,7 @@ func (v *view) band() string {
 	if v.rep.Expect == "" {
 		return "none"
 	}
-	return fmt.Sprintf("%s ± %s points", v.rep.Expect, fmtNum(v.rep.Tolerance))
+	return fmt.Sprintf("%s ± %s points", v.rep.Expect, textfmt.Num(v.rep.Tolerance))
 }
 
 // fmtShare prints a percentage with one decimal, or "-" when there is
@@ -123,6 +121,3 @@ func versionName(v string) string {
 
 // maxRows bounds the window tables of the text, markdown and html formats.
 const maxRows = 60
-
-// nOf is "1 window", "2 windows".
-func nOf(n int, noun string) string { return fmt.Sprintf("%d %s", n, plural(n, noun)) }

@@ -21,6 +21,14 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
+// t0 is the start of the tests' first window.
+var t0 = time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
+
+// rec is a record sent at t0+at.
+func rec(at time.Duration, version string, o classify.Outcome, status int, lat time.Duration) results.Record {
+	return results.Record{At: t0.Add(at), Version: version, Outcome: o, Status: status, Latency: lat}
+}
+
 // soakSpec describes a synthetic soak: windows of a minute, perMinute
 // requests each, split v1=50,v3=50, with trouble in some windows.
 type soakSpec struct {
@@ -37,11 +45,11 @@ type soakSpec struct {
 func soak(t testing.TB, s soakSpec) *Report {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(7, uint64(s.windows)))
-	a, err := NewAggregator(time.Minute, 10*time.Second)
+	a, err := results.NewAggregator(time.Minute, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ws []Window
+	var ws []results.Window
 	for i := range s.windows {
 		if i == s.gap && s.gap > 0 {
 			continue
@@ -183,7 +191,7 @@ func TestRenderCoalescesLateWindows(t *testing.T) {
 	t.Parallel()
 	rep := soak(t, soakSpec{windows: 3, perMinute: 100})
 	whole := rep.Windows[1]
-	a, err := NewAggregator(time.Minute, 0)
+	a, err := results.NewAggregator(time.Minute, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/canary-gate/canary/internal/textfmt"
 )
 
 // errWriter keeps the first write error so that renderers can print
@@ -84,7 +86,7 @@ func (v *view) textTotals(w io.Writer) {
 	for _, r := range rows {
 		fmt.Fprintf(tw, "%-*s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t", width, versionName(r.Version), r.Requests,
 			fmtShare(r.Share, boolInt(r.Version != "")), fmtExpected(r),
-			fmtShare(r.Errors, r.Requests), fmtLatency(r.P50), fmtLatency(r.P90), fmtLatency(r.P99))
+			fmtShare(r.Errors, r.Requests), textfmt.Latency(r.P50), textfmt.Latency(r.P90), textfmt.Latency(r.P99))
 		if v.server {
 			fmt.Fprintf(tw, "%s\t", fmtShare(r.Server, boolInt(r.HasServer)))
 		}
@@ -100,7 +102,7 @@ func (v *view) textWindows(w io.Writer) {
 		return
 	}
 	rows, k := groups(v.windows, maxRows)
-	fmt.Fprintf(w, "\n%s, each row %v\n", nOf(len(v.windows), "window"), v.size*time.Duration(k))
+	fmt.Fprintf(w, "\n%s, each row %v\n", textfmt.NOf(len(v.windows), "window"), v.size*time.Duration(k))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	cols := v.windowColumns()
 	fmt.Fprintf(tw, "start\trequests\t%s\terrors\t%s\t  alarms\n", strings.Join(prefixed("", cols), "\t"),
@@ -109,11 +111,11 @@ func (v *view) textWindows(w io.Writer) {
 		named := g.Total() - g.Count("")
 		fmt.Fprintf(tw, "%s\t%d\t", v.clock(g.Start), g.Total())
 		for _, c := range cols {
-			fmt.Fprintf(tw, "%s\t", fmtShare(pct(g.Count(c), named), named))
+			fmt.Fprintf(tw, "%s\t", fmtShare(textfmt.Percent(g.Count(c), named), named))
 		}
 		fmt.Fprintf(tw, "%s\t", fmtShare(g.ErrorRate(), g.Total()))
 		for _, c := range cols {
-			fmt.Fprintf(tw, "%s\t", fmtLatency(g.Quantile(c, 0.99)))
+			fmt.Fprintf(tw, "%s\t", textfmt.Latency(g.Quantile(c, 0.99)))
 		}
 		if a := alarmSummary(v.alarmsIn(g)); a != "" {
 			fmt.Fprintf(tw, "  %s", a)
@@ -154,7 +156,7 @@ func fmtExpected(r versionRow) string {
 	if r.Version == "" {
 		return "-"
 	}
-	return fmtNum(r.Expected) + "%"
+	return textfmt.Num(r.Expected) + "%"
 }
 
 func boolInt(b bool) int {

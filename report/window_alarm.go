@@ -3,6 +3,9 @@ package report
 import (
 	"fmt"
 	"time"
+
+	"github.com/canary-gate/canary/internal/textfmt"
+	"github.com/canary-gate/canary/results"
 )
 
 // WindowCriteria says what every window of a soak must show.
@@ -55,7 +58,7 @@ func (c WindowCriteria) criteria() Criteria {
 
 // level names the stated confidence in messages.
 func (c WindowCriteria) level() string {
-	s := fmtNum(c.Confidence*100) + "%"
+	s := textfmt.Num(c.Confidence*100) + "%"
 	if c.Windows > 1 {
 		s += fmt.Sprintf(" over %d windows", c.Windows)
 	}
@@ -108,14 +111,14 @@ type Alarm struct {
 // whatever its size, and with Windows set, so does the whole run. A
 // window's alarm means that window; the overall verdict is SoakVerdict's.
 // c must pass Validate.
-func Judge(w Window, c WindowCriteria) []Alarm {
+func Judge(w results.Window, c WindowCriteria) []Alarm {
 	alarms := splitAlarms(w, c)
 	return append(alarms, budgetAlarms(w, c)...)
 }
 
-func splitAlarms(w Window, c WindowCriteria) []Alarm {
+func splitAlarms(w results.Window, c WindowCriteria) []Alarm {
 	var alarms []Alarm
-	res := w.Split(c)
+	res := Split(w, c)
 	n := w.Total() - w.Count("")
 	firstSplit := true
 	for _, r := range res {
@@ -127,7 +130,7 @@ func splitAlarms(w Window, c WindowCriteria) []Alarm {
 		case isSplit && r.Status == Outside && (firstSplit || c.splitVersions() != 2):
 			alarms = append(alarms, Alarm{Start: w.Start, Kind: AlarmSplit, Version: r.Version,
 				Message: fmt.Sprintf("%s share %s of %d, interval %s at %s, expected %s%% ± %s",
-					r.Version, fmtPct(r.Share), n, fmtInterval(r.Low, r.High), c.level(), fmtNum(r.Expected), fmtNum(c.Tolerance))})
+					r.Version, fmtPct(r.Share), n, fmtInterval(r.Low, r.High), c.level(), textfmt.Num(r.Expected), textfmt.Num(c.Tolerance))})
 		}
 		if isSplit {
 			firstSplit = false
@@ -154,7 +157,7 @@ type bucket struct {
 	pages, errors int
 }
 
-func budgetAlarms(w Window, c WindowCriteria) []Alarm {
+func budgetAlarms(w results.Window, c WindowCriteria) []Alarm {
 	var bs []bucket
 	for i, v := range c.Expect.versions {
 		if snap(c.Expect.percents[i]/100) > 0 {
@@ -164,11 +167,7 @@ func budgetAlarms(w Window, c WindowCriteria) []Alarm {
 	bs = append(bs, bucket{AlarmErrors, "", w.Total(), w.Errors("")})
 	for i, v := range c.Expect.versions {
 		if c.LatencyP99 > 0 && snap(c.Expect.percents[i]/100) > 0 {
-			slow := 0
-			if h := w.latency[v]; h != nil {
-				slow = int(h.above(c.LatencyP99))
-			}
-			bs = append(bs, bucket{AlarmLatency, v, w.Count(v), slow})
+			bs = append(bs, bucket{AlarmLatency, v, w.Count(v), w.Slower(v, c.LatencyP99)})
 		}
 	}
 	cc := c.criteria()
@@ -195,11 +194,11 @@ func budgetAlarms(w Window, c WindowCriteria) []Alarm {
 // latencyBudget is the share of requests a p99 leaves above it.
 const latencyBudget = 0.01
 
-func (b bucket) message(w Window, c WindowCriteria, lo, hi float64) string {
-	rate := pct(b.errors, b.pages)
+func (b bucket) message(w results.Window, c WindowCriteria, lo, hi float64) string {
+	rate := textfmt.Percent(b.errors, b.pages)
 	if b.kind == AlarmLatency {
 		return fmt.Sprintf("%s p99 %s over %s: %s of %d slower, interval %s at %s, at most 1%% may be",
-			b.version, fmtLatency(w.Quantile(b.version, 0.99)), fmtLatency(c.LatencyP99),
+			b.version, textfmt.Latency(w.Quantile(b.version, 0.99)), textfmt.Latency(c.LatencyP99),
 			fmtPct(rate), b.pages, fmtInterval(lo, hi), c.level())
 	}
 	who := b.version
@@ -207,13 +206,13 @@ func (b bucket) message(w Window, c WindowCriteria, lo, hi float64) string {
 		who = "requests without a version:"
 	}
 	return fmt.Sprintf("%s errors %s of %d, interval %s at %s, budget %s%%",
-		who, fmtPct(rate), b.pages, fmtInterval(lo, hi), c.level(), fmtNum(c.MaxErrorRate*100))
+		who, fmtPct(rate), b.pages, fmtInterval(lo, hi), c.level(), textfmt.Num(c.MaxErrorRate*100))
 }
 
 // SoakVerdict is the verdict over a whole soak: FAIL if any window
 // alarmed, naming the alarmed windows; INCONCLUSIVE if there were no
 // requests at all; PASS otherwise.
-func SoakVerdict(windows []Window, alarms []Alarm) (Verdict, string) {
+func SoakVerdict(windows []results.Window, alarms []Alarm) (Verdict, string) {
 	total := 0
 	var first, last time.Time
 	for _, w := range windows {
@@ -225,11 +224,11 @@ func SoakVerdict(windows []Window, alarms []Alarm) (Verdict, string) {
 	case len(starts) > 0:
 		first, last = minTime(first, starts[0]), maxTime(last, starts[len(starts)-1])
 		return Fail, fmt.Sprintf("%d of %d windows alarmed: %s", len(starts), max(len(windows), len(starts)),
-			listStarts(starts, alarms, 10, spansDays(first, last)))
+			listStarts(starts, alarms, 10, textfmt.SpansDays(first, last)))
 	case total == 0:
 		return Inconclusive, "no requests"
 	}
-	return Pass, fmt.Sprintf("no alarm in %s (%s)", nOf(len(windows), "window"), nOf(total, "request"))
+	return Pass, fmt.Sprintf("no alarm in %s (%s)", textfmt.NOf(len(windows), "window"), textfmt.NOf(total, "request"))
 }
 
 func minTime(a, b time.Time) time.Time {

@@ -19,9 +19,12 @@ type mix struct {
 	n, errors, slow int
 }
 
-func windowOf(t testing.TB, mixes ...mix) Window {
+func windowOf(t testing.TB, mixes ...mix) results.Window {
 	t.Helper()
-	var rs []results.Record
+	a, err := results.NewAggregator(time.Hour, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, m := range mixes {
 		for i := range m.n {
 			o, lat := classify.OK, 50*time.Millisecond
@@ -31,13 +34,14 @@ func windowOf(t testing.TB, mixes ...mix) Window {
 			if i >= m.n-m.slow {
 				lat = 2 * time.Second
 			}
-			rs = append(rs, rec(time.Duration(i)*time.Millisecond, m.version, o, 200, lat))
+			r := rec(time.Duration(i)*time.Millisecond, m.version, o, 200, lat)
+			a.Add(&r)
 		}
 	}
-	if len(rs) == 0 {
-		return Window{Start: t0, End: t0.Add(time.Minute)}
+	if ws := a.Close(); len(ws) > 0 {
+		return ws[0]
 	}
-	return onePass(t, time.Hour, rs)[0]
+	return results.Window{Start: t0, End: t0.Add(time.Minute)}
 }
 
 func criteriaFor(t testing.TB, expect string) WindowCriteria {
@@ -156,7 +160,7 @@ func TestJudgeMessages(t *testing.T) {
 func TestJudgeFalseAlarms(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(3, 4))
-	draw := func(p float64) Window {
+	draw := func(p float64) results.Window {
 		n, v1 := 1+rng.IntN(400), 0
 		for range n {
 			if rng.Float64() < p {
@@ -217,14 +221,14 @@ func TestSoakVerdict(t *testing.T) {
 		{Start: w.Start, Kind: AlarmErrors, Version: "v3"}, {Start: w.Start, Kind: AlarmLatency, Version: "v3"}}
 	tests := []struct {
 		name    string
-		windows []Window
+		windows []results.Window
 		alarms  []Alarm
 		want    Verdict
 		reason  string
 	}{
-		{"pass", []Window{w, later}, nil, Pass, "no alarm in 2 windows (20 requests)"},
-		{"fail", []Window{w, later}, alarms, Fail, "2 of 2 windows alarmed: 08:00:00 (errors v3, latency v3), 08:01:00 (split v1)"},
-		{"no requests", []Window{{Start: t0, End: t0.Add(time.Minute)}}, nil, Inconclusive, "no requests"},
+		{"pass", []results.Window{w, later}, nil, Pass, "no alarm in 2 windows (20 requests)"},
+		{"fail", []results.Window{w, later}, alarms, Fail, "2 of 2 windows alarmed: 08:00:00 (errors v3, latency v3), 08:01:00 (split v1)"},
+		{"no requests", []results.Window{{Start: t0, End: t0.Add(time.Minute)}}, nil, Inconclusive, "no requests"},
 		{"nothing", nil, nil, Inconclusive, "no requests"},
 	}
 	for _, tc := range tests {

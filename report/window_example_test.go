@@ -12,7 +12,7 @@ import (
 // A soak loop: records go into one-minute windows; each closed window is
 // judged; the run's verdict comes from all of them.
 func ExampleJudge() {
-	agg, _ := report.NewAggregator(time.Minute, 10*time.Second)
+	agg, _ := results.NewAggregator(time.Minute, 10*time.Second)
 	start := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
 	for i := range 1200 { // two minutes at 10 requests/s
 		r := results.Record{At: start.Add(time.Duration(i) * 100 * time.Millisecond),

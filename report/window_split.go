@@ -5,6 +5,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/canary-gate/canary/internal/textfmt"
+	"github.com/canary-gate/canary/results"
 )
 
 // Split returns each version's share of the window's requests that have a
@@ -18,7 +21,7 @@ import (
 // but their coverage holds at any n (no small-sample optimism) and while a
 // window is still filling, so Judge may be called on an open window as
 // often as liked.
-func (w Window) Split(c WindowCriteria) []VersionResult {
+func Split(w results.Window, c WindowCriteria) []VersionResult {
 	cc := c.criteria()
 	s := &Sequential{c: cc, nExact: cc.exactPages(), n: w.Total() - w.Count("")}
 	var split []int
@@ -45,18 +48,6 @@ func (w Window) Split(c WindowCriteria) []VersionResult {
 	return out
 }
 
-// fmtLatency prints a latency with three significant digits: 850µs,
-// 21.4ms, 812ms, 1.23s.
-func fmtLatency(d time.Duration) string {
-	switch {
-	case d < time.Millisecond:
-		return fmt.Sprintf("%dµs", d.Microseconds())
-	case d < time.Second:
-		return fmt.Sprintf("%.3gms", float64(d)/float64(time.Millisecond))
-	}
-	return fmt.Sprintf("%.3gs", d.Seconds())
-}
-
 // alarmedStarts returns the distinct window starts among alarms, sorted.
 func alarmedStarts(alarms []Alarm) []time.Time {
 	var starts []time.Time
@@ -79,25 +70,11 @@ func listStarts(starts []time.Time, alarms []Alarm, limit int, dated bool) strin
 				kinds = append(kinds, strings.TrimSpace(string(a.Kind)+" "+a.Version))
 			}
 		}
-		parts = append(parts, fmt.Sprintf("%s (%s)", fmtClock(s, dated), strings.Join(slices.Compact(kinds), ", ")))
+		parts = append(parts, fmt.Sprintf("%s (%s)", textfmt.Clock(s, dated), strings.Join(slices.Compact(kinds), ", ")))
 	}
 	out := strings.Join(parts, ", ")
 	if more := len(starts) - limit; more > 0 {
 		out += fmt.Sprintf(" and %d more", more)
 	}
 	return out
-}
-
-// fmtClock prints t in UTC as a time of day, with the date when dated.
-func fmtClock(t time.Time, dated bool) string {
-	if dated {
-		return t.UTC().Format("01-02 15:04:05")
-	}
-	return t.UTC().Format("15:04:05")
-}
-
-// spansDays reports whether [start, end) covers more than one UTC day.
-func spansDays(start, end time.Time) bool {
-	s, e := start.UTC(), end.UTC().Add(-time.Nanosecond)
-	return s.YearDay() != e.YearDay() || s.Year() != e.Year()
 }

@@ -17,9 +17,12 @@ check() { # package, allowed internal imports (space separated)
   done
 }
 # internal/yamlerr is a leaf every YAML reader may use; internal/devcert a
-# leaf for tests and benchmarks that need certificates.
+# leaf for tests and benchmarks that need certificates; internal/textfmt a
+# leaf that prints numbers, latencies and times the same way for the
+# engine's sentences and the reports that show them.
 check internal/yamlerr
 check internal/devcert
+check internal/textfmt
 # internal/lab runs the lab's control plane; internal/labtest starts it for tests.
 check internal/lab
 check internal/labtest internal/lab
@@ -28,9 +31,9 @@ check internal/jaegertest
 check internal/lab/cmd/canary-lab internal/lab
 check scenarios internal/yamlerr
 check classify scenarios internal/yamlerr
-check results classify
+check results classify internal/textfmt
 check attack classify results scenarios
-check report classify results scenarios
+check report classify results scenarios internal/textfmt
 # The local Bookinfo mesh: Istio resources and Bookinfo's apps know nothing
 # of each other or of the data plane (mesh), which wires them together.
 # pagetest is test support for app's tests, so it must not import app.

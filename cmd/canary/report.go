@@ -73,7 +73,7 @@ func windowCriteria(c *cli.Command, windows int) (report.WindowCriteria, error) 
 }
 
 // judge alarms windows only when there is an expectation to judge against.
-func judge(w report.Window, wc report.WindowCriteria) []report.Alarm {
+func judge(w results.Window, wc report.WindowCriteria) []report.Alarm {
 	if len(wc.Expect.Versions()) == 0 {
 		return nil
 	}
@@ -94,7 +94,7 @@ func reportAction(ctx context.Context, c *cli.Command) error {
 	}
 	// Records are written when they complete, so they are out of order by
 	// up to the request timeout; a late one reopens its window.
-	agg, err := report.NewAggregator(c.Duration("window"), time.Minute)
+	agg, err := results.NewAggregator(c.Duration("window"), time.Minute)
 	if err != nil {
 		return usageError(err)
 	}
@@ -121,7 +121,7 @@ func reportAction(ctx context.Context, c *cli.Command) error {
 }
 
 // readResults streams one file into the aggregator and the failures.
-func readResults(name string, agg *report.Aggregator, failed *report.Failures) ([]string, error) {
+func readResults(name string, agg *results.Aggregator, failed *report.Failures) ([]string, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, usageError(fmt.Errorf("report: %s: %w", name, unwrapPath(err)))

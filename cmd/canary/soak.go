@@ -47,16 +47,16 @@ func soakCommand() *cli.Command {
 type soak struct {
 	server  *soakServer // nil: client side only
 	mu      sync.Mutex
-	agg     *report.Aggregator
+	agg     *results.Aggregator
 	wc      report.WindowCriteria
-	windows []report.Window
+	windows []results.Window
 	alarms  []report.Alarm
 	failed  report.Failures
 	link    func(traceID string) string // --jaeger's trace links; nil without
 }
 
 // close judges the windows the aggregator hands out and prints alarms.
-func (s *soak) close(ws []report.Window, log func(string)) (alarmed bool) {
+func (s *soak) close(ws []results.Window, log func(string)) (alarmed bool) {
 	for _, w := range ws {
 		if s.server != nil {
 			s.server.fill(context.Background(), &w)
@@ -175,7 +175,7 @@ func soakOptions(c *cli.Command) (attack.Options, *soak, func() error, error) {
 	o.Duration = c.Duration("duration")
 	// Records reach the aggregator when they complete: a window stays open
 	// for the request timeout after its end.
-	agg, err := report.NewAggregator(c.Duration("window"), o.Timeout+time.Second)
+	agg, err := results.NewAggregator(c.Duration("window"), o.Timeout+time.Second)
 	if err != nil {
 		closeResults()
 		return o, nil, noop, usageError(err)

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/canary-gate/canary/prom"
-	"github.com/canary-gate/canary/report"
+	"github.com/canary-gate/canary/results"
 	"github.com/canary-gate/canary/verify"
 	"github.com/urfave/cli/v3"
 )
@@ -79,7 +79,7 @@ func (s *soakServer) snapshot(ctx context.Context, at time.Time) {
 }
 
 // fill sets w.Server when the counts for its span can be had.
-func (s *soakServer) fill(ctx context.Context, w *report.Window) {
+func (s *soakServer) fill(ctx context.Context, w *results.Window) {
 	var res prom.Result
 	if s.client != nil {
 		r, err := s.client.Increase(ctx, s.sel, w.Start, w.End)

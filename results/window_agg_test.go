@@ -1,4 +1,4 @@
-package report
+package results
 
 import (
 	"bytes"
@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/canary-gate/canary/classify"
-	"github.com/canary-gate/canary/results"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -101,8 +100,8 @@ func TestNewAggregatorInvalid(t *testing.T) {
 		name        string
 		size, grace time.Duration
 	}{{"zero size", 0, 0}, {"negative grace", time.Second, -1}} {
-		if _, err := NewAggregator(tc.size, tc.grace); !errors.Is(err, ErrInvalid) {
-			t.Errorf("%s: NewAggregator(%v, %v) error = %v; want ErrInvalid", tc.name, tc.size, tc.grace, err)
+		if _, err := NewAggregator(tc.size, tc.grace); !errors.Is(err, errInvalidWindow) {
+			t.Errorf("%s: NewAggregator(%v, %v) error = %v; want errInvalidWindow", tc.name, tc.size, tc.grace, err)
 		}
 	}
 }
@@ -123,7 +122,7 @@ func TestAggregatorConstantMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	versions := [...]string{"v1", "v3", "v1", "v3", ""}
-	var r results.Record
+	var r Record
 	total, windows, maxOpen := 0, 0, 0
 	for i := range n {
 		r.At = t0.Add(time.Duration(i)*step - time.Duration(i%7)*250*time.Millisecond)
@@ -151,11 +150,11 @@ func TestAggregatorConstantMemory(t *testing.T) {
 }
 
 // TestAggregatorStream reads a results file with a torn last line through
-// results.NewScanner into the Aggregator, flushing by record time.
+// NewScanner into the Aggregator, flushing by record time.
 func TestAggregatorStream(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
-	rw := results.NewWriter(&buf)
+	rw := NewWriter(&buf)
 	for i := range 3000 {
 		r := rec(time.Duration(i)*20*time.Millisecond, []string{"v1", "v3"}[i%2], classify.OK, 200, time.Duration(i)*time.Microsecond)
 		if err := rw.Write(&r); err != nil {
@@ -171,7 +170,7 @@ func TestAggregatorStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc := results.NewScanner(&buf, "soak.jsonl")
+	sc := NewScanner(&buf, "soak.jsonl")
 	var ws []Window
 	for sc.Scan() {
 		r := sc.Record()
@@ -200,7 +199,7 @@ func BenchmarkAggregatorAdd(b *testing.B) {
 	}
 	versions := [...]string{"v1", "v3", "v1", "v3", ""}
 	outcomes := [...]classify.Outcome{classify.OK, classify.OK, classify.OK, classify.HTTPError}
-	var r results.Record
+	var r Record
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {

@@ -1,11 +1,11 @@
-package report
+package results
 
 import (
 	"slices"
 	"time"
 
 	"github.com/canary-gate/canary/classify"
-	"github.com/canary-gate/canary/results"
+	"github.com/canary-gate/canary/internal/textfmt"
 )
 
 // Window is the aggregate of the requests sent in [Start, End): counts per
@@ -45,7 +45,7 @@ func newWindow(start, end time.Time) *Window {
 
 // add counts one record; it never allocates once the record's version has
 // been seen in the window.
-func (w *Window) add(r *results.Record) {
+func (w *Window) add(r *Record) {
 	w.Counts[Key{r.Version, r.Outcome}]++
 	w.Status[r.Status]++
 	h := w.latency[r.Version]
@@ -61,9 +61,18 @@ func (w *Window) add(r *results.Record) {
 // associative, and merging the windows of a split set of records equals
 // aggregating them in one pass. Neither input is changed.
 func (w Window) Merge(o Window) Window {
-	m := newWindow(w.Start, w.End)
-	m.addWindow(&w)
-	m.addWindow(&o)
+	return Sum(w, o)
+}
+
+// Sum returns the aggregate of ws in one pass, as folding them with Merge
+// would: the earliest start, the latest end, and counts, histograms and
+// server counts added. It is the zero-span empty window for no windows.
+// None of ws is changed.
+func Sum(ws ...Window) Window {
+	m := newWindow(time.Time{}, time.Time{})
+	for i := range ws {
+		m.addWindow(&ws[i])
+	}
 	m.pack()
 	return *m
 }
@@ -143,7 +152,7 @@ func (w Window) ErrorRate() float64 {
 			errs += c
 		}
 	}
-	return pct(errs, w.Total())
+	return textfmt.Percent(errs, w.Total())
 }
 
 // Versions returns the named versions with requests in the window, sorted.
@@ -168,4 +177,14 @@ func (w Window) Quantile(version string, q float64) time.Duration {
 		return 0
 	}
 	return h.quantile(q)
+}
+
+// Slower is the number of version's requests certainly slower than d:
+// those in histogram buckets whose smallest value exceeds d.
+func (w Window) Slower(version string, d time.Duration) int {
+	h := w.latency[version]
+	if h == nil {
+		return 0
+	}
+	return int(h.above(d))
 }

@@ -1,4 +1,4 @@
-package report
+package results
 
 import (
 	"math"
@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/canary-gate/canary/classify"
-	"github.com/canary-gate/canary/results"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -17,15 +16,15 @@ var (
 )
 
 // rec is a record sent at t0+at.
-func rec(at time.Duration, version string, o classify.Outcome, status int, lat time.Duration) results.Record {
-	return results.Record{At: t0.Add(at), Version: version, Outcome: o, Status: status, Latency: lat}
+func rec(at time.Duration, version string, o classify.Outcome, status int, lat time.Duration) Record {
+	return Record{At: t0.Add(at), Version: version, Outcome: o, Status: status, Latency: lat}
 }
 
 // randomRecords draws n records over span: versions (and none), outcomes,
 // statuses, and latencies log-uniform from 0 to past the 60 s cap.
-func randomRecords(rng *rand.Rand, n int, span time.Duration) []results.Record {
+func randomRecords(rng *rand.Rand, n int, span time.Duration) []Record {
 	versions := []string{"v1", "v2", "v3", ""}
-	out := make([]results.Record, n)
+	out := make([]Record, n)
 	for i := range out {
 		lat := time.Duration(math.Exp(rng.Float64()*math.Log(90e9))) - 1
 		if rng.IntN(20) == 0 {
@@ -38,7 +37,7 @@ func randomRecords(rng *rand.Rand, n int, span time.Duration) []results.Record {
 }
 
 // onePass aggregates records into windows of size.
-func onePass(t testing.TB, size time.Duration, rs []results.Record) []Window {
+func onePass(t testing.TB, size time.Duration, rs []Record) []Window {
 	t.Helper()
 	a, err := NewAggregator(size, 0)
 	if err != nil {
@@ -59,12 +58,12 @@ func TestWindowMergeProperty(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for iter := range 40 {
 		rs := randomRecords(rng, 1+rng.IntN(400), time.Minute)
-		var parts [3][]results.Record
+		var parts [3][]Record
 		for _, r := range rs {
 			k := rng.IntN(3)
 			parts[k] = append(parts[k], r)
 		}
-		one := func(rs []results.Record) Window {
+		one := func(rs []Record) Window {
 			if ws := onePass(t, time.Hour, rs); len(ws) == 1 {
 				return ws[0]
 			}
@@ -87,7 +86,7 @@ func TestWindowMergeProperty(t *testing.T) {
 
 func TestWindowMergeSpans(t *testing.T) {
 	t.Parallel()
-	rs := []results.Record{rec(0, "v1", classify.OK, 200, time.Millisecond),
+	rs := []Record{rec(0, "v1", classify.OK, 200, time.Millisecond),
 		rec(3*time.Minute, "v3", classify.HTTPError, 503, time.Second)}
 	ws := onePass(t, time.Minute, rs)
 	ws[1].Server = map[string]float64{"v3": 2.5}
@@ -129,7 +128,7 @@ func TestHistogramBuckets(t *testing.T) {
 
 func TestWindowQuantiles(t *testing.T) {
 	t.Parallel()
-	var rs []results.Record
+	var rs []Record
 	for i := 1; i <= 1000; i++ {
 		rs = append(rs, rec(0, "v1", classify.OK, 200, time.Duration(i)*time.Millisecond))
 	}
@@ -157,11 +156,25 @@ func TestWindowQuantiles(t *testing.T) {
 			}
 		})
 	}
+	// Slower counts only whole buckets above d: of the 100 requests over
+	// 900 ms, those sharing a bucket with 900 ms are not certainly slower.
+	if got := w.Slower("v1", 900*time.Millisecond); got < 95 || got > 100 {
+		t.Errorf("Slower(v1, 900ms) = %d; want 95 to 100", got)
+	}
+	for _, tc := range []struct {
+		version string
+		d       time.Duration
+		want    int
+	}{{"v1", 0, 1000}, {"v1", time.Second, 0}, {"v3", 0, 1}, {"v2", 0, 0}} {
+		if got := w.Slower(tc.version, tc.d); got != tc.want {
+			t.Errorf("Slower(%q, %v) = %d; want %d", tc.version, tc.d, got, tc.want)
+		}
+	}
 }
 
 func TestWindowCounts(t *testing.T) {
 	t.Parallel()
-	w := onePass(t, time.Minute, []results.Record{
+	w := onePass(t, time.Minute, []Record{
 		rec(0, "v1", classify.OK, 200, 0),
 		rec(1, "v1", classify.RatingsUnavailable, 200, 0),
 		rec(2, "v3", classify.OK, 200, 0),

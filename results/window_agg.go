@@ -1,11 +1,10 @@
-package report
+package results
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"time"
-
-	"github.com/canary-gate/canary/results"
 )
 
 // Aggregator sorts records into windows of a fixed size by the time each
@@ -19,7 +18,7 @@ import (
 // up to its timeout later; choose grace at least that long. A record for a
 // window already handed out is not lost: it opens the window again, and the
 // next Flush hands out a second window with the same Start, which Merge
-// folds into the first (Render does so by itself). Late counts them.
+// folds into the first (report.Render does so by itself). Late counts them.
 type Aggregator struct {
 	size, grace time.Duration
 	open        map[int64]*Window // by Start in Unix nanoseconds
@@ -29,12 +28,15 @@ type Aggregator struct {
 	late        int
 }
 
+// errInvalidWindow is wrapped by NewAggregator's errors.
+var errInvalidWindow = errors.New("invalid window")
+
 // NewAggregator returns an Aggregator of windows of the given size whose
 // windows close once grace has passed after their end. The size must be
 // positive and the grace not negative.
 func NewAggregator(size, grace time.Duration) (*Aggregator, error) {
 	if size <= 0 || grace < 0 {
-		return nil, fmt.Errorf("%w window: size %v must be positive and grace %v not negative", ErrInvalid, size, grace)
+		return nil, fmt.Errorf("%w: size %v must be positive and grace %v not negative", errInvalidWindow, size, grace)
 	}
 	return &Aggregator{size: size, grace: grace, open: make(map[int64]*Window)}, nil
 }
@@ -42,7 +44,7 @@ func NewAggregator(size, grace time.Duration) (*Aggregator, error) {
 // Add counts one record in the window of r.At.Truncate(size). It is O(1)
 // and does not allocate, except for the first record of a window or of a
 // version within it.
-func (a *Aggregator) Add(r *results.Record) {
+func (a *Aggregator) Add(r *Record) {
 	w := a.cur
 	if w == nil || r.At.Before(w.Start) || !r.At.Before(w.End) {
 		w = a.window(r.At)

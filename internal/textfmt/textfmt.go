@@ -1,0 +1,61 @@
+// Package textfmt prints the numbers, times and counts of canary's
+// messages the way a person writes them, so the decision engine's
+// sentences and the reports that show them agree to the character. It is
+// a leaf: it imports only the standard library.
+package textfmt
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Num prints a number the way a user would write it: 50, 33.3, 0.5.
+func Num(x float64) string {
+	return strconv.FormatFloat(x, 'f', -1, 64)
+}
+
+// Percent is part/whole in percent, 0 for an empty whole.
+func Percent(part, whole int) float64 {
+	if whole == 0 {
+		return 0
+	}
+	return float64(part) / float64(whole) * 100
+}
+
+// Latency prints a latency with three significant digits: 850µs,
+// 21.4ms, 812ms, 1.23s.
+func Latency(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return fmt.Sprintf("%dµs", d.Microseconds())
+	case d < time.Second:
+		return fmt.Sprintf("%.3gms", float64(d)/float64(time.Millisecond))
+	}
+	return fmt.Sprintf("%.3gs", d.Seconds())
+}
+
+// Clock prints t in UTC as a time of day, with the date when dated.
+func Clock(t time.Time, dated bool) string {
+	if dated {
+		return t.UTC().Format("01-02 15:04:05")
+	}
+	return t.UTC().Format("15:04:05")
+}
+
+// SpansDays reports whether [start, end) covers more than one UTC day.
+func SpansDays(start, end time.Time) bool {
+	s, e := start.UTC(), end.UTC().Add(-time.Nanosecond)
+	return s.YearDay() != e.YearDay() || s.Year() != e.Year()
+}
+
+// Plural is word, with an s unless n is 1.
+func Plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}
+
+// NOf is "1 window", "2 windows".
+func NOf(n int, noun string) string { return fmt.Sprintf("%d %s", n, Plural(n, noun)) }
