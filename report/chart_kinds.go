@@ -6,6 +6,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/canary-gate/canary/decide"
 	"github.com/canary-gate/canary/internal/textfmt"
 	"github.com/canary-gate/canary/results"
 )
@@ -66,7 +67,7 @@ func shareChart(tl *timeline) *chart {
 			}
 		}
 		c.series(name, ys, versionColor(i), false)
-		c.alarms(tl.alarmed(ys, name, AlarmSplit, AlarmStray))
+		c.alarms(tl.alarmed(ys, name, decide.AlarmSplit, decide.AlarmStray))
 	}
 	return c
 }
@@ -92,11 +93,11 @@ func errorChart(tl *timeline) *chart {
 	c.p.Y.Min, c.p.Y.Max = 0, 1
 	all := tl.ys(results.Window.ErrorRate)
 	c.series("all", all, inkColor, false)
-	c.alarms(tl.alarmed(all, "", AlarmErrors))
+	c.alarms(tl.alarmed(all, "", decide.AlarmErrors))
 	for i, name := range tl.v.versions {
 		ys := tl.ys(func(w results.Window) float64 { return textfmt.Percent(w.Errors(name), w.Count(name)) })
 		c.series(name, ys, versionColor(i), true)
-		c.alarms(tl.alarmed(ys, name, AlarmErrors))
+		c.alarms(tl.alarmed(ys, name, decide.AlarmErrors))
 	}
 	return c
 }
@@ -116,7 +117,7 @@ func latencyChart(tl *timeline) *chart {
 		p99 := tl.ys(q(0.99))
 		c.series(name+" p99", p99, versionColor(i), false)
 		c.series(name+" p50", tl.ys(q(0.5)), versionColor(i), true)
-		c.alarms(tl.alarmed(p99, name, AlarmLatency))
+		c.alarms(tl.alarmed(p99, name, decide.AlarmLatency))
 	}
 	return c
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/canary-gate/canary/decide"
 	"github.com/canary-gate/canary/internal/textfmt"
 	"github.com/canary-gate/canary/results"
 	"gonum.org/v1/plot/plotter"
@@ -57,7 +58,7 @@ func (tl *timeline) ys(f func(results.Window) float64) []float64 {
 
 // alarmed returns the points of ys whose group has an alarm of one of
 // kinds for version.
-func (tl *timeline) alarmed(ys []float64, version string, kinds ...AlarmKind) plotter.XYs {
+func (tl *timeline) alarmed(ys []float64, version string, kinds ...decide.AlarmKind) plotter.XYs {
 	var pts plotter.XYs
 	for i, g := range tl.idx {
 		if g < 0 || math.IsNaN(ys[i]) {
@@ -106,13 +107,13 @@ func serverShareOf(version string) func(results.Window) float64 {
 // that Judge would use for the point's windows (merged ones judged as
 // one), centred on the share; points without a versioned request are
 // left out.
-func (tl *timeline) intervals(c WindowCriteria) map[string]intervalBars {
+func (tl *timeline) intervals(c decide.WindowCriteria) map[string]intervalBars {
 	out := map[string]intervalBars{}
 	for i, g := range tl.idx {
 		if g < 0 || tl.groups[g].Total() == tl.groups[g].Count("") {
 			continue
 		}
-		for _, r := range Split(tl.groups[g], c) {
+		for _, r := range decide.Split(tl.groups[g], c) {
 			out[r.Version] = append(out[r.Version], intervalBar{x: tl.xs[i], y: r.Share, low: r.Share - r.Low, high: r.High - r.Share})
 		}
 	}

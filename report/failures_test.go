@@ -40,8 +40,8 @@ func TestFailures(t *testing.T) {
 			t.Errorf("%+v: a link exactly when sampled, and the trace id always", fr)
 		}
 	}
-	rep := &Report{Title: "failures", Failed: list, FailedTotal: total,
-		Windows: []results.Window{{Start: start, End: start.Add(time.Minute)}}}
+	rep := withVerdict(&Report{Title: "failures", Failed: list, FailedTotal: total,
+		Windows: []results.Window{{Start: start, End: start.Add(time.Minute)}}})
 	for format, want := range map[string][]string{
 		"text":     {"failed requests (25 in all; the newest 20, oldest first)", "x-request-id req-29 http://jaeger/trace/" + fmt.Sprintf("%032x", 29), "req-28 trace " + fmt.Sprintf("%032x", 28) + " (not sampled)"},
 		"markdown": {"### Failed requests (25 in all; the newest 20)"},

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/canary-gate/canary/classify"
+	"github.com/canary-gate/canary/decide"
 	"github.com/canary-gate/canary/internal/browsertest"
 	"github.com/canary-gate/canary/results"
 	"golang.org/x/net/html"
@@ -65,7 +66,7 @@ func TestHTMLSelfContained(t *testing.T) {
 		{"one window", func(t testing.TB) *Report { return soak(t, renderScenarios[0].spec) }, 4},
 		{"soak with server counts", func(t testing.TB) *Report { return soak(t, renderScenarios[1].spec) }, 5},
 		{"5000 windows", manyWindows, 4},
-		{"empty", func(testing.TB) *Report { return &Report{} }, 0},
+		{"empty", func(testing.TB) *Report { return withVerdict(&Report{}) }, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -94,7 +95,7 @@ func manyWindows(t testing.TB) *Report {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var alarms []Alarm
+	var alarms []decide.Alarm
 	for i := range 5000 {
 		for j := range 20 {
 			v := []string{"v1", "v3"}[j%2]
@@ -103,11 +104,11 @@ func manyWindows(t testing.TB) *Report {
 			a.Add(&r)
 		}
 		if i%500 == 250 {
-			alarms = append(alarms, Alarm{Start: t0.Add(time.Duration(i) * time.Minute), Kind: AlarmSplit,
+			alarms = append(alarms, decide.Alarm{Start: t0.Add(time.Duration(i) * time.Minute), Kind: decide.AlarmSplit,
 				Version: "v1", Message: "synthetic"})
 		}
 	}
-	return &Report{Title: "long soak", Windows: a.Close(), Alarms: alarms, Expect: "v1=50,v3=50", Tolerance: 5}
+	return withVerdict(&Report{Title: "long soak", Windows: a.Close(), Alarms: alarms, Expect: "v1=50,v3=50", Tolerance: 5})
 }
 
 // TestHTMLEscapes: names from results files cannot inject markup, in the
@@ -195,17 +196,17 @@ func TestHTMLIntervals(t *testing.T) {
 			a.Add(&r)
 		}
 	}
-	e, err := ParseExpect("v1=50,v3=50")
+	e, err := decide.ParseExpect("v1=50,v3=50")
 	if err != nil {
 		t.Fatal(err)
 	}
-	wc := WindowCriteria{Expect: e, Tolerance: 5, Confidence: 0.95, MaxErrorRate: 0.01}
+	wc := decide.WindowCriteria{Expect: e, Tolerance: 5, Confidence: 0.95, MaxErrorRate: 0.01}
 	if err := wc.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	ws := a.Close()
-	sharePaths := func(c *WindowCriteria) int {
-		page := renderHTMLString(t, &Report{Windows: ws, Expect: "v1=50,v3=50", Tolerance: 5, Criteria: c})
+	sharePaths := func(c *decide.WindowCriteria) int {
+		page := renderHTMLString(t, withVerdict(&Report{Windows: ws, Expect: "v1=50,v3=50", Tolerance: 5, Criteria: c}))
 		i := strings.Index(page, "<svg")
 		j := strings.Index(page[i:], "</svg>")
 		return countElements(t, page[i:i+j+len("</svg>")], "path")

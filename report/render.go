@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/canary-gate/canary/decide"
 	"github.com/canary-gate/canary/results"
 )
 
@@ -18,9 +19,9 @@ type Report struct {
 	// Windows in any order; windows with the same Start (a late record
 	// reopens its window, see Aggregator) are merged.
 	Windows []results.Window
-	Alarms  []Alarm
-	// Verdict and Reason are SoakVerdict's; when Verdict is empty, Render
-	// asks SoakVerdict.
+	Alarms  []decide.Alarm
+	// Verdict and Reason are the caller's, decide.SoakVerdict's over the
+	// same windows and alarms; Render shows them and decides nothing.
 	Verdict string
 	Reason  string
 	// Expect is the expected split as ParseExpect reads it, drawn as a
@@ -29,7 +30,7 @@ type Report struct {
 	Tolerance float64
 	// Criteria, when set, are those the windows were judged by: the HTML
 	// share chart then draws each point's interval at their confidence.
-	Criteria *WindowCriteria
+	Criteria *decide.WindowCriteria
 	// Start and End bound the run; zero means the windows' span.
 	Start, End time.Time
 	Warnings   []string // torn lines, late records and the like
@@ -55,7 +56,7 @@ var renderers = map[string]func(io.Writer, *view) error{
 func Render(w io.Writer, format string, rep *Report) error {
 	render := renderers[format]
 	if render == nil {
-		return fmt.Errorf("%w format %q: want one of %v", ErrInvalid, format, slices.Sorted(maps.Keys(renderers)))
+		return fmt.Errorf("%w format %q: want one of %v", decide.ErrInvalid, format, slices.Sorted(maps.Keys(renderers)))
 	}
 	if err := render(w, newView(rep)); err != nil {
 		return fmt.Errorf("render %s report: %w", format, err)
@@ -71,8 +72,8 @@ type view struct {
 	size       time.Duration
 	start, end time.Time
 	versions   []string // expected ones in order, then others sorted
-	expect     Expectation
-	alarms     []Alarm // sorted by Start
+	expect     decide.Expectation
+	alarms     []decide.Alarm // sorted by Start
 	verdict    string
 	reason     string
 	server     bool // some window has server counts
@@ -98,7 +99,7 @@ func newView(rep *Report) *view {
 	if v.end.IsZero() {
 		v.end = v.total.End
 	}
-	v.expect, _ = ParseExpect(rep.Expect) // no band when it does not parse
+	v.expect, _ = decide.ParseExpect(rep.Expect) // no band when it does not parse
 	v.versions = v.expect.Versions()
 	for _, name := range v.total.Versions() {
 		if !slices.Contains(v.versions, name) {
@@ -106,11 +107,7 @@ func newView(rep *Report) *view {
 		}
 	}
 	v.alarms = slices.Clone(rep.Alarms)
-	slices.SortStableFunc(v.alarms, func(a, b Alarm) int { return a.Start.Compare(b.Start) })
-	if v.verdict == "" {
-		verdict, reason := SoakVerdict(v.windows, v.alarms)
-		v.verdict, v.reason = verdict.String(), reason
-	}
+	slices.SortStableFunc(v.alarms, func(a, b decide.Alarm) int { return a.Start.Compare(b.Start) })
 	return v
 }
 

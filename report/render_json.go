@@ -5,24 +5,25 @@ import (
 	"io"
 	"time"
 
+	"github.com/canary-gate/canary/decide"
 	"github.com/canary-gate/canary/results"
 )
 
 // jsonReport is the json format: the whole report, every window.
 type jsonReport struct {
-	Title     string       `json:"title"`
-	Verdict   string       `json:"verdict"`
-	Reason    string       `json:"reason"`
-	Expect    string       `json:"expect"`
-	Tolerance float64      `json:"tolerance_pct"`
-	Start     time.Time    `json:"start"`
-	End       time.Time    `json:"end"`
-	Window    float64      `json:"window_s"` // the usual window size
-	Sources   []string     `json:"sources"`
-	Warnings  []string     `json:"warnings"`
-	Totals    jsonWindow   `json:"totals"`
-	Windows   []jsonWindow `json:"windows"`
-	Alarms    []Alarm      `json:"alarms"`
+	Title     string         `json:"title"`
+	Verdict   string         `json:"verdict"`
+	Reason    string         `json:"reason"`
+	Expect    string         `json:"expect"`
+	Tolerance float64        `json:"tolerance_pct"`
+	Start     time.Time      `json:"start"`
+	End       time.Time      `json:"end"`
+	Window    float64        `json:"window_s"` // the usual window size
+	Sources   []string       `json:"sources"`
+	Warnings  []string       `json:"warnings"`
+	Totals    jsonWindow     `json:"totals"`
+	Windows   []jsonWindow   `json:"windows"`
+	Alarms    []decide.Alarm `json:"alarms"`
 	// Failed are the newest failed requests, FailedTotal all of them.
 	Failed      []RequestRef `json:"failed_requests,omitempty"`
 	FailedTotal int          `json:"failed_total,omitempty"`

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/canary-gate/canary/decide"
 	"github.com/canary-gate/canary/internal/textfmt"
 	"github.com/canary-gate/canary/results"
 )
@@ -64,8 +65,8 @@ func groups(ws []results.Window, limit int) ([]results.Window, int) {
 }
 
 // alarmsIn returns the alarms of windows starting in [w.Start, w.End).
-func (v *view) alarmsIn(w results.Window) []Alarm {
-	var out []Alarm
+func (v *view) alarmsIn(w results.Window) []decide.Alarm {
+	var out []decide.Alarm
 	for _, a := range v.alarms {
 		if !a.Start.Before(w.Start) && a.Start.Before(w.End) {
 			out = append(out, a)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/canary-gate/canary/classify"
+	"github.com/canary-gate/canary/decide"
 	"github.com/canary-gate/canary/results"
 	"github.com/google/go-cmp/cmp"
 )
@@ -61,7 +62,11 @@ func soak(t testing.TB, s soakSpec) *Report {
 		}
 	}
 	ws = append(ws, a.Close()...)
-	c := WindowCriteria{Expect: mustExpect(t, "v1=50,v3=50"), Tolerance: 5, MaxErrorRate: 0.01,
+	e, err := decide.ParseExpect("v1=50,v3=50")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := decide.WindowCriteria{Expect: e, Tolerance: 5, MaxErrorRate: 0.01,
 		LatencyP99: 400 * time.Millisecond, Confidence: 0.95, Windows: s.windows}
 	rep := &Report{Title: "Bookinfo soak <stage 2>", Sources: []string{"soak-a.jsonl", "soak-b.jsonl"},
 		Expect: c.Expect.String(), Tolerance: c.Tolerance, Warnings: []string{"soak-b.jsonl:1201: torn last line ignored"}}
@@ -69,12 +74,10 @@ func soak(t testing.TB, s soakSpec) *Report {
 		if s.server {
 			ws[i].Server = map[string]float64{"v1": float64(ws[i].Count("v1")) * 1.02, "v3": float64(ws[i].Count("v3"))}
 		}
-		rep.Alarms = append(rep.Alarms, Judge(ws[i], c)...)
+		rep.Alarms = append(rep.Alarms, decide.Judge(ws[i], c)...)
 	}
 	rep.Windows = ws
-	verdict, reason := SoakVerdict(ws, rep.Alarms)
-	rep.Verdict, rep.Reason = verdict.String(), reason
-	return rep
+	return withVerdict(rep)
 }
 
 func soakRecord(rng *rand.Rand, s soakSpec, i, j int) results.Record {
@@ -182,7 +185,11 @@ func TestRenderWellFormed(t *testing.T) {
 	if got, want := suites.Tests, len(rep.Windows)+1; got != want {
 		t.Errorf("junit tests = %d; want %d (a case per window plus the verdict)", got, want)
 	}
-	if got, want := suites.Failures, len(alarmedStarts(rep.Alarms))+1; got != want {
+	alarmed := map[int64]bool{}
+	for _, a := range rep.Alarms {
+		alarmed[a.Start.UnixNano()] = true
+	}
+	if got, want := suites.Failures, len(alarmed)+1; got != want {
 		t.Errorf("junit failures = %d; want %d (alarmed windows plus the verdict)", got, want)
 	}
 }
@@ -207,10 +214,18 @@ func TestRenderCoalescesLateWindows(t *testing.T) {
 	}
 }
 
+// withVerdict sets rep's verdict as Render's callers do, from
+// decide.SoakVerdict over its windows and alarms.
+func withVerdict(rep *Report) *Report {
+	v, reason := decide.SoakVerdict(rep.Windows, rep.Alarms)
+	rep.Verdict, rep.Reason = v.String(), reason
+	return rep
+}
+
 func TestRenderUnknownFormat(t *testing.T) {
 	t.Parallel()
 	err := Render(&bytes.Buffer{}, "pdf", &Report{})
-	if !errors.Is(err, ErrInvalid) {
+	if !errors.Is(err, decide.ErrInvalid) {
 		t.Errorf("Render(pdf) = %v; want ErrInvalid", err)
 	}
 }
@@ -220,7 +235,7 @@ func TestRenderEmpty(t *testing.T) {
 	t.Parallel()
 	for format := range renderers {
 		var buf bytes.Buffer
-		if err := Render(&buf, format, &Report{}); err != nil || buf.Len() == 0 {
+		if err := Render(&buf, format, withVerdict(&Report{})); err != nil || buf.Len() == 0 {
 			t.Errorf("Render(%s, empty) = %v with %d bytes; want some output", format, err, buf.Len())
 		}
 	}

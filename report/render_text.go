@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/canary-gate/canary/decide"
 	"github.com/canary-gate/canary/internal/textfmt"
 )
 
@@ -131,7 +132,7 @@ func (v *view) windowColumns() []string {
 }
 
 // alarmSummary is "split v3, errors v1" (kinds and versions, once each).
-func alarmSummary(alarms []Alarm) string {
+func alarmSummary(alarms []decide.Alarm) string {
 	var parts []string
 	for _, a := range alarms {
 		p := strings.TrimSpace(string(a.Kind) + " " + a.Version)

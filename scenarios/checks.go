@@ -25,7 +25,7 @@ import (
 const sumSlack = 1e-9
 
 // checkExpect checks the syntax of "v1=50,v3=50": VERSION=PERCENT pairs,
-// each version once, percentages summing to 100. The report package does
+// each version once, percentages summing to 100. The decide package does
 // the full check when the gate runs.
 func checkExpect(s string) string {
 	const want = "VERSION=PERCENT pairs summing to 100 such as v1=90,v3=10"

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Enforces the one-way import rules of the house style: data flows
-# attack -> classify -> results -> report, each package imports only those
-# upstream of it (and scenarios, which is pure data); only cmd wires them.
+# attack -> classify -> results -> decide -> report, each package imports
+# only those upstream of it (and scenarios, which is pure data); only cmd
+# wires them. results aggregates the records into windows; decide is the
+# statistical engine that turns pages and windows into verdicts and
+# imports no renderer; report renders those verdicts and never decides.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mod=$(go list -m)
@@ -32,8 +35,9 @@ check internal/lab/cmd/canary-lab internal/lab
 check scenarios internal/yamlerr
 check classify scenarios internal/yamlerr
 check results classify internal/textfmt
+check decide classify results internal/textfmt
 check attack classify results scenarios
-check report classify results scenarios internal/textfmt
+check report classify results decide internal/textfmt
 # The local Bookinfo mesh: Istio resources and Bookinfo's apps know nothing
 # of each other or of the data plane (mesh), which wires them together.
 # pagetest is test support for app's tests, so it must not import app.
@@ -44,7 +48,7 @@ check bookinfo/mesh bookinfo/istio bookinfo/app
 check bookinfo/internal/pagetest
 check bookinfo/kube bookinfo/istio bookinfo/mesh
 check bookinfo
-check verify attack classify jaeger prom report results scenarios
+check verify attack classify decide jaeger prom report results scenarios
 check prom
 check jaeger
 check serve

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/canary-gate/canary/attack"
+	"github.com/canary-gate/canary/decide"
 	"github.com/canary-gate/canary/prom"
-	"github.com/canary-gate/canary/report"
 )
 
 // DefaultRate is the gate's request rate per second: enough for a 50/50
@@ -20,11 +20,11 @@ const DefaultRate = 20
 // Options configure one gate.
 type Options struct {
 	Attack   attack.Options  // target, rate (0: closed loop), headers, login, timeouts
-	Criteria report.Criteria // expectation, tolerance, confidence, budgets
+	Criteria decide.Criteria // expectation, tolerance, confidence, budgets
 
 	// Timeout bounds the whole gate; 0 means none (MaxRequests still ends it).
 	Timeout time.Duration
-	// Settle turns on the settle rule (report.Settle); SettleTimeout bounds it.
+	// Settle turns on the settle rule (decide.Settle); SettleTimeout bounds it.
 	Settle        bool
 	SettleTimeout time.Duration
 	// SettleMin leaves out every page sent in the first SettleMin, before
@@ -77,7 +77,7 @@ type Progress struct {
 	Elapsed   time.Duration
 	Settling  bool
 	Discarded int // settling pages left out of the evidence
-	Decision  report.Decision
+	Decision  decide.Decision
 }
 
 // ErrUnreachable means the target could not be reached when the gate began:

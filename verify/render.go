@@ -9,7 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/canary-gate/canary/report"
+	"github.com/canary-gate/canary/decide"
 )
 
 // Formats are the output formats of a gate's result.
@@ -251,13 +251,13 @@ type junitM struct {
 // error budget, the server side and the mirror.
 func writeJUnit(w io.Writer, r *Result) error {
 	set := junitSet{Name: "canary verify " + r.Client.Expect, Time: r.End.Sub(r.Start).Seconds()}
-	add := func(name string, v report.Verdict, msg string) {
+	add := func(name string, v decide.Verdict, msg string) {
 		jc := junitCase{Name: name, Class: "canary.verify", Output: msg}
 		switch v {
-		case report.Fail:
+		case decide.Fail:
 			jc.Failure = &junitM{Message: msg}
 			set.Failures++
-		case report.Pass:
+		case decide.Pass:
 		default:
 			jc.Skipped = &junitM{Message: "inconclusive: " + msg}
 			set.Skipped++
@@ -268,18 +268,18 @@ func writeJUnit(w io.Writer, r *Result) error {
 		add("share of "+v.Version, statusVerdict(v.Status, r.Client.Verdict),
 			fmt.Sprintf("%.1f%% [%.1f, %.1f] of %d pages, expected %g%% ± %g", v.Share, v.Low, v.High, r.Client.N, v.Expected, r.Client.Tolerance))
 	}
-	add("error budget", statusVerdict(r.Client.Errors.Status, report.Pass), fmt.Sprintf("budget %g%%", r.Client.Errors.Budget))
+	add("error budget", statusVerdict(r.Client.Errors.Status, decide.Pass), fmt.Sprintf("budget %g%%", r.Client.Errors.Budget))
 	if s := r.Server; s != nil {
 		v, msg := s.Verdict, s.Reason
 		if !s.Ran {
-			v, msg = report.Inconclusive, s.Error
+			v, msg = decide.Inconclusive, s.Error
 		}
 		add("server-side split", v, msg)
 	}
 	if m := r.Mirror; m != nil {
-		v := report.Fail
+		v := decide.Fail
 		if m.OK {
-			v = report.Pass
+			v = decide.Pass
 		}
 		add("mirror to "+m.Version, v, m.Reason)
 	}
@@ -292,15 +292,15 @@ func writeJUnit(w io.Writer, r *Result) error {
 
 // statusVerdict maps a version's status to a test case outcome; undecided
 // takes the overall client verdict (a PASS decides every version).
-func statusVerdict(s report.Status, overall report.Verdict) report.Verdict {
+func statusVerdict(s decide.Status, overall decide.Verdict) decide.Verdict {
 	switch s {
-	case report.Within:
-		return report.Pass
-	case report.Outside, report.Stray:
-		return report.Fail
+	case decide.Within:
+		return decide.Pass
+	case decide.Outside, decide.Stray:
+		return decide.Fail
 	}
-	if overall == report.Pass {
-		return report.Pass
+	if overall == decide.Pass {
+		return decide.Pass
 	}
-	return report.Inconclusive
+	return decide.Inconclusive
 }

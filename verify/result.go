@@ -4,15 +4,15 @@ import (
 	"time"
 
 	"github.com/canary-gate/canary/attack"
-	"github.com/canary-gate/canary/report"
+	"github.com/canary-gate/canary/decide"
 )
 
 // Result is a gate's verdict with everything behind it.
 type Result struct {
-	Verdict report.Verdict  `json:"verdict"`
+	Verdict decide.Verdict  `json:"verdict"`
 	Reason  string          `json:"reason"`
 	Target  string          `json:"target"`
-	Client  report.Decision `json:"client"`
+	Client  decide.Decision `json:"client"`
 	Server  *Server         `json:"server,omitempty"`
 	Mirror  *MirrorResult   `json:"mirror,omitempty"`
 	Settle  SettleInfo      `json:"settle"`
@@ -53,13 +53,13 @@ type Server struct {
 	// saw in the same window.
 	Counts      map[string]float64 `json:"counts"`
 	ClientPages map[string]int     `json:"client_pages"`
-	Decision    *report.Decision   `json:"decision,omitempty"`
+	Decision    *decide.Decision   `json:"decision,omitempty"`
 	Agreement   []Agreement        `json:"agreement,omitempty"`
 	Responses   []Responses        `json:"responses,omitempty"` // by code and Envoy flags
 	Extra       float64            `json:"extra"`               // requests beyond the client's pages: retries, other clients
 	NoTelemetry []string           `json:"no_telemetry,omitempty"`
 	Restarted   []string           `json:"restarted,omitempty"`
-	Verdict     report.Verdict     `json:"verdict"`
+	Verdict     decide.Verdict     `json:"verdict"`
 	Reason      string             `json:"reason"`
 }
 

@@ -10,8 +10,8 @@ import (
 
 	"github.com/canary-gate/canary/attack"
 	"github.com/canary-gate/canary/classify"
+	"github.com/canary-gate/canary/decide"
 	"github.com/canary-gate/canary/prom"
-	"github.com/canary-gate/canary/report"
 	"github.com/canary-gate/canary/results"
 )
 
@@ -29,8 +29,8 @@ type gate struct {
 	start time.Time
 
 	mu        sync.Mutex
-	seq       *report.Sequential
-	settle    *report.Settle
+	seq       *decide.Sequential
+	settle    *decide.Settle
 	discarded int
 	effective time.Time // first evidence page
 	pages     map[string]int
@@ -56,14 +56,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	seq, err := report.NewSequential(o.Criteria)
+	seq, err := decide.NewSequential(o.Criteria)
 	if err != nil {
 		return nil, err
 	}
 	g := &gate{o: &o, start: time.Now(), seq: seq, pages: map[string]int{}}
 	g.traces = newTraceSampler(g.o)
 	if o.Settle {
-		g.settle = report.NewSettle(o.Criteria, o.SettleTimeout)
+		g.settle = decide.NewSettle(o.Criteria, o.SettleTimeout)
 	}
 	if o.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -81,7 +81,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	res := g.result(ctx, sum, base)
-	res.Interrupted = ctx.Err() != nil && seq.Verdict() == report.Pending
+	res.Interrupted = ctx.Err() != nil && seq.Verdict() == decide.Pending
 	return res, nil
 }
 
@@ -159,11 +159,11 @@ func (g *gate) evidenceObserve(r *results.Record) {
 		g.effective = r.At
 	}
 	g.traces.observe(r)
-	if g.seq.Verdict() != report.Pending {
+	if g.seq.Verdict() != decide.Pending {
 		return // the rest of the in-flight pages are in the server window only
 	}
 	g.seq.Add(r.Version, r.Outcome == classify.OK)
-	if g.seq.Verdict() != report.Pending && g.stop != nil {
+	if g.seq.Verdict() != decide.Pending && g.stop != nil {
 		g.stop()
 	}
 }

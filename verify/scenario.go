@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/canary-gate/canary/attack"
+	"github.com/canary-gate/canary/decide"
 	"github.com/canary-gate/canary/prom"
-	"github.com/canary-gate/canary/report"
 	"github.com/canary-gate/canary/scenarios"
 )
 
@@ -34,14 +34,14 @@ type ScenarioEnv struct {
 	// ExpectFrom reads the expectation from a VirtualService or HTTPRoute
 	// file, and the route's backend Services other than host (none for a
 	// VirtualService) for the server check.
-	ExpectFrom func(path, host string) (e report.Expectation, backends []string, err error)
+	ExpectFrom func(path, host string) (e decide.Expectation, backends []string, err error)
 }
 
 // StageResult is one stage's outcome.
 type StageResult struct {
 	Name     string         `json:"name"`
 	Expect   string         `json:"expect"`
-	Verdict  report.Verdict `json:"verdict"`
+	Verdict  decide.Verdict `json:"verdict"`
 	Reason   string         `json:"reason"`
 	Gate     *Result        `json:"gate,omitempty"`
 	Apply    *StepResult    `json:"apply,omitempty"`
@@ -65,7 +65,7 @@ type StepResult struct {
 type ScenarioResult struct {
 	Scenario string         `json:"scenario"`
 	Target   string         `json:"target"`
-	Verdict  report.Verdict `json:"verdict"`
+	Verdict  decide.Verdict `json:"verdict"`
 	Reason   string         `json:"reason"`
 	Stages   []StageResult  `json:"stages"`
 	Start    time.Time      `json:"start"`
@@ -78,7 +78,7 @@ type ScenarioResult struct {
 // that fails runs its rollback and ends the run, as does an inconclusive
 // stage (without rollback: not proven bad) or one that could not run.
 func RunScenario(ctx context.Context, sc *scenarios.Scenario, env ScenarioEnv) *ScenarioResult {
-	res := &ScenarioResult{Scenario: sc.Name, Target: sc.Target, Start: time.Now(), Verdict: report.Pass}
+	res := &ScenarioResult{Scenario: sc.Name, Target: sc.Target, Start: time.Now(), Verdict: decide.Pass}
 	if env.Target != "" {
 		res.Target = env.Target
 	}
@@ -95,7 +95,7 @@ func RunScenario(ctx context.Context, sc *scenarios.Scenario, env ScenarioEnv) *
 		if env.OnStage != nil {
 			env.OnStage(sr)
 		}
-		if sr.Error != "" || sr.Verdict != report.Pass {
+		if sr.Error != "" || sr.Verdict != decide.Pass {
 			break
 		}
 		if st.Pause > 0 {
@@ -110,21 +110,21 @@ func RunScenario(ctx context.Context, sc *scenarios.Scenario, env ScenarioEnv) *
 	return res
 }
 
-func scenarioVerdict(res *ScenarioResult, stages int) (report.Verdict, string) {
+func scenarioVerdict(res *ScenarioResult, stages int) (decide.Verdict, string) {
 	for _, s := range res.Stages {
 		switch {
 		case s.Error != "":
-			return report.Inconclusive, fmt.Sprintf("stage %q could not run: %s", s.Name, s.Error)
-		case s.Verdict == report.Fail:
-			return report.Fail, fmt.Sprintf("stage %q failed: %s", s.Name, s.Reason)
-		case s.Verdict != report.Pass:
-			return report.Inconclusive, fmt.Sprintf("stage %q was inconclusive: %s", s.Name, s.Reason)
+			return decide.Inconclusive, fmt.Sprintf("stage %q could not run: %s", s.Name, s.Error)
+		case s.Verdict == decide.Fail:
+			return decide.Fail, fmt.Sprintf("stage %q failed: %s", s.Name, s.Reason)
+		case s.Verdict != decide.Pass:
+			return decide.Inconclusive, fmt.Sprintf("stage %q was inconclusive: %s", s.Name, s.Reason)
 		}
 	}
 	if res.Interrupted || len(res.Stages) < stages {
-		return report.Inconclusive, fmt.Sprintf("interrupted after %d of %d stages", len(res.Stages), stages)
+		return decide.Inconclusive, fmt.Sprintf("interrupted after %d of %d stages", len(res.Stages), stages)
 	}
-	return report.Pass, fmt.Sprintf("all %d stages passed", stages)
+	return decide.Pass, fmt.Sprintf("all %d stages passed", stages)
 }
 
 func runStage(ctx context.Context, sc *scenarios.Scenario, i int, target string, env ScenarioEnv) (sr StageResult) {
@@ -154,7 +154,7 @@ func runStage(ctx context.Context, sc *scenarios.Scenario, i int, target string,
 		return sr
 	}
 	sr.Gate, sr.Verdict, sr.Reason = gate, gate.Verdict, gate.Reason
-	if gate.Verdict == report.Fail && st.OnFail != nil {
+	if gate.Verdict == decide.Fail && st.OnFail != nil {
 		step := runStep(context.WithoutCancel(ctx), *st.OnFail, env, append(hookEnv, "CANARY_VERDICT=FAIL"))
 		sr.Rollback = &step
 	}
@@ -272,7 +272,7 @@ func stageOptions(sc *scenarios.Scenario, i int, target string, env ScenarioEnv)
 	if err != nil {
 		return o, err
 	}
-	c := report.DefaultCriteria(e)
+	c := decide.DefaultCriteria(e)
 	setF(&c.Tolerance, g.Tolerance)
 	setF(&c.Confidence, g.Confidence)
 	if g.MaxRequests != nil {
@@ -363,16 +363,16 @@ func parseMirror(s string) (*Mirror, error) {
 
 // stageExpect is the stage's expectation, from expect or expect-from, and
 // the backends an expect-from route names.
-func stageExpect(st scenarios.Stage, env ScenarioEnv, host string) (report.Expectation, []string, error) {
+func stageExpect(st scenarios.Stage, env ScenarioEnv, host string) (decide.Expectation, []string, error) {
 	if st.Expect != "" {
-		e, err := report.ParseExpect(st.Expect)
+		e, err := decide.ParseExpect(st.Expect)
 		if err != nil {
 			return e, nil, fmt.Errorf("expect %q: %w", st.Expect, err)
 		}
 		return e, nil, nil
 	}
 	if env.ExpectFrom == nil {
-		return report.Expectation{}, nil, fmt.Errorf("expect-from %s: not supported here", st.ExpectFrom)
+		return decide.Expectation{}, nil, fmt.Errorf("expect-from %s: not supported here", st.ExpectFrom)
 	}
 	path := st.ExpectFrom
 	if !filepath.IsAbs(path) {

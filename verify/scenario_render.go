@@ -8,7 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/canary-gate/canary/report"
+	"github.com/canary-gate/canary/decide"
 )
 
 // WriteScenario renders a scenario run in one of Formats.
@@ -43,7 +43,7 @@ func stageRows(r *ScenarioResult) []stageRow {
 	return out
 }
 
-func clientSplit(d report.Decision) string {
+func clientSplit(d decide.Decision) string {
 	var parts []string
 	for _, v := range d.Versions {
 		if v.Count > 0 || v.Expected > 0 {
@@ -81,7 +81,7 @@ func scenarioText(w io.Writer, r *ScenarioResult) error {
 		return err
 	}
 	for _, s := range r.Stages {
-		if s.Verdict != report.Pass || s.Error != "" {
+		if s.Verdict != decide.Pass || s.Error != "" {
 			fmt.Fprintf(w, "stage %q: %s\n", s.Name, stageWhy(s))
 		}
 		if s.Rollback != nil {
@@ -138,8 +138,8 @@ func scenarioJUnit(w io.Writer, r *ScenarioResult) error {
 			jc.Output += "\n" + s.Apply.What + "\n" + s.Apply.Output
 		}
 		switch {
-		case s.Error == "" && s.Verdict == report.Pass:
-		case s.Error == "" && s.Verdict == report.Fail:
+		case s.Error == "" && s.Verdict == decide.Pass:
+		case s.Error == "" && s.Verdict == decide.Fail:
 			jc.Failure = &junitM{Message: s.Reason}
 			set.Failures++
 		default:

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/canary-gate/canary/report"
+	"github.com/canary-gate/canary/decide"
 	"github.com/canary-gate/canary/scenarios"
 	"github.com/canary-gate/canary/verify"
 )
@@ -56,7 +56,7 @@ func TestKubeStep(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			res := verify.RunScenario(context.Background(), sc(tc.file, tc.timeout), verify.ScenarioEnv{Dir: dir, Kube: tc.kube})
-			if len(res.Stages) != 1 || res.Verdict != report.Inconclusive {
+			if len(res.Stages) != 1 || res.Verdict != decide.Inconclusive {
 				t.Fatalf("RunScenario: %d stages, %s; want the first stage only, inconclusive", len(res.Stages), res.Verdict)
 			}
 			st := res.Stages[0]

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/canary-gate/canary/decide"
 	"github.com/canary-gate/canary/prom"
-	"github.com/canary-gate/canary/report"
 )
 
 // server reads the server-side counts for the evidence phase and judges
@@ -116,11 +116,11 @@ func (g *gate) judge(s *Server, res prom.Result) {
 // so that every prefix has the final proportions: the server counts come as
 // one batch, and feeding them version by version would look like a stray
 // burst at the start.
-func serverDecision(c report.Criteria, ok, bad map[string]float64) report.Decision {
-	c.MaxRequests = report.DefaultMaxRequests * 40
-	seq, err := report.NewSequential(c)
+func serverDecision(c decide.Criteria, ok, bad map[string]float64) decide.Decision {
+	c.MaxRequests = decide.DefaultMaxRequests * 40
+	seq, err := decide.NewSequential(c)
 	if err != nil {
-		return report.Decision{Verdict: report.Inconclusive, Reason: err.Error()}
+		return decide.Decision{Verdict: decide.Inconclusive, Reason: err.Error()}
 	}
 	type bucket struct {
 		v    string
@@ -157,7 +157,7 @@ func serverDecision(c report.Criteria, ok, bad map[string]float64) report.Decisi
 }
 
 // agreement compares client and server shares per version.
-func agreement(c report.Criteria, client map[string]int, server map[string]float64, m *Mirror) []Agreement {
+func agreement(c decide.Criteria, client map[string]int, server map[string]float64, m *Mirror) []Agreement {
 	var ct, st float64
 	versions := map[string]bool{}
 	for v, n := range client {

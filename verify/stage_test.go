@@ -4,7 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/canary-gate/canary/report"
+	"github.com/canary-gate/canary/decide"
 	"github.com/canary-gate/canary/scenarios"
 )
 
@@ -13,8 +13,8 @@ import (
 // names its own backends.
 func TestStageBackends(t *testing.T) {
 	t.Parallel()
-	expectFrom := func(path, host string) (report.Expectation, []string, error) {
-		e, err := report.ParseExpect("v1=50,v3=50")
+	expectFrom := func(path, host string) (decide.Expectation, []string, error) {
+		e, err := decide.ParseExpect("v1=50,v3=50")
 		return e, []string{"reviews-v1", "reviews-v3"}, err
 	}
 	tests := []struct {

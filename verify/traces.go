@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/canary-gate/canary/classify"
+	"github.com/canary-gate/canary/decide"
 	"github.com/canary-gate/canary/jaeger"
 	"github.com/canary-gate/canary/report"
 	"github.com/canary-gate/canary/results"
@@ -58,7 +59,7 @@ type TraceCheck struct {
 	Unreadable    []string            `json:"unreadable,omitempty"` // traces without a readable hop, why
 	Disagreements []TraceDisagreement `json:"disagreements,omitempty"`
 	Hops          []HopLatency        `json:"hops,omitempty"`
-	Verdict       report.Verdict      `json:"verdict"`
+	Verdict       decide.Verdict      `json:"verdict"`
 	Reason        string              `json:"reason"`
 	Error         string              `json:"error,omitempty"`
 }
@@ -246,14 +247,14 @@ func hopLatencies(hops map[[2]string][]time.Duration) []HopLatency {
 // traceVerdict judges the trace check: any trace naming another version
 // than its page fails it; traces that did not arrive leave it inconclusive
 // (a tracer's sampling or delay is not the rollout's fault).
-func traceVerdict(o *Options, tc *TraceCheck, wait time.Duration) (report.Verdict, string) {
+func traceVerdict(o *Options, tc *TraceCheck, wait time.Duration) (decide.Verdict, string) {
 	if n := len(tc.Disagreements); n > 0 {
 		d := tc.Disagreements[0]
 		pod := ""
 		if d.Pod != "" {
 			pod = " (pod " + d.Pod + ")"
 		}
-		return report.Fail, fmt.Sprintf("%d of %d traces disagree with their pages: trace %s says %s %s%s served request %s, its page shows %s",
+		return decide.Fail, fmt.Sprintf("%d of %d traces disagree with their pages: trace %s says %s %s%s served request %s, its page shows %s",
 			n, tc.Checked, d.TraceID, o.Service, d.Trace, pod, d.RequestID, d.Page)
 	}
 	picked := min(tc.Wanted, tc.Sampled)
@@ -265,18 +266,18 @@ func traceVerdict(o *Options, tc *TraceCheck, wait time.Duration) (report.Verdic
 	}
 	switch {
 	case tc.Sampled == 0:
-		return report.Inconclusive, "no sampled, classified page to check: is --trace-sample 0?"
+		return decide.Inconclusive, "no sampled, classified page to check: is --trace-sample 0?"
 	case tc.Checked == 0 && tc.Error != "":
-		return report.Inconclusive, fmt.Sprintf("none of %d traces could be read: %s", picked, tc.Error)
+		return decide.Inconclusive, fmt.Sprintf("none of %d traces could be read: %s", picked, tc.Error)
 	case tc.Checked == 0:
-		return report.Inconclusive, fmt.Sprintf("none of %d sampled pages' traces arrived within %s: is the mesh tracing to %s?%s", picked, wait, tc.Jaeger, why)
+		return decide.Inconclusive, fmt.Sprintf("none of %d sampled pages' traces arrived within %s: is the mesh tracing to %s?%s", picked, wait, tc.Jaeger, why)
 	case tc.Missing > 0 || len(tc.Unreadable) > 0:
-		return report.Inconclusive, fmt.Sprintf("%d of %d traces checked agree with their pages' %s version; %d did not arrive within %s, %d had no readable %s hop%s",
+		return decide.Inconclusive, fmt.Sprintf("%d of %d traces checked agree with their pages' %s version; %d did not arrive within %s, %d had no readable %s hop%s",
 			tc.Agreed, picked, o.Service, tc.Missing, wait, len(tc.Unreadable), o.Service, why)
 	}
 	short := ""
 	if tc.Sampled < tc.Wanted {
 		short = fmt.Sprintf(" (only %d sampled pages of the %d wanted)", tc.Sampled, tc.Wanted)
 	}
-	return report.Pass, fmt.Sprintf("all %d traces checked agree with their pages' %s version%s", tc.Checked, o.Service, short)
+	return decide.Pass, fmt.Sprintf("all %d traces checked agree with their pages' %s version%s", tc.Checked, o.Service, short)
 }

@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/canary-gate/canary/bookinfo/mesh"
+	"github.com/canary-gate/canary/decide"
 	"github.com/canary-gate/canary/internal/jaegertest"
 	"github.com/canary-gate/canary/jaeger"
-	"github.com/canary-gate/canary/report"
 )
 
 // tracedMesh runs the local mesh reporting spans to j, with routing vs.
@@ -68,7 +68,7 @@ func TestTraceCheck(t *testing.T) {
 		}
 		t.Logf("%s", strings.Join(traceLines(res), "\n"))
 		tc := res.Traces
-		if res.Verdict != report.Pass || tc == nil || tc.Verdict != report.Pass || tc.Checked != 40 || tc.Agreed != 40 || tc.API != "v3" {
+		if res.Verdict != decide.Pass || tc == nil || tc.Verdict != decide.Pass || tc.Checked != 40 || tc.Agreed != 40 || tc.API != "v3" {
 			t.Fatalf("verdict %s (%s); traces %+v; want PASS with 40 of 40 traces agreeing, read through API v3", res.Verdict, res.Reason, tc)
 		}
 		hops := map[string]bool{}
@@ -95,7 +95,7 @@ func TestTraceCheck(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Verdict != report.Fail || len(res.Pages) == 0 {
+		if res.Verdict != decide.Fail || len(res.Pages) == 0 {
 			t.Fatalf("verdict %s (%s) with %d pages of note; want FAIL on the error budget, with pages", res.Verdict, res.Reason, len(res.Pages))
 		}
 		p := res.Pages[len(res.Pages)-1]
@@ -133,7 +133,7 @@ func TestTraceCheck(t *testing.T) {
 		if tc == nil || tc.Sampled == 0 || tc.Sampled > res.Client.Pages/20 {
 			t.Fatalf("traces %+v after %d pages; want about 1%% of pages sampled", tc, res.Client.Pages)
 		}
-		if tc.Verdict != report.Pass || tc.Checked != tc.Sampled || !strings.Contains(tc.Reason, "only ") {
+		if tc.Verdict != decide.Pass || tc.Checked != tc.Sampled || !strings.Contains(tc.Reason, "only ") {
 			t.Errorf("trace check %s %q, %d of %d sampled checked; want PASS saying how few were sampled", tc.Verdict, tc.Reason, tc.Checked, tc.Sampled)
 		}
 	})

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/canary-gate/canary/classify"
+	"github.com/canary-gate/canary/decide"
 	"github.com/canary-gate/canary/jaeger"
-	"github.com/canary-gate/canary/report"
 	"github.com/canary-gate/canary/results"
 )
 
@@ -24,9 +24,9 @@ import (
 // and stays uniform (every page equally likely, whatever its position).
 func TestTraceSampler(t *testing.T) {
 	t.Parallel()
-	e, _ := report.ParseExpect("v1=50,v3=50")
+	e, _ := decide.ParseExpect("v1=50,v3=50")
 	jc, _ := jaeger.New("http://jaeger:16686", nil)
-	o := &Options{Criteria: report.DefaultCriteria(e), Service: "reviews", Traces: &Traces{Jaeger: jc, Check: 10}}
+	o := &Options{Criteria: decide.DefaultCriteria(e), Service: "reviews", Traces: &Traces{Jaeger: jc, Check: 10}}
 	ts := newTraceSampler(o)
 	tp := func(i int, flags string) string { return fmt.Sprintf("00-%032x-00f067aa0ba902b7-%s", i+1, flags) }
 	ts.observe(&results.Record{Version: "v2", Outcome: classify.OK, ID: "stray", Trace: tp(0, "01")})
@@ -79,20 +79,20 @@ func TestTraceVerdict(t *testing.T) {
 	for _, c := range []struct {
 		name     string
 		tc       TraceCheck
-		want     report.Verdict
+		want     decide.Verdict
 		says     string
 		reporter string
 	}{
-		{"all agree", TraceCheck{Wanted: 20, Sampled: 500, Checked: 20, Agreed: 20}, report.Pass, "all 20 traces checked agree", ""},
-		{"fewer sampled than wanted", TraceCheck{Wanted: 20, Sampled: 7, Checked: 7, Agreed: 7}, report.Pass, "only 7 sampled pages of the 20 wanted", ""},
+		{"all agree", TraceCheck{Wanted: 20, Sampled: 500, Checked: 20, Agreed: 20}, decide.Pass, "all 20 traces checked agree", ""},
+		{"fewer sampled than wanted", TraceCheck{Wanted: 20, Sampled: 7, Checked: 7, Agreed: 7}, decide.Pass, "only 7 sampled pages of the 20 wanted", ""},
 		{"one disagrees", TraceCheck{Wanted: 20, Sampled: 500, Checked: 20, Agreed: 19,
 			Disagreements: []TraceDisagreement{{TraceID: "abc", RequestID: "req-1", Page: "v3", Trace: "v1", Pod: "reviews-v1-x"}}},
-			report.Fail, "trace abc says reviews v1 (pod reviews-v1-x) served request req-1, its page shows v3", ""},
-		{"some missing", TraceCheck{Wanted: 20, Sampled: 500, Checked: 15, Agreed: 15, Missing: 5}, report.Inconclusive, "5 did not arrive", ""},
-		{"none arrived", TraceCheck{Jaeger: "http://j", Wanted: 20, Sampled: 500, Missing: 20}, report.Inconclusive, "is the mesh tracing to http://j?", ""},
-		{"jaeger down", TraceCheck{Wanted: 20, Sampled: 500, Missing: 20, Error: "jaeger unavailable"}, report.Inconclusive, "could be read: jaeger unavailable", ""},
-		{"nothing sampled", TraceCheck{Wanted: 20}, report.Inconclusive, "--trace-sample 0", ""},
-		{"ambient", TraceCheck{Wanted: 20, Sampled: 500, Checked: 0, Unreadable: []string{"no reviews server span"}}, report.Inconclusive,
+			decide.Fail, "trace abc says reviews v1 (pod reviews-v1-x) served request req-1, its page shows v3", ""},
+		{"some missing", TraceCheck{Wanted: 20, Sampled: 500, Checked: 15, Agreed: 15, Missing: 5}, decide.Inconclusive, "5 did not arrive", ""},
+		{"none arrived", TraceCheck{Jaeger: "http://j", Wanted: 20, Sampled: 500, Missing: 20}, decide.Inconclusive, "is the mesh tracing to http://j?", ""},
+		{"jaeger down", TraceCheck{Wanted: 20, Sampled: 500, Missing: 20, Error: "jaeger unavailable"}, decide.Inconclusive, "could be read: jaeger unavailable", ""},
+		{"nothing sampled", TraceCheck{Wanted: 20}, decide.Inconclusive, "--trace-sample 0", ""},
+		{"ambient", TraceCheck{Wanted: 20, Sampled: 500, Checked: 0, Unreadable: []string{"no reviews server span"}}, decide.Inconclusive,
 			"ambient mode: the pods of reviews have no sidecar to report their server span", "waypoint"},
 	} {
 		o := &Options{Service: "reviews", Reporter: c.reporter}
@@ -122,14 +122,14 @@ func TestTraceCheckDisagreement(t *testing.T) {
 	}))
 	defer srv.Close()
 	jc, _ := jaeger.New(srv.URL, nil)
-	e, _ := report.ParseExpect("v1=50,v3=50")
-	o := &Options{Criteria: report.DefaultCriteria(e), Service: "reviews", Traces: &Traces{Jaeger: jc, Check: 3, Wait: time.Second}}
+	e, _ := decide.ParseExpect("v1=50,v3=50")
+	o := &Options{Criteria: decide.DefaultCriteria(e), Service: "reviews", Traces: &Traces{Jaeger: jc, Check: 3, Wait: time.Second}}
 	ts := newTraceSampler(o)
 	for i, v := range []string{"v1", "v3", "v1"} {
 		ts.observe(&results.Record{Version: v, Outcome: classify.OK, ID: fmt.Sprint("req-", i), Trace: fmt.Sprintf("00-%032x-00f067aa0ba902b7-01", i+1)})
 	}
 	tc := ts.check(context.Background())
-	if tc.Verdict != report.Fail || tc.Checked != 3 || tc.Agreed != 1 || len(tc.Disagreements) != 2 || tc.API != "v1" {
+	if tc.Verdict != decide.Fail || tc.Checked != 3 || tc.Agreed != 1 || len(tc.Disagreements) != 2 || tc.API != "v1" {
 		t.Fatalf("check %+v; want FAIL with 2 of 3 traces disagreeing, read through API v1", tc)
 	}
 	d := tc.Disagreements[0]
@@ -182,15 +182,15 @@ func TestTraceCheckPartialTrace(t *testing.T) {
 		name          string
 		partial       []byte
 		partialFor    int32 // calls answered with the partial trace
-		want          report.Verdict
+		want          decide.Verdict
 		checked, read int
 	}{
-		{"complete on the third fetch", gatewayOnly, 2, report.Pass, 1, 0},
-		{"reviews' server span on the third fetch", noReviewsServer, 2, report.Pass, 1, 0},
-		{"no hop until the deadline", gatewayOnly, 1 << 30, report.Inconclusive, 0, 1},
+		{"complete on the third fetch", gatewayOnly, 2, decide.Pass, 1, 0},
+		{"reviews' server span on the third fetch", noReviewsServer, 2, decide.Pass, 1, 0},
+		{"no hop until the deadline", gatewayOnly, 1 << 30, decide.Inconclusive, 0, 1},
 		// As with a reviews without a sidecar: at the deadline the caller's
 		// upstream_cluster subset is taken.
-		{"only the caller's span until the deadline", noReviewsServer, 1 << 30, report.Pass, 1, 0},
+		{"only the caller's span until the deadline", noReviewsServer, 1 << 30, decide.Pass, 1, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -208,8 +208,8 @@ func TestTraceCheckPartialTrace(t *testing.T) {
 			}))
 			defer srv.Close()
 			jc, _ := jaeger.New(srv.URL, nil)
-			e, _ := report.ParseExpect("v1=50,v3=50")
-			o := &Options{Criteria: report.DefaultCriteria(e), Service: "reviews", Traces: &Traces{Jaeger: jc, Check: 1, Wait: 2500 * time.Millisecond}}
+			e, _ := decide.ParseExpect("v1=50,v3=50")
+			o := &Options{Criteria: decide.DefaultCriteria(e), Service: "reviews", Traces: &Traces{Jaeger: jc, Check: 1, Wait: 2500 * time.Millisecond}}
 			ts := newTraceSampler(o)
 			ts.observe(&results.Record{Version: "v3", Outcome: classify.OK, ID: "req", Trace: fmt.Sprintf("00-%032x-00f067aa0ba902b7-01", 1)})
 			tc := ts.check(context.Background())

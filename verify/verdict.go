@@ -5,24 +5,24 @@ import (
 	"math"
 	"strings"
 
-	"github.com/canary-gate/canary/report"
+	"github.com/canary-gate/canary/decide"
 )
 
 // serverVerdict judges the server side: it fails on a confident FAIL of the
 // same test or on disagreement with the client, and cannot confirm anything
 // when proxies restarted or a version reports no telemetry.
-func serverVerdict(o *Options, s *Server) (report.Verdict, string) {
+func serverVerdict(o *Options, s *Server) (decide.Verdict, string) {
 	var total float64
 	for _, n := range s.Counts {
 		total += n
 	}
 	switch {
 	case len(s.Restarted) > 0:
-		return report.Inconclusive, fmt.Sprintf("proxies restarted inside the window (%s): their counts may be short", strings.Join(s.Restarted, ", "))
+		return decide.Inconclusive, fmt.Sprintf("proxies restarted inside the window (%s): their counts may be short", strings.Join(s.Restarted, ", "))
 	case total == 0 && o.Reporter == "waypoint":
-		return report.Inconclusive, fmt.Sprintf("no server-side requests in the window: in ambient mode only a waypoint reports HTTP; does one serve %s (istio.io/use-waypoint), and is Prometheus scraping it?", o.Service)
+		return decide.Inconclusive, fmt.Sprintf("no server-side requests in the window: in ambient mode only a waypoint reports HTTP; does one serve %s (istio.io/use-waypoint), and is Prometheus scraping it?", o.Service)
 	case total == 0:
-		return report.Inconclusive, "no server-side requests in the window: is Prometheus scraping the sidecars?"
+		return decide.Inconclusive, "no server-side requests in the window: is Prometheus scraping the sidecars?"
 	case len(s.NoTelemetry) > 0:
 		var parts []string
 		for _, v := range s.NoTelemetry {
@@ -32,20 +32,20 @@ func serverVerdict(o *Options, s *Server) (report.Verdict, string) {
 			}
 			parts = append(parts, fmt.Sprintf("no telemetry from %s-%s: is its sidecar injected?", o.Service, v))
 		}
-		return report.Inconclusive, strings.Join(parts, "; ")
-	case s.Decision.Verdict == report.Fail:
-		return report.Fail, "server: " + s.Decision.Reason
+		return decide.Inconclusive, strings.Join(parts, "; ")
+	case s.Decision.Verdict == decide.Fail:
+		return decide.Fail, "server: " + s.Decision.Reason
 	}
 	for _, a := range s.Agreement {
 		if !a.OK {
-			return report.Fail, fmt.Sprintf("client and server disagree on %s: %.1f%% of pages, %.1f%% of requests (more than %g points apart)",
+			return decide.Fail, fmt.Sprintf("client and server disagree on %s: %.1f%% of pages, %.1f%% of requests (more than %g points apart)",
 				a.Version, a.Client, a.Server, o.Criteria.Tolerance)
 		}
 	}
-	if s.Decision.Verdict == report.Pass {
-		return report.Pass, fmt.Sprintf("server split confirmed over %.0f requests: every share within tolerance at the same confidence", total)
+	if s.Decision.Verdict == decide.Pass {
+		return decide.Pass, fmt.Sprintf("server split confirmed over %.0f requests: every share within tolerance at the same confidence", total)
 	}
-	return report.Pass, fmt.Sprintf("server split agrees with the pages within %g points over %.0f requests (its own interval is not yet decisive)",
+	return decide.Pass, fmt.Sprintf("server split agrees with the pages within %g points over %.0f requests (its own interval is not yet decisive)",
 		o.Criteria.Tolerance, total)
 }
 
@@ -92,40 +92,40 @@ func (g *gate) mirror(s *Server) *MirrorResult {
 // overall combines the checks: any FAIL fails the gate; a client verdict
 // that did not decide, or a required server check that did not run or
 // could not confirm, is INCONCLUSIVE.
-func overall(o *Options, r *Result) (report.Verdict, string) {
+func overall(o *Options, r *Result) (decide.Verdict, string) {
 	c := r.Client
-	if c.Verdict == report.Fail {
-		return report.Fail, c.Reason
+	if c.Verdict == decide.Fail {
+		return decide.Fail, c.Reason
 	}
-	if s := r.Server; s != nil && s.Ran && s.Verdict == report.Fail {
-		return report.Fail, s.Reason
+	if s := r.Server; s != nil && s.Ran && s.Verdict == decide.Fail {
+		return decide.Fail, s.Reason
 	}
-	if t := r.Traces; t != nil && t.Verdict == report.Fail {
-		return report.Fail, "traces: " + t.Reason
+	if t := r.Traces; t != nil && t.Verdict == decide.Fail {
+		return decide.Fail, "traces: " + t.Reason
 	}
 	if m := r.Mirror; m != nil && !m.OK && (r.Server.Ran || o.RequireServer) {
-		return report.Fail, "mirror: " + m.Reason
+		return decide.Fail, "mirror: " + m.Reason
 	}
-	if c.Verdict != report.Pass {
+	if c.Verdict != decide.Pass {
 		reason := c.Reason
-		if r.Interrupted || c.Verdict == report.Pending {
+		if r.Interrupted || c.Verdict == decide.Pending {
 			reason = fmt.Sprintf("stopped after %d pages before the evidence decided: %s", c.Pages, c.Reason)
 		}
-		return report.Inconclusive, reason
+		return decide.Inconclusive, reason
 	}
 	s := r.Server
 	if s == nil {
-		return report.Pass, c.Reason
+		return decide.Pass, c.Reason
 	}
-	if !s.Ran || s.Verdict != report.Pass {
+	if !s.Ran || s.Verdict != decide.Pass {
 		why := s.Error
 		if s.Ran {
 			why = s.Reason
 		}
 		if o.RequireServer {
-			return report.Inconclusive, "client: " + c.Reason + "; but the server-side check could not confirm it: " + why
+			return decide.Inconclusive, "client: " + c.Reason + "; but the server-side check could not confirm it: " + why
 		}
-		return report.Pass, c.Reason + " (server-side check not used: " + why + ")"
+		return decide.Pass, c.Reason + " (server-side check not used: " + why + ")"
 	}
-	return report.Pass, c.Reason + "; " + s.Reason
+	return decide.Pass, c.Reason + "; " + s.Reason
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/canary-gate/canary/attack"
 	"github.com/canary-gate/canary/bookinfo/istio"
 	"github.com/canary-gate/canary/bookinfo/mesh"
+	"github.com/canary-gate/canary/decide"
 	"github.com/canary-gate/canary/report"
 )
 
@@ -58,11 +59,11 @@ spec:
 `
 
 func gateOptions(t *testing.T, m *mesh.Mesh, expect string, tolerance float64) Options {
-	e, err := report.ParseExpect(expect)
+	e, err := decide.ParseExpect(expect)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := report.DefaultCriteria(e)
+	c := decide.DefaultCriteria(e)
 	c.Tolerance = tolerance
 	o := Options{
 		Attack:   attack.Options{Target: "http://" + m.Addr() + "/productpage", Rate: 300, Requests: 20000},
@@ -82,11 +83,11 @@ func TestGate(t *testing.T) {
 	tests := []struct {
 		name, expect string
 		tolerance    float64
-		want         report.Verdict
+		want         decide.Verdict
 	}{
-		{"right split", "v1=50,v3=50", 10, report.Pass},
-		{"shares off", "v1=80,v3=20", 5, report.Fail},
-		{"version expected at zero shows", "v1=50,v2=50", 5, report.Fail},
+		{"right split", "v1=50,v3=50", 10, decide.Pass},
+		{"shares off", "v1=80,v3=20", 5, decide.Fail},
+		{"version expected at zero shows", "v1=50,v2=50", 5, decide.Fail},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -101,7 +102,7 @@ func TestGate(t *testing.T) {
 			if res.Verdict != tc.want {
 				t.Fatalf("Run() verdict = %s (%s); want %s", res.Verdict, res.Reason, tc.want)
 			}
-			if tc.want != report.Pass {
+			if tc.want != decide.Pass {
 				return
 			}
 			s := res.Server
@@ -118,9 +119,9 @@ func TestGate(t *testing.T) {
 // TestGateUnreachable: a target that is down at the start is an error.
 func TestGateUnreachable(t *testing.T) {
 	t.Parallel()
-	e, _ := report.ParseExpect("v1=100")
+	e, _ := decide.ParseExpect("v1=100")
 	_, err := Run(context.Background(), Options{
-		Attack: attack.Options{Target: "http://127.0.0.1:1/productpage"}, Criteria: report.DefaultCriteria(e),
+		Attack: attack.Options{Target: "http://127.0.0.1:1/productpage"}, Criteria: decide.DefaultCriteria(e),
 	})
 	if err == nil {
 		t.Fatal("Run() against a closed port: nil error")
@@ -131,21 +132,21 @@ func TestGateUnreachable(t *testing.T) {
 func goldenResult() *Result {
 	start := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 	return &Result{
-		Verdict: report.Fail, Reason: "v1 share 44.3% [24.8%, 65.0%] is below 70% ± 5 at 95% confidence after 79 pages",
+		Verdict: decide.Fail, Reason: "v1 share 44.3% [24.8%, 65.0%] is below 70% ± 5 at 95% confidence after 79 pages",
 		Target: "http://ingress/productpage", Start: start, End: start.Add(1400 * time.Millisecond),
-		Client: report.Decision{Verdict: report.Fail, Expect: "v1=70,v3=30", N: 79, Pages: 80, Tolerance: 5, Confidence: 0.95,
-			Method: report.Method,
-			Versions: []report.VersionResult{
-				{Version: "v1", Expected: 70, Count: 35, Share: 44.3, Low: 24.8, High: 65, Status: report.Outside},
-				{Version: "v3", Expected: 30, Count: 44, Share: 55.7, Low: 35, High: 75.2, Status: report.Outside},
+		Client: decide.Decision{Verdict: decide.Fail, Expect: "v1=70,v3=30", N: 79, Pages: 80, Tolerance: 5, Confidence: 0.95,
+			Method: decide.Method,
+			Versions: []decide.VersionResult{
+				{Version: "v1", Expected: 70, Count: 35, Share: 44.3, Low: 24.8, High: 65, Status: decide.Outside},
+				{Version: "v3", Expected: 30, Count: 44, Share: 55.7, Low: 35, High: 75.2, Status: decide.Outside},
 			},
-			Errors: report.ErrorBudget{Status: report.Undecided, Budget: 1, Buckets: []report.ErrorBucket{{Version: "", Pages: 80, Errors: 1, Rate: 1.25, Low: 0.01, High: 20.3, Status: report.Undecided}}},
+			Errors: decide.ErrorBudget{Status: decide.Undecided, Budget: 1, Buckets: []decide.ErrorBucket{{Version: "", Pages: 80, Errors: 1, Rate: 1.25, Low: 0.01, High: 20.3, Status: decide.Undecided}}},
 		},
 		Settle: SettleInfo{Enabled: true, Window: 59, Discarded: 60, After: 300 * time.Millisecond},
 		Server: &Server{Source: "sidecar scrape", Query: "scrape diff of istio_requests_total", Ran: true, Start: start, End: start.Add(time.Second),
 			Counts: map[string]float64{"v1": 35, "v3": 46}, ClientPages: map[string]int{"v1": 35, "v3": 44}, Extra: 2,
 			Responses: []Responses{{Version: "v3", Code: "200", Flags: "-", Count: 46}, {Version: "v1", Code: "503", Flags: "UF", Count: 1}},
-			Verdict:   report.Fail, Reason: "server: v1 share 43.2% [22.5%, 65.0%] is below 70% ± 5 at 95% confidence after 81 pages"},
+			Verdict:   decide.Fail, Reason: "server: v1 share 43.2% [22.5%, 65.0%] is below 70% ± 5 at 95% confidence after 81 pages"},
 		Pages: []PageOfNote{
 			{RequestRef: report.RequestRef{At: start.Add(900 * time.Millisecond), Outcome: "http-error", Status: 503, RequestID: "4f1c7a52-3b2e-4c55-9a7e-0d1e2f3a4b5c",
 				TraceID: "0af7651916cd43dd8448eb211c80319c", Sampled: true, Link: "http://jaeger:16686/trace/0af7651916cd43dd8448eb211c80319c"}, Why: "failed: http-error"},
@@ -162,7 +163,7 @@ func goldenResult() *Result {
 				{Version: "v3", Service: "reviews", Count: 10, P50: 820 * time.Microsecond, P90: 990 * time.Microsecond, Max: 1200 * time.Microsecond},
 				{Version: "v3", Service: "ratings", Count: 10, P50: 60 * time.Microsecond, P90: 90 * time.Microsecond, Max: 150 * time.Microsecond},
 			},
-			Verdict: report.Fail, Reason: "1 of 20 traces disagree with their pages: trace 2cf9873b38ef65ff6a6a0d433ea2531e says reviews v1 (pod reviews-v1-7f9c-abcde) served request 6b3e9c74-5d4a-4e77-9c9a-2f3a4b5c6d7e, its page shows v3"},
+			Verdict: decide.Fail, Reason: "1 of 20 traces disagree with their pages: trace 2cf9873b38ef65ff6a6a0d433ea2531e says reviews v1 (pod reviews-v1-7f9c-abcde) served request 6b3e9c74-5d4a-4e77-9c9a-2f3a4b5c6d7e, its page shows v3"},
 	}
 }
 

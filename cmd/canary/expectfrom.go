@@ -18,7 +18,7 @@ import (
 
 	"github.com/canary-gate/canary/bookinfo/istio"
 	"github.com/canary-gate/canary/cluster"
-	"github.com/canary-gate/canary/report"
+	"github.com/canary-gate/canary/decide"
 )
 
 // expectFromFile takes the expected split from the VirtualService for host
@@ -36,17 +36,17 @@ import (
 // (HOST-canary, HOST-primary), is refused in favour of --expect-from
 // cluster. backends are the route's backend Services other than host, for
 // the server check (none for a VirtualService file).
-func expectFromFile(path, host string) (e report.Expectation, backends []string, err error) {
+func expectFromFile(path, host string) (e decide.Expectation, backends []string, err error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return report.Expectation{}, nil, fmt.Errorf("--expect-from %s: %w", path, unwrapPath(err))
+		return decide.Expectation{}, nil, fmt.Errorf("--expect-from %s: %w", path, unwrapPath(err))
 	}
 	if e, backends, ok, err := expectFromHTTPRoutes(path, data, host); ok || err != nil {
 		return e, backends, err
 	}
 	rs, err := istio.ParseManifests(path, data)
 	if err != nil {
-		return report.Expectation{}, nil, fmt.Errorf("--expect-from: %w", err)
+		return decide.Expectation{}, nil, fmt.Errorf("--expect-from: %w", err)
 	}
 	for _, r := range rs {
 		vs := r.VirtualService
@@ -55,19 +55,19 @@ func expectFromFile(path, host string) (e report.Expectation, backends []string,
 		}
 		ws, err := cluster.RouteSplit(vs, r.Name)
 		if err != nil {
-			return report.Expectation{}, nil, fmt.Errorf("--expect-from %s: %w", r.Source, err)
+			return decide.Expectation{}, nil, fmt.Errorf("--expect-from %s: %w", r.Source, err)
 		}
 		parts := make([]string, len(ws))
 		for i, w := range ws {
 			if w.Subset == "" {
-				return report.Expectation{}, nil, fmt.Errorf("--expect-from %s: VirtualService %s routes to %s without a subset: no version to expect (--expect-from cluster reads it from the pods)", r.Source, r.Name, w.Host)
+				return decide.Expectation{}, nil, fmt.Errorf("--expect-from %s: VirtualService %s routes to %s without a subset: no version to expect (--expect-from cluster reads it from the pods)", r.Source, r.Name, w.Host)
 			}
 			parts[i] = fmt.Sprintf("%s=%d", w.Subset, w.Percent)
 		}
-		e, err := report.ParseExpect(strings.Join(parts, ","))
+		e, err := decide.ParseExpect(strings.Join(parts, ","))
 		return e, nil, err
 	}
-	return report.Expectation{}, nil, fmt.Errorf("--expect-from %s: no VirtualService for host %q (see --host)", path, host)
+	return decide.Expectation{}, nil, fmt.Errorf("--expect-from %s: no VirtualService for host %q (see --host)", path, host)
 }
 
 func hostListed(hosts []string, host string) bool {
@@ -81,7 +81,7 @@ func hostListed(hosts []string, host string) bool {
 
 // expectFromHTTPRoutes reads the file's HTTPRoutes, and the backends of the
 // one for host; ok is false when it has none (an Istio manifest, then).
-func expectFromHTTPRoutes(path string, data []byte, host string) (e report.Expectation, backends []string, ok bool, err error) {
+func expectFromHTTPRoutes(path string, data []byte, host string) (e decide.Expectation, backends []string, ok bool, err error) {
 	dec := k8syaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
 	seen := false
 	for doc := 1; ; doc++ {
@@ -90,9 +90,9 @@ func expectFromHTTPRoutes(path string, data []byte, host string) (e report.Expec
 			break
 		} else if err != nil {
 			if !seen {
-				return report.Expectation{}, nil, false, nil // not ours to report: the Istio parser says where
+				return decide.Expectation{}, nil, false, nil // not ours to report: the Istio parser says where
 			}
-			return report.Expectation{}, nil, true, fmt.Errorf("--expect-from %s: document %d: %w", path, doc, err)
+			return decide.Expectation{}, nil, true, fmt.Errorf("--expect-from %s: document %d: %w", path, doc, err)
 		}
 		var tm metav1.TypeMeta
 		if len(raw.Raw) == 0 || json.Unmarshal(raw.Raw, &tm) != nil ||
@@ -102,33 +102,33 @@ func expectFromHTTPRoutes(path string, data []byte, host string) (e report.Expec
 		seen = true
 		var r gatewayv1.HTTPRoute
 		if err := k8syaml.UnmarshalStrict(raw.Raw, &r); err != nil {
-			return report.Expectation{}, nil, true, fmt.Errorf("--expect-from %s: document %d: HTTPRoute: %w", path, doc, err)
+			return decide.Expectation{}, nil, true, fmt.Errorf("--expect-from %s: document %d: HTTPRoute: %w", path, doc, err)
 		}
 		if !cluster.RoutesService(&r, host, r.Namespace) {
 			continue
 		}
 		bs, err := cluster.HTTPRouteSplit(&r)
 		if err != nil {
-			return report.Expectation{}, nil, true, fmt.Errorf("--expect-from %s: %w", path, err)
+			return decide.Expectation{}, nil, true, fmt.Errorf("--expect-from %s: %w", path, err)
 		}
 		parts := make([]string, len(bs))
 		for i, b := range bs {
 			v, ok := strings.CutPrefix(b.Service, host+"-")
 			if !ok || v == "" || slices.Contains(roleNames, v) {
-				return report.Expectation{}, nil, true, fmt.Errorf("--expect-from %s: HTTPRoute %s routes to Service %s: a file does not say its pods' version (want %s-VERSION, or --expect-from cluster)", path, r.Name, b.Service, host)
+				return decide.Expectation{}, nil, true, fmt.Errorf("--expect-from %s: HTTPRoute %s routes to Service %s: a file does not say its pods' version (want %s-VERSION, or --expect-from cluster)", path, r.Name, b.Service, host)
 			}
 			parts[i] = fmt.Sprintf("%s=%s", v, strconv.FormatFloat(b.Percent, 'f', -1, 64))
 		}
-		e, err := report.ParseExpect(strings.Join(parts, ","))
+		e, err := decide.ParseExpect(strings.Join(parts, ","))
 		if err != nil {
 			return e, nil, true, fmt.Errorf("--expect-from %s: HTTPRoute %s: %w", path, r.Name, err)
 		}
 		return e, cluster.RouteBackends(&r, host), true, nil
 	}
 	if seen {
-		return report.Expectation{}, nil, true, fmt.Errorf("--expect-from %s: no HTTPRoute with the Service %q as its parent (see --host)", path, host)
+		return decide.Expectation{}, nil, true, fmt.Errorf("--expect-from %s: no HTTPRoute with the Service %q as its parent (see --host)", path, host)
 	}
-	return report.Expectation{}, nil, false, nil
+	return decide.Expectation{}, nil, false, nil
 }
 
 // roleNames are the suffixes Flagger and Argo Rollouts give their Services

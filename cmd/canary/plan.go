@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/canary-gate/canary/attack"
-	"github.com/canary-gate/canary/report"
+	"github.com/canary-gate/canary/decide"
 	"github.com/urfave/cli/v3"
 )
 
@@ -18,8 +18,8 @@ func planCommand() *cli.Command {
 		Usage: "print the requests and time a verify decision would likely need",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "expect", Usage: "expected split, e.g. `v1=90,v2=10`"},
-			&cli.Float64Flag{Name: "tolerance", Value: report.DefaultTolerance, Usage: "allowed distance from each expected share, in percentage points"},
-			&cli.Float64Flag{Name: "confidence", Value: report.DefaultConfidence, Usage: "confidence of the verdict"},
+			&cli.Float64Flag{Name: "tolerance", Value: decide.DefaultTolerance, Usage: "allowed distance from each expected share, in percentage points"},
+			&cli.Float64Flag{Name: "confidence", Value: decide.DefaultConfidence, Usage: "confidence of the verdict"},
 			&cli.StringFlag{Name: "rate", Value: "20/s", Usage: "request rate of the gate"},
 		},
 		Action: planAction,
@@ -30,11 +30,11 @@ func planAction(ctx context.Context, c *cli.Command) error {
 	if c.String("expect") == "" {
 		return usageError(errors.New("plan: want --expect, e.g. --expect v1=90,v2=10"))
 	}
-	e, err := report.ParseExpect(c.String("expect"))
+	e, err := decide.ParseExpect(c.String("expect"))
 	if err != nil {
 		return usageError(fmt.Errorf("--expect: %w", err))
 	}
-	crit := report.DefaultCriteria(e)
+	crit := decide.DefaultCriteria(e)
 	crit.Tolerance, crit.Confidence = c.Float64("tolerance"), c.Float64("confidence")
 	if err := crit.Validate(); err != nil {
 		return usageError(err)
@@ -43,7 +43,7 @@ func planAction(ctx context.Context, c *cli.Command) error {
 	if err != nil || rate <= 0 {
 		return usageError(fmt.Errorf("--rate %q: want a positive rate such as 20/s", c.String("rate")))
 	}
-	p := report.Plan(e, crit.Tolerance, crit.Confidence)
+	p := decide.Plan(e, crit.Tolerance, crit.Confidence)
 	at := func(n int) string {
 		return (time.Duration(math.Ceil(float64(n)/rate)) * time.Second).String()
 	}
@@ -52,8 +52,8 @@ func planAction(ctx context.Context, c *cli.Command) error {
 	fmt.Fprintf(w, "  PASS when the split is as expected: median %d requests (%s), 90%% within %d (%s)\n", p.PassMedian, at(p.PassMedian), p.PassP90, at(p.PassP90))
 	fmt.Fprintf(w, "  FAIL when it is %s: median %d requests (%s), 90%% within %d (%s)\n", p.FailTruth, p.FailMedian, at(p.FailMedian), p.FailP90, at(p.FailP90))
 	fmt.Fprintf(w, "  a one-look test would need %d requests (%s) but may look only once; add settling (about 60 pages) after a weight change\n", p.OneLook, at(p.OneLook))
-	if p.PassP90 > report.DefaultMaxRequests {
-		fmt.Fprintf(w, "  warning: 90%% of passing runs need more than --max-requests %d: raise it or widen --tolerance\n", report.DefaultMaxRequests)
+	if p.PassP90 > decide.DefaultMaxRequests {
+		fmt.Fprintf(w, "  warning: 90%% of passing runs need more than --max-requests %d: raise it or widen --tolerance\n", decide.DefaultMaxRequests)
 	}
 	return nil
 }

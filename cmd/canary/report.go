@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/canary-gate/canary/decide"
 	"github.com/canary-gate/canary/jaeger"
 	"github.com/canary-gate/canary/report"
 	"github.com/canary-gate/canary/results"
@@ -40,9 +41,9 @@ func windowFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.DurationFlag{Name: "window", Value: time.Minute, Usage: "window size"},
 		&cli.StringFlag{Name: "expect", Usage: "expected split per window, e.g. `v1=90,v3=10` (report: optional; without it no window is judged)"},
-		&cli.Float64Flag{Name: "tolerance", Value: report.DefaultTolerance, Usage: "allowed distance from each expected share, in percentage points"},
-		&cli.Float64Flag{Name: "confidence", Value: report.DefaultConfidence, Usage: "a healthy run raises no alarm with this probability"},
-		&cli.Float64Flag{Name: "max-error-rate", Value: 100 * report.DefaultMaxErrorRate, Usage: "percent of requests per version that may be not ok"},
+		&cli.Float64Flag{Name: "tolerance", Value: decide.DefaultTolerance, Usage: "allowed distance from each expected share, in percentage points"},
+		&cli.Float64Flag{Name: "confidence", Value: decide.DefaultConfidence, Usage: "a healthy run raises no alarm with this probability"},
+		&cli.Float64Flag{Name: "max-error-rate", Value: 100 * decide.DefaultMaxErrorRate, Usage: "percent of requests per version that may be not ok"},
 		&cli.DurationFlag{Name: "latency-p99", Usage: "alarm when a version's p99 is over `D` (0: off)"},
 		&cli.StringFlag{Name: "jaeger", Usage: "Jaeger query `URL`: the failed requests link to their traces"},
 	}
@@ -50,11 +51,11 @@ func windowFlags() []cli.Flag {
 
 // windowCriteria builds the per-window criteria; windows is the expected
 // number of windows of the run (0: each window judged on its own).
-func windowCriteria(c *cli.Command, windows int) (report.WindowCriteria, error) {
-	wc := report.WindowCriteria{Tolerance: c.Float64("tolerance"), MaxErrorRate: c.Float64("max-error-rate") / 100,
+func windowCriteria(c *cli.Command, windows int) (decide.WindowCriteria, error) {
+	wc := decide.WindowCriteria{Tolerance: c.Float64("tolerance"), MaxErrorRate: c.Float64("max-error-rate") / 100,
 		LatencyP99: c.Duration("latency-p99"), Confidence: c.Float64("confidence"), Windows: windows}
 	if s := c.String("expect"); s != "" {
-		e, err := report.ParseExpect(s)
+		e, err := decide.ParseExpect(s)
 		if err != nil {
 			return wc, usageError(fmt.Errorf("--expect %q: %w", s, err))
 		}
@@ -73,11 +74,11 @@ func windowCriteria(c *cli.Command, windows int) (report.WindowCriteria, error) 
 }
 
 // judge alarms windows only when there is an expectation to judge against.
-func judge(w results.Window, wc report.WindowCriteria) []report.Alarm {
+func judge(w results.Window, wc decide.WindowCriteria) []decide.Alarm {
 	if len(wc.Expect.Versions()) == 0 {
 		return nil
 	}
-	return report.Judge(w, wc)
+	return decide.Judge(w, wc)
 }
 
 func reportAction(ctx context.Context, c *cli.Command) error {
@@ -144,14 +145,14 @@ func readResults(name string, agg *results.Aggregator, failed *report.Failures) 
 }
 
 // finishReport judges every window and renders.
-func finishReport(c *cli.Command, rep *report.Report, wc report.WindowCriteria, format, output string) error {
+func finishReport(c *cli.Command, rep *report.Report, wc decide.WindowCriteria, format, output string) error {
 	if wc.Windows == 0 {
 		wc.Windows = len(rep.Windows)
 	}
 	for _, w := range rep.Windows {
 		rep.Alarms = append(rep.Alarms, judge(w, wc)...)
 	}
-	v, reason := report.SoakVerdict(rep.Windows, rep.Alarms)
+	v, reason := decide.SoakVerdict(rep.Windows, rep.Alarms)
 	rep.Verdict, rep.Reason = v.String(), reason
 	render := func(w io.Writer) error { return report.Render(w, format, rep) }
 	if output != "" {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/canary-gate/canary/attack"
+	"github.com/canary-gate/canary/decide"
 	"github.com/canary-gate/canary/report"
 	"github.com/canary-gate/canary/results"
 	"github.com/urfave/cli/v3"
@@ -48,9 +49,9 @@ type soak struct {
 	server  *soakServer // nil: client side only
 	mu      sync.Mutex
 	agg     *results.Aggregator
-	wc      report.WindowCriteria
+	wc      decide.WindowCriteria
 	windows []results.Window
-	alarms  []report.Alarm
+	alarms  []decide.Alarm
 	failed  report.Failures
 	link    func(traceID string) string // --jaeger's trace links; nil without
 }
@@ -139,7 +140,7 @@ func soakAction(ctx context.Context, c *cli.Command) error {
 }
 
 func renderSoak(c *cli.Command, rep *report.Report, format string) error {
-	v, reason := report.SoakVerdict(rep.Windows, rep.Alarms)
+	v, reason := decide.SoakVerdict(rep.Windows, rep.Alarms)
 	rep.Verdict, rep.Reason = v.String(), reason
 	if out := c.String("output"); out != "" {
 		if err := writeFile(out, func(w io.Writer) error { return report.Render(w, format, rep) }); err != nil {

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/canary-gate/canary/attack"
+	"github.com/canary-gate/canary/decide"
 	"github.com/canary-gate/canary/jaeger"
 	"github.com/canary-gate/canary/prom"
-	"github.com/canary-gate/canary/report"
 	"github.com/canary-gate/canary/verify"
 	"github.com/urfave/cli/v3"
 )
@@ -42,11 +42,11 @@ func verifyFlags() []cli.Flag {
 		&cli.StringFlag{Name: "namespace", Value: "default", Usage: "the service's namespace (destination_service_namespace)"},
 		&cli.StringSliceFlag{Name: "backend", Usage: "also count the server-side requests Istio reports under Service `NAME`, a route's backend for --host (an HTTPRoute's reviews-v1); default: read from the cluster's routes or --expect-from"},
 		&cli.StringFlag{Name: "reporter", Usage: "whose istio_requests_total the server check counts: `destination` (sidecars) or waypoint (ambient mode); default: waypoint when the cluster runs --host in ambient mode, else destination"},
-		&cli.Float64Flag{Name: "tolerance", Value: report.DefaultTolerance, Usage: "allowed distance from each expected share, in percentage `POINTS`"},
-		&cli.Float64Flag{Name: "confidence", Value: report.DefaultConfidence, Usage: "confidence of the verdict (bounds both false PASS and false FAIL)"},
-		&cli.IntFlag{Name: "max-requests", Value: report.DefaultMaxRequests, Usage: "pages after which an undecided gate is INCONCLUSIVE"},
+		&cli.Float64Flag{Name: "tolerance", Value: decide.DefaultTolerance, Usage: "allowed distance from each expected share, in percentage `POINTS`"},
+		&cli.Float64Flag{Name: "confidence", Value: decide.DefaultConfidence, Usage: "confidence of the verdict (bounds both false PASS and false FAIL)"},
+		&cli.IntFlag{Name: "max-requests", Value: decide.DefaultMaxRequests, Usage: "pages after which an undecided gate is INCONCLUSIVE"},
 		&cli.DurationFlag{Name: "timeout", Value: 10 * time.Minute, Usage: "overall time limit; an undecided gate is then INCONCLUSIVE"},
-		&cli.Float64Flag{Name: "max-error-rate", Value: 100 * report.DefaultMaxErrorRate, Usage: "error budget: percent of pages per version that may be not ok"},
+		&cli.Float64Flag{Name: "max-error-rate", Value: 100 * decide.DefaultMaxErrorRate, Usage: "error budget: percent of pages per version that may be not ok"},
 		&cli.StringFlag{Name: "settle", Value: "auto", Usage: "auto: leave out pages until the new weights are in force (see README); 0: off"},
 		&cli.DurationFlag{Name: "settle-timeout", Value: 60 * time.Second, Usage: "longest settling time"},
 		&cli.DurationFlag{Name: "settle-min", Usage: "leave out the pages of the first `D` whatever they show (for changes without strays: 90/10 to 50/50, adding a mirror)"},
@@ -124,7 +124,7 @@ func verifyAction(ctx context.Context, c *cli.Command) error {
 	}
 	res, err := verify.Run(ctx, o)
 	if err != nil {
-		if errors.Is(err, report.ErrInvalid) {
+		if errors.Is(err, decide.ErrInvalid) {
 			return usageError(err)
 		}
 		return err
@@ -136,11 +136,11 @@ func verifyAction(ctx context.Context, c *cli.Command) error {
 }
 
 // verdictError carries a verdict to main's exit code without printing.
-func verdictError(v report.Verdict) error {
+func verdictError(v decide.Verdict) error {
 	switch v {
-	case report.Pass:
+	case decide.Pass:
 		return nil
-	case report.Fail:
+	case decide.Fail:
 		return &codedError{err: errSilent, code: ExitFail}
 	}
 	return &codedError{err: errSilent, code: ExitInconclusive}
@@ -217,25 +217,25 @@ func verifyOptions(c *cli.Command, promTransport, jaegerTransport http.RoundTrip
 
 // criteria reads the gate's expectation and budgets; backends are an
 // --expect-from file's HTTPRoute backends, for the server check.
-func criteria(c *cli.Command) (crit report.Criteria, backends []string, err error) {
-	var e report.Expectation
+func criteria(c *cli.Command) (crit decide.Criteria, backends []string, err error) {
+	var e decide.Expectation
 	switch expect, from := c.String("expect"), c.String("expect-from"); {
 	case expect != "" && from != "":
-		return report.Criteria{}, nil, usageError(errors.New("--expect and --expect-from: give one"))
+		return decide.Criteria{}, nil, usageError(errors.New("--expect and --expect-from: give one"))
 	case expect != "":
-		e, err = report.ParseExpect(expect)
+		e, err = decide.ParseExpect(expect)
 		if err != nil {
-			return report.Criteria{}, nil, usageError(fmt.Errorf("--expect %q: %w", expect, err))
+			return decide.Criteria{}, nil, usageError(fmt.Errorf("--expect %q: %w", expect, err))
 		}
 	case from != "":
 		e, backends, err = expectFromFile(from, c.String("host"))
 		if err != nil {
-			return report.Criteria{}, nil, usageError(err)
+			return decide.Criteria{}, nil, usageError(err)
 		}
 	default:
-		return report.Criteria{}, nil, usageError(errors.New("verify: want --expect v1=50,v3=50 or --expect-from FILE"))
+		return decide.Criteria{}, nil, usageError(errors.New("verify: want --expect v1=50,v3=50 or --expect-from FILE"))
 	}
-	crit = report.DefaultCriteria(e)
+	crit = decide.DefaultCriteria(e)
 	crit.Tolerance, crit.Confidence = c.Float64("tolerance"), c.Float64("confidence")
 	crit.MaxRequests, crit.MaxErrorRate = c.Int("max-requests"), c.Float64("max-error-rate")/100
 	if err := crit.Validate(); err != nil {

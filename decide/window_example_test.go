@@ -1,11 +1,11 @@
-package report_test
+package decide_test
 
 import (
 	"fmt"
 	"time"
 
 	"github.com/canary-gate/canary/classify"
-	"github.com/canary-gate/canary/report"
+	"github.com/canary-gate/canary/decide"
 	"github.com/canary-gate/canary/results"
 )
 
@@ -22,17 +22,17 @@ func ExampleJudge() {
 		}
 		agg.Add(&r)
 	}
-	e, _ := report.ParseExpect("v1=50,v3=50")
-	c := report.WindowCriteria{Expect: e, Tolerance: 5, MaxErrorRate: 0.01, Confidence: 0.95, Windows: 2}
+	e, _ := decide.ParseExpect("v1=50,v3=50")
+	c := decide.WindowCriteria{Expect: e, Tolerance: 5, MaxErrorRate: 0.01, Confidence: 0.95, Windows: 2}
 	windows := agg.Close()
-	var alarms []report.Alarm
+	var alarms []decide.Alarm
 	for _, w := range windows {
-		alarms = append(alarms, report.Judge(w, c)...)
+		alarms = append(alarms, decide.Judge(w, c)...)
 	}
 	for _, a := range alarms {
 		fmt.Printf("%s %s %s: %s\n", a.Start.Format("15:04"), a.Kind, a.Version, a.Message)
 	}
-	verdict, reason := report.SoakVerdict(windows, alarms)
+	verdict, reason := decide.SoakVerdict(windows, alarms)
 	fmt.Println(verdict, reason)
 	// Output:
 	// 08:01 split v1: v1 share 25.0% of 600, interval [18.1%, 32.9%] at 95% over 2 windows, expected 50% ± 5

@@ -1,4 +1,4 @@
-package report
+package decide
 
 import (
 	"errors"
@@ -11,6 +11,9 @@ import (
 	"github.com/canary-gate/canary/results"
 	"github.com/google/go-cmp/cmp"
 )
+
+// t0 is the start of the tests' first window.
+var t0 = time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
 
 // mix describes requests of one version: how many, how many not ok, and
 // how many slow (2 s instead of 50 ms).
@@ -34,7 +37,8 @@ func windowOf(t testing.TB, mixes ...mix) results.Window {
 			if i >= m.n-m.slow {
 				lat = 2 * time.Second
 			}
-			r := rec(time.Duration(i)*time.Millisecond, m.version, o, 200, lat)
+			r := results.Record{At: t0.Add(time.Duration(i) * time.Millisecond), Version: m.version,
+				Outcome: o, Status: 200, Latency: lat}
 			a.Add(&r)
 		}
 	}

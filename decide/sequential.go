@@ -1,4 +1,4 @@
-package report
+package decide
 
 // Sequential decides PASS, FAIL or INCONCLUSIVE from pages as they arrive,
 // looking after every page without inflating error rates. Feed it only

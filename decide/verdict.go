@@ -1,4 +1,4 @@
-package report
+package decide
 
 // Verdict is the outcome of a sequential check.
 type Verdict int

@@ -1,4 +1,4 @@
-package report
+package decide
 
 // tables holds, for each number of pages n, the success counts S at which a
 // version's confidence interval leaves or enters its tolerance band

@@ -1,25 +1,25 @@
-package report_test
+package decide_test
 
 import (
 	"fmt"
 
-	"github.com/canary-gate/canary/report"
+	"github.com/canary-gate/canary/decide"
 )
 
 // A 50/50 rollout stage fed pages whose versions alternate exactly: the
 // verdict is checked after every page and stops at the first decision.
 func Example() {
-	e, err := report.ParseExpect("v1=50,v3=50")
+	e, err := decide.ParseExpect("v1=50,v3=50")
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	s, err := report.NewSequential(report.DefaultCriteria(e))
+	s, err := decide.NewSequential(decide.DefaultCriteria(e))
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	for i := 0; s.Verdict() == report.Pending; i++ {
+	for i := 0; s.Verdict() == decide.Pending; i++ {
 		version := []string{"v1", "v3"}[i%2]
 		s.Add(version, true)
 	}
@@ -33,8 +33,8 @@ func Example() {
 
 // One page from a version that should get no traffic fails the stage.
 func ExampleSequential_Add() {
-	e, _ := report.ParseExpect("v1=100")
-	s, _ := report.NewSequential(report.DefaultCriteria(e))
+	e, _ := decide.ParseExpect("v1=100")
+	s, _ := decide.NewSequential(decide.DefaultCriteria(e))
 	for _, v := range []string{"v1", "v1", "", "v1", "v2"} {
 		s.Add(v, v != "")
 	}
@@ -44,9 +44,9 @@ func ExampleSequential_Add() {
 }
 
 func ExampleParseExpect() {
-	_, err := report.ParseExpect("v1=50,v3=40")
+	_, err := decide.ParseExpect("v1=50,v3=40")
 	fmt.Println(err)
-	e, _ := report.ParseExpect("v1 = 33.3, v2 = 33.3, v3 = 33.4")
+	e, _ := decide.ParseExpect("v1 = 33.3, v2 = 33.3, v3 = 33.4")
 	fmt.Println(e)
 	// Output:
 	// invalid expectation "v1=50,v3=40": percentages sum to 90, not 100
