@@ -44,18 +44,51 @@ func (s *Sequential) versionResult(tr *track) VersionResult {
 	switch {
 	case tr.share == 0:
 		return s.strayResult(tr.name, tr.count)
-	case tr.mix == nil: // expected at 100%
+	case tr.tests == nil: // expected at 100%
 		v := s.exactResult(tr.name, 100, tr.count, s.n-tr.count)
 		v.Low, v.High = 100-v.High, 100-v.Low
 		return v
 	}
-	ev := tr.mix.at(tr.count, s.n)
-	lo, hi := ev.bounds()
-	return VersionResult{
+	return splitResult(tr, s.n)
+}
+
+// splitResult describes a version expected strictly between 0% and 100%:
+// its FAIL interval, its PASS parts and where they stand.
+func splitResult(tr *track, n int) VersionResult {
+	ts := tr.tests
+	lo, hi := ts.bounds(tr.count, n)
+	v := VersionResult{
 		Version: tr.name, Expected: tr.share * 100, Count: tr.count,
-		Share: textfmt.Percent(tr.count, s.n), Low: lo * 100, High: hi * 100,
-		Status: ev.status(tr.share-s.c.delta(), tr.share+s.c.delta()),
+		Share: textfmt.Percent(tr.count, n), Low: lo * 100, High: hi * 100,
 	}
+	for _, p := range [...]struct {
+		t  *edgeTest
+		sh shown
+	}{{&ts.above, tr.above}, {&ts.below, tr.below}} {
+		if shown, _ := p.t.trivial(); !shown {
+			v.Tests = append(v.Tests, edgeResult(p.t, p.sh, tr.count, n))
+		}
+	}
+	switch {
+	case ts.outside(tr.count, n):
+		v.Status = Outside
+	case tr.above.ok && tr.below.ok:
+		v.Status = Within
+	}
+	return v
+}
+
+// edgeResult reports one PASS part: its ratio at the page it was shown,
+// or now while it is not.
+func edgeResult(t *edgeTest, sh shown, count, n int) EdgeTest {
+	r := EdgeTest{Side: "above", Edge: t.p0 * 100, Threshold: math.Exp(t.logC), Ratio: t.ratio(count, n)}
+	if !t.up {
+		r.Side = "below"
+	}
+	if sh.ok {
+		r.ShownAt, r.Ratio = sh.at, t.ratio(sh.count, sh.at)
+	}
+	return r
 }
 
 // strayResult describes a version expected at 0%.
@@ -170,16 +203,17 @@ func (s *Sequential) pagesToDecide() int {
 	return hi
 }
 
-// decidedAt reports whether m pages with the observed shares would decide.
+// decidedAt reports whether m pages with the observed shares would decide:
+// some FAIL part would reject, or every PASS part not yet shown would be.
 func (s *Sequential) decidedAt(m int) bool {
 	within := true
 	for _, i := range s.split {
 		tr := &s.tracks[i]
 		S := int(math.Round(float64(tr.count) / float64(s.n) * float64(m)))
-		switch tr.mix.at(S, m).status(tr.share-s.c.delta(), tr.share+s.c.delta()) {
-		case Outside:
+		switch {
+		case tr.tests.outside(S, m):
 			return true
-		case Undecided:
+		case !tr.above.ok && !tr.tests.above.rejects(S, m), !tr.below.ok && !tr.tests.below.rejects(S, m):
 			within = false
 		}
 	}

@@ -13,95 +13,122 @@
 //     never routes to a zero weight, so one is proof), if some version's
 //     interval lies entirely outside expected ± tolerance, or if some error
 //     bucket's interval lies entirely above the error budget;
-//   - PASS if every version's interval lies strictly inside expected ±
-//     tolerance and enough clean pages show that strays, if any, are rarer
-//     than the tolerance;
+//   - PASS if, for every version, a one-sided test has shown its share
+//     above expected − tolerance and another has shown it below expected +
+//     tolerance, and enough clean pages show that strays, if any, are
+//     rarer than the tolerance;
 //   - INCONCLUSIVE at MaxRequests pages, with an estimate of how many more
 //     pages would likely decide;
 //   - PENDING until then.
 //
-// Every verdict comes with a Decision: counts, shares, intervals, statuses
-// and a Reason sentence. Pages seen while the new weights settle are not
-// evidence; Settle states the rule and says when evidence starts.
+// Every verdict comes with a Decision: counts, shares, intervals, the PASS
+// tests with their likelihood ratios and the page each was shown at,
+// statuses and a Reason sentence. Pages seen while the new weights settle
+// are not evidence; Settle states the rule and says when evidence starts.
 //
 // # Method
 //
-// Each version's share p is covered by an anytime-valid confidence
-// sequence: the set of p whose beta-mixture Bayes factor
-// ∫q^S(1−q)^F dπ(q) / p^S(1−p)^F is below 1/β. That ratio is a martingale
-// with mean 1 under the true p, so by Ville's inequality the set misses the
-// truth at any page, ever, with probability at most β, however often it is
-// looked at and whenever the run stops. No sample size is fixed in advance.
+// PASS and FAIL are different claims, and each is tested for what it is.
+// Every test below is a likelihood ratio of a share p against an edge p₀,
 //
-// Both guarantees follow from coverage. If some share is outside the
-// tolerance, a PASS needs that version's interval inside the band, hence
-// missing the truth: probability ≤ β. If all shares are inside, a FAIL
-// needs some interval outside the band, again missing the truth.
+//	Λ_n = Σ_j w_j (q_j/p₀)^S ((1−q_j)/(1−p₀))^F   (S pages from the version, F from others),
 //
-// The error rate α = 1 − Confidence is spent so that the union bound holds:
+// with every alternative q_j on the far side of p₀ from the null it tests
+// ("p ≤ p₀" or "p ≥ p₀"). For any true share on the null's side, each term
+// is a nonnegative supermartingale (one page multiplies it by 1 +
+// (p−p₀)(q−p₀)/(p₀(1−p₀)) on average, at most 1), so by Ville's inequality
+// Λ ever reaches 1/β with probability at most β, however often it is
+// looked at and whenever the run stops. No sample size is fixed in
+// advance.
 //
-//   - 90% of α goes to the split. With two versions the shares are
-//     complementary and one interval serves both (β = 0.9α); with k ≥ 3
-//     versions each gets β = 0.9α/k (Bonferroni), so the intervals are
-//     simultaneous over versions.
-//   - 10% of α goes to the error budget, split evenly over its buckets
-//     (each version expected above 0%, plus pages without a version; the
-//     rate of the last is out of all pages). Each bucket has its own
-//     confidence sequence, with a prior centred near 3× the budget.
-//   - Strays cost nothing: under the expected split they never occur. A
-//     PASS needs W = min{n : (1 − δ)^n < α} clean pages (59 at 5 points and
-//     95%), so a stray share of δ or more passes with probability < α.
+// PASS claims that every share is inside its band: the intersection of
+// the one-sided claims "p > e − δ" and "p < e + δ" for every version (and
+// "strays are rarer than δ"). By the intersection-union principle (Berger
+// and Hsu, Statistical Science 1996; TOST is the classic case) each part
+// may be tested at the full α = 1 − Confidence, with no correction over
+// sides or versions: whatever the truth outside the bands, at least one
+// part's null holds, its ratio reaches 1/α with probability at most α, and
+// PASS needs it to. A part is shown at the first page its ratio reaches
+// 1/α and stays shown, since Ville's bound covers every page at once; PASS
+// comes at the first page by which every part has been shown. The PASS
+// alternatives sit at the expected share e (weight 0.8), where a correctly
+// routed split is, and halfway from e to the edge (0.2), which keeps a
+// split a little off centre passing.
 //
-// So a false FAIL (all shares within tolerance, error rates within budget)
-// has probability ≤ 0.9α + 0.1α = α, and a false PASS (some share outside)
-// has probability ≤ α. A PASS does not wait for the error rates to be
-// shown below the budget: the budget only detects failures, and its
-// intervals are reported either way.
+// FAIL claims that some share is outside its band: a union, so its parts
+// share α: 90% of α goes to the split, Bonferroni over two sides per
+// version (two versions have one share between them, so two parts), and
+// 10% to the error budget. Each FAIL part tests the band edge against
+// alternatives beyond it at ½, 1, 2 and 4 tolerances (equal weights), so
+// a split just off and one far off are both caught soon. The same ratios
+// taken against every p₀ instead of the edge give each version's interval
+// (Decision's Low and High): the edges no FAIL part rejects. It covers the
+// truth at every page at once with probability at least 1 − 0.9α,
+// simultaneously over versions, and FAIL is exactly "an interval lies
+// outside its band". A PASS interval may still reach past the band: PASS
+// is decided by its one-sided tests, each at α, as TOST is by a 1 − 2α
+// interval; reports show both and say which decided.
 //
-// # Tuning and efficiency
+// So a false PASS (some share outside its band, or on its edge) has
+// probability at most α, and a false FAIL (every share inside or on the
+// edge, error rates within budget) at most 0.9α + 0.1α = α.
 //
-// The prior π for a version expected at share e with tolerance δ mixes
-// Beta(mean e, sd δ/4) with weight 0.8, which makes PASS fast when the
-// truth is near e, and Beta(mean e, sd 3δ) with weight 0.2, which makes
-// FAIL fast when it is far. Measured by TestEfficiency (2000 seeded runs,
-// verdict checked after every page, 95% confidence, 5 points, v1=50,v3=50):
+// Exact versions: a version expected at 0% fails on its first page. A
+// version expected at 100% has no split; PASS needs W = min{n : (1 − δ)^n
+// < α} clean pages (59 at 5 points and 95%), so a stray share of δ or
+// more passes with probability below α. The error budget: each version
+// expected above 0%, and the pages without a version (out of all pages),
+// has a beta-mixture confidence sequence for its error rate with a prior
+// centred near 3× the budget, at 0.1α split evenly over them. A PASS does
+// not wait for the error rates to be shown below the budget: the budget
+// only detects failures, and its intervals are reported either way.
 //
-//	truth 50/50: PASS in 100% of runs, median 942 pages (p90 1707).
-//	  A one-look TOST needs 857 pages for 80% power (538 for 50%).
-//	truth 70/30: FAIL in 100% of runs, median 125 pages (p90 238).
-//	  A one-look test of "share ≤ 55%" needs 65 pages for 80% power
-//	  (30 for 50%), but only if the 70/30 truth is known in advance.
+// # Measured
 //
-// Other tunings measured the same way (median pages at 50/50 and 70/30):
-// a near-point narrow part (sd δ/100) 893 and 125, but it passes 65% of
-// 47.5/52.5 runs within 5000 pages instead of 76%; narrow sd δ/2 1043 and
-// 131; weight 0.5 1051 and 108; weight 0.9 918 and 142.
+// TestSimulation feeds seeded runs through the rule, checking the verdict
+// after every page, and holds each rate to its bound. Its full run (go
+// test ./decide -run TestSimulation -args -sim.full) writes this table to
+// testdata/simulation.golden; TestSimulationTableInDocs checks that this
+// doc and the README show it as written:
 //
-// Simulated rates (TestGuarantees, 2000 runs each, every page checked up to
-// 5000, α = 0.05, Monte-Carlo limit α + 3·sqrt(α(1−α)/2000) = 0.0646):
+//	| truth | expect | PASS | FAIL | pages to the verdict: median (p90) | bound checked |
+//	|---|---|---|---|---|---|
+//	| 50/50 | v1=50,v3=50 ±5 | 0.9988 | 0.0011 | PASS 795 (1561) | false FAIL ≤ 0.05 |
+//	| 55/45 (edge) | v1=50,v3=50 ±5 | 0.0465 | 0.0200 | - | false PASS ≤ 0.05, false FAIL ≤ 0.05 |
+//	| 45/55 (edge) | v1=50,v3=50 ±5 | 0.0471 | 0.0198 | - | false PASS ≤ 0.05, false FAIL ≤ 0.05 |
+//	| 56/44 | v1=50,v3=50 ±5 | 0.0132 | 0.1155 | - | false PASS ≤ 0.05 |
+//	| 52.5/47.5 | v1=50,v3=50 ±5 | 0.8239 | 0.0019 | PASS 1936 (≥ 5000) | false FAIL ≤ 0.05 |
+//	| 60/40 | v1=50,v3=50 ±5 | 0.0001 | 1.0000 | FAIL 773 (1670) | false PASS ≤ 0.05 |
+//	| 70/30 | v1=50,v3=50 ±5 | 0.0000 | 1.0000 | FAIL 85 (180) | false PASS ≤ 0.05 |
+//	| 90/10 | v1=90,v2=10 ±2 | 0.9732 | 0.0006 | PASS 1784 (3507) | false FAIL ≤ 0.05 |
+//	| 88/12 (edge) | v1=90,v2=10 ±2 | 0.0428 | 0.0180 | - | false PASS ≤ 0.05, false FAIL ≤ 0.05 |
+//	| 34/33/33 | v1=34,v2=33,v3=33 ±5 | 0.9993 | 0.0007 | PASS 982 (1791) | false FAIL ≤ 0.05 |
+//	| 39/28/33 (edge) | v1=34,v2=33,v3=33 ±5 | 0.0110 | 0.0112 | - | false PASS ≤ 0.05, false FAIL ≤ 0.05 |
+//	| 95 + 5% strays | v1=100 ±5 | 0.0481 | 0.9519 | - | false PASS ≤ 0.04849 |
 //
-//	50/50 truth          false FAIL 0.0000
-//	55/45 (inside edge)  false FAIL 0.0025
-//	55/45, 45/55 edge    false PASS 0.0190, 0.0225
-//	90/10 ±10 truth      false FAIL 0.0000   80/20 edge false PASS 0.0275
-//	34/33/33 truth       false FAIL 0.0000   39/28/33   false PASS 0.0010
-//	v1=100, 5% strays    false PASS 0.0460   (exact bound 0.95^59 = 0.0485)
+//	20000 seeded runs per row, 95% confidence, the verdict checked after every page, at most 5000 pages; each rate is held to its bound plus Monte Carlo slack 3·sqrt(p(1−p)/runs).
+//
+// Against the rule before it (two-sided beta-mixture intervals at 0.9α,
+// divided again by k with three or more versions, which PASS needed inside
+// the band): a true 50/50 passed after a median of 942 pages, 70/30 failed
+// after 125. A one-look TOST needs 857 pages for 80% power at 50/50, and
+// may look only once. canary plan simulates any expectation the same way.
 //
 // # Cost
 //
 // NewSequential precomputes, per version and per page count n, the counts
-// at which the interval enters or leaves the band (about 10 ms at the
-// default 5000). Add is then a few integer compares (≈ 20 ns, no
-// allocation) and Verdict a field read: check it after every page.
-// Decision computes the intervals by Newton's method and the reason
-// (≈ 4 µs with two versions): call it on a verdict or for progress.
+// at which each of its four parts rejects (about 10 ms at the default
+// 5000). Add is then a few integer compares (≈ 20 ns, no allocation) and
+// Verdict a field read: check it after every page. Decision computes the
+// intervals by bisection and the reason (a few µs with two versions):
+// call it on a verdict or for progress.
 //
 // # Caveats
 //
 // Pages without a version are left out of the split; if one version's
 // failures hide its version, its share is understated, which the
-// unknown-version error bucket is there to catch. The intervals are wider
-// than fixed-sample ones at the same n: that is the price of looking
-// after every page. With three or more versions, Bonferroni makes PASS
-// slower (see Plan).
+// unknown-version error bucket is there to catch. The guarantees assume
+// each page's version is drawn independently with fixed shares, as Envoy
+// draws a weighted route's cluster per request; session affinity or
+// header matches break that, and verify refuses routes with matches.
 package decide

@@ -27,8 +27,8 @@ func Example() {
 	fmt.Println(d.Verdict, d.N)
 	fmt.Println(d.Reason)
 	// Output:
-	// PASS 692
-	// every share is within its expected value ± 5 at 95% confidence after 692 pages: v1 50.0% [45.0%, 55.0%] (expected 50%), v3 50.0% [45.0%, 55.0%] (expected 50%); no page came from another version
+	// PASS 620
+	// every share is within its expected value ± 5 at 95% confidence after 620 pages, each side shown by a one-sided test at 95% (intersection-union): v1 50.0% (expected 50%) above 45% from page 601 and below 55% from page 620, v3 50.0% (expected 50%) above 45% from page 620 and below 55% from page 601; no page came from another version
 }
 
 // One page from a version that should get no traffic fails the stage.

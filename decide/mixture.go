@@ -2,18 +2,6 @@ package decide
 
 import "math"
 
-// Prior shapes, tuned by simulation (see doc.go). The narrow component is
-// what makes PASS fast when the truth is the expectation; the wide one is
-// what makes FAIL fast when a share is far off. Shrinking the narrow spread
-// to a point speeds PASS at exactly the expected share by a few percent
-// but slows it for shares a little off; weight 0.8 and spread 3δ keep
-// both efficiency goals with margin.
-const (
-	narrowWeight = 0.8
-	narrowSpread = 0.25 // × tolerance
-	wideSpread   = 3.0  // × tolerance
-)
-
 // mixture is an anytime-valid confidence sequence for a Bernoulli share p.
 // For a fixed prior π, the Bayes factor
 //
@@ -39,14 +27,6 @@ func newMixture(level float64, parts ...[3]float64) *mixture {
 		m.comps = append(m.comps, newBetaComp(p[0], p[1], p[2]))
 	}
 	return m
-}
-
-// splitMixture is the prior for a version expected at share e (0 < e < 1):
-// centred on e, mostly within the tolerance δ, with a wide tail.
-func splitMixture(e, delta, level float64) *mixture {
-	return newMixture(level,
-		[3]float64{narrowWeight, e, narrowSpread * delta},
-		[3]float64{1 - narrowWeight, e, wideSpread * delta})
 }
 
 // errorMixture is the prior for an error rate with budget r0: centred on
@@ -76,17 +56,37 @@ func lbeta(a, b float64) float64 {
 // logN is the log of the prior-averaged likelihood of s successes and f
 // failures.
 func (m *mixture) logN(s, f float64) float64 {
-	best, sum := math.Inf(-1), 0.0
+	var acc logSum
 	for _, c := range m.comps {
-		v := c.logw + lbeta(c.a+s, c.b+f) - c.lb
-		if v > best {
-			sum = sum*math.Exp(best-v) + 1
-			best = v
-		} else {
-			sum += math.Exp(v - best)
-		}
+		acc.add(c.logw + lbeta(c.a+s, c.b+f) - c.lb)
 	}
-	return best + math.Log(sum)
+	return acc.value()
+}
+
+// logSum adds numbers given by their logs without overflow: the log of
+// Σ e^v, kept as the largest v and the sum scaled by it.
+type logSum struct {
+	best, sum float64
+	started   bool
+}
+
+func (l *logSum) add(v float64) {
+	switch {
+	case !l.started:
+		l.best, l.sum, l.started = v, 1, true
+	case v > l.best:
+		l.sum = l.sum*math.Exp(l.best-v) + 1
+		l.best = v
+	default:
+		l.sum += math.Exp(v - l.best)
+	}
+}
+
+func (l *logSum) value() float64 {
+	if !l.started {
+		return math.Inf(-1)
+	}
+	return l.best + math.Log(l.sum)
 }
 
 // loglik is the Bernoulli log-likelihood of p, with 0·log 0 = 0.
@@ -145,18 +145,6 @@ func (e *evidence) highBelow(x float64) bool {
 		return false
 	}
 	return e.excludes(x)
-}
-
-// status places the interval against the band [lo, hi]: Within if inside
-// (lo, hi), Outside if entirely above hi or below lo.
-func (e *evidence) status(lo, hi float64) Status {
-	switch {
-	case e.lowAbove(hi) || e.highBelow(lo):
-		return Outside
-	case e.lowAbove(lo) && e.highBelow(hi):
-		return Within
-	}
-	return Undecided
 }
 
 // bounds returns the confidence interval: where the log-likelihood, which

@@ -68,8 +68,8 @@ func passReason(d Decision) string {
 		r = fmt.Sprintf("all %d pages came from %s, which should get 100%%, so any other version's share is below %s%% at %s confidence",
 			d.N, sole, textfmt.Num(d.Tolerance), fmtConf(d.Confidence))
 	} else {
-		r = fmt.Sprintf("every share is within its expected value ± %s at %s confidence after %d pages: %s; no page came from another version",
-			textfmt.Num(d.Tolerance), fmtConf(d.Confidence), d.N, shareList(split, true))
+		r = fmt.Sprintf("every share is within its expected value ± %s at %s confidence after %d pages, each side shown by a one-sided test at %s (intersection-union): %s; no page came from another version",
+			textfmt.Num(d.Tolerance), fmtConf(d.Confidence), d.N, fmtConf(d.Confidence), passList(split))
 	}
 	if e := errorSummary(d.Errors); e != "" {
 		r += "; " + e
@@ -95,7 +95,7 @@ func inconclusiveReason(d Decision, nExact int) string {
 	var open []string
 	for _, v := range d.Versions {
 		if v.Expected > 0 && v.Expected < 100 && v.Status == Undecided {
-			open = append(open, fmt.Sprintf("%s's share %s %s", v.Version, fmtPct(v.Share), fmtInterval(v.Low, v.High)))
+			open = append(open, fmt.Sprintf("%s's share %s %s%s", v.Version, fmtPct(v.Share), fmtInterval(v.Low, v.High), partsShown(v.Tests)))
 		}
 	}
 	if splitCount(d) == 2 && len(open) == 2 {
@@ -120,6 +120,45 @@ func inconclusiveReason(d Decision, nExact int) string {
 	}
 	return fmt.Sprintf("%s; about %s more pages would likely decide", r, roughCount(d.MorePages))
 }
+
+// passList lists versions that passed as "v1 50.1% (expected 50%) above
+// 45% from page 412 and below 55% from page 781".
+func passList(vs []VersionResult) string {
+	parts := make([]string, 0, len(vs))
+	for _, v := range vs {
+		p := fmt.Sprintf("%s %s (expected %s%%)", v.Version, fmtPct(v.Share), textfmt.Num(v.Expected))
+		var sides []string
+		for _, e := range v.Tests {
+			sides = append(sides, fmt.Sprintf("%s %s%% from page %d", e.Side, textfmt.Num(roundPct(e.Edge)), e.ShownAt))
+		}
+		if len(sides) > 0 {
+			p += " " + strings.Join(sides, " and ")
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// partsShown says which PASS parts of an undecided version are shown:
+// " (above 45% shown, below 55% not yet)"; "" when none is.
+func partsShown(tests []EdgeTest) string {
+	var sides []string
+	any := false
+	for _, e := range tests {
+		state := "not yet"
+		if e.ShownAt > 0 {
+			state, any = "shown", true
+		}
+		sides = append(sides, fmt.Sprintf("%s %s%% %s", e.Side, textfmt.Num(roundPct(e.Edge)), state))
+	}
+	if !any {
+		return ""
+	}
+	return " (" + strings.Join(sides, ", ") + ")"
+}
+
+// roundPct rounds away the float noise of an edge such as 0.45·100.
+func roundPct(x float64) float64 { return math.Round(x*1e6) / 1e6 }
 
 // shareList lists versions as "v1 50.1% [45.3%, 54.8%]", optionally with
 // the expected share.

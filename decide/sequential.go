@@ -31,10 +31,32 @@ type Sequential struct {
 // track is one listed version: expectation, decision tables and counts.
 type track struct {
 	name        string
-	share       float64 // expected fraction
-	mix         *mixture
+	share       float64     // expected fraction
+	tests       *splitTests // nil unless 0 < share < 1
 	t           tables
 	count, errs int
+	// above and below record when the PASS parts were shown.
+	above, below shown
+}
+
+// shown records the page (in the split) at which a PASS part was first
+// shown, and the version's count then. A part once shown stays shown: its
+// null was rejected at that page, and Ville's bound covers every page at
+// once, so a later dip does not undo it.
+type shown struct {
+	ok        bool
+	at, count int
+}
+
+// show marks the PASS parts that S of n pages show.
+func (tr *track) show(n int) {
+	S := int32(tr.count)
+	if !tr.above.ok && S >= tr.t.passLo[n] {
+		tr.above = shown{true, n, tr.count}
+	}
+	if !tr.below.ok && S <= tr.t.passHi[n] {
+		tr.below = shown{true, n, tr.count}
+	}
 }
 
 // NewSequential validates c and precomputes the decision thresholds.
@@ -50,17 +72,18 @@ func NewSequential(c Criteria) (*Sequential, error) {
 		}
 		s.tracks = append(s.tracks, tr)
 	}
-	level := splitLevel(c, len(s.split))
+	fail := failLevel(c, len(s.split))
 	for k, i := range s.split {
 		tr := &s.tracks[i]
-		tr.mix = splitMixture(tr.share, c.delta(), level)
+		tr.tests = newSplitTests(tr.share, c.delta(), c.alpha(), fail)
 		if k == 1 && len(s.split) == 2 {
-			// Two versions share one interval: p₂ = 1 − p₁ on pages
-			// without strays (a stray fails first), so mirror exactly.
+			// Two versions share one split: p₂ = 1 − p₁ on pages without
+			// strays (a stray fails first), and their parts mirror each
+			// other exactly.
 			tr.t = s.tracks[s.split[0]].t.mirror()
 			continue
 		}
-		tr.t = buildTables(tr.mix, tr.share-c.delta(), tr.share+c.delta(), c.MaxRequests)
+		tr.t = buildTables(tr.tests, c.MaxRequests)
 	}
 	s.errMix = errorMixture(c.MaxErrorRate, errorLevel(c, s.buckets()))
 	s.errTable = errorTable(s.errMix, c.MaxErrorRate, c.MaxRequests)
@@ -79,15 +102,16 @@ func snap(share float64) float64 {
 	return share
 }
 
-// splitLevel is the error rate of each version's interval. Bonferroni over
-// the versions makes the intervals simultaneous; two versions count once,
-// as their shares are complementary.
-func splitLevel(c Criteria, versions int) float64 {
+// failLevel is the error rate of each FAIL part: the split's share of α,
+// Bonferroni over two sides per version; two versions count once, as
+// their shares are complementary. PASS parts need no such split: each is
+// tested at the full α (intersection-union).
+func failLevel(c Criteria, versions int) float64 {
 	distinct := max(versions, 1)
 	if versions == 2 {
 		distinct = 1
 	}
-	return c.alpha() * (1 - errorAlphaShare) / float64(distinct)
+	return c.alpha() * (1 - errorAlphaShare) / float64(2*distinct)
 }
 
 // errorLevel is the error rate of each error bucket's interval.
@@ -158,13 +182,14 @@ func (s *Sequential) judge() Verdict {
 		if tr.share > 0 && tr.errs >= int(s.errTable[tr.count]) {
 			return Fail
 		}
-		if tr.mix == nil {
+		if tr.tests == nil {
 			continue
 		}
-		switch tr.t.status(tr.count, s.n) {
-		case Outside:
+		if tr.t.outside(tr.count, s.n) {
 			return Fail
-		case Undecided:
+		}
+		tr.show(s.n)
+		if !tr.above.ok || !tr.below.ok {
 			within = false
 		}
 	}
@@ -185,6 +210,7 @@ func (s *Sequential) Verdict() Verdict { return s.verdict }
 func (s *Sequential) Reset() {
 	for i := range s.tracks {
 		s.tracks[i].count, s.tracks[i].errs = 0, 0
+		s.tracks[i].above, s.tracks[i].below = shown{}, shown{}
 	}
 	s.pages, s.n, s.unknownErr, s.strays = 0, 0, 0, 0
 	s.strayName = ""

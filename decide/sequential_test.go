@@ -108,7 +108,7 @@ func TestErrorBudget(t *testing.T) {
 			want:  Fail, wantBucket: "v3", wantN: 57},
 		{name: "errors within budget still pass", budget: 0.01,
 			pages: split(2000, func(i int, _ string) bool { return i%150 == 0 }),
-			want:  Pass, wantBucket: "-", wantN: 692},
+			want:  Pass, wantBucket: "-", wantN: 620},
 		{name: "zero budget fails on one error", budget: 0,
 			pages: split(100, func(i int, _ string) bool { return i == 30 }),
 			want:  Fail, wantBucket: "v3", wantN: 31},
@@ -162,8 +162,8 @@ func TestReset(t *testing.T) {
 	if diff := cmp.Diff(mustSequential(t, c).Decision(), s.Decision()); diff != "" {
 		t.Errorf("Decision() after Reset differs from a new Sequential (-want +got):\n%s", diff)
 	}
-	if d := feed(s, evenly(2000, 0.5, "v1", "v3")); d.Verdict != Pass || d.N != 692 {
-		t.Errorf("after Reset: %v at N = %d; want PASS at 692", d.Verdict, d.N)
+	if d := feed(s, evenly(2000, 0.5, "v1", "v3")); d.Verdict != Pass || d.N != 620 {
+		t.Errorf("after Reset: %v at N = %d; want PASS at 620", d.Verdict, d.N)
 	}
 }
 

@@ -106,7 +106,7 @@ func TestSettleKeepsGuarantee(t *testing.T) {
 	s := mustSequential(t, c)
 	rng := rand.New(rand.NewPCG(5, 6))
 	base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	runs, passes, lucky := simRuns(), 0, 0
+	runs, passes, lucky := simRunsPerRow(), 0, 0
 	for range runs {
 		st := NewSettle(c, time.Minute)
 		s.Reset()

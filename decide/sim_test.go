@@ -1,130 +1,237 @@
 package decide
 
 import (
+	"flag"
+	"fmt"
+	"hash/fnv"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/canary-gate/canary/internal/textfmt"
 )
 
-// simRuns is the number of simulated runs per guarantee case: enough that
-// the Monte-Carlo margin 3·sqrt(α(1−α)/runs) stays small (0.015 at 2000).
-func simRuns() int {
-	if testing.Short() {
+// The simulation behind every error rate and speed figure in the docs.
+//
+//	go test ./decide -run TestSimulation -sim.full           # 20,000 runs per row, compared with testdata/simulation.golden
+//	go test ./decide -run TestSimulation -sim.full -update   # rewrite it; then copy it into doc.go and README.md
+//
+// Without -sim.full the same seeded rows run 2,000 times (400 with
+// -short): enough to fail when a guarantee breaks, and fast under -race.
+var (
+	simFull = flag.Bool("sim.full", false, "run TestSimulation with 20,000 runs per row and compare with testdata/simulation.golden")
+	update  = flag.Bool("update", false, "with -sim.full, rewrite testdata/simulation.golden")
+)
+
+const simGolden = "testdata/simulation.golden"
+
+// simRow is one truth fed to one expectation, checking the verdict after
+// every page up to the default 5000.
+type simRow struct {
+	truth  string    // per listed version, then strays, as the table shows it
+	expect string    // the expectation
+	tol    float64   // tolerance, points
+	shares []float64 // the truth: per listed version, then an unlisted one
+	// bounds are the verdicts whose rate the guarantees cap: a false PASS
+	// when some share is outside or on the edge of its band (or strays are
+	// δ or more), a false FAIL when every share is inside or on the edge.
+	bounds []Verdict
+	limit  float64 // the cap, when not α (exact strays bound)
+	// speed is the verdict whose median pages the row reports, and goal
+	// the most that median may be (0: reported only).
+	speed Verdict
+	goal  int
+}
+
+var simRows = []simRow{
+	{truth: "50/50", expect: "v1=50,v3=50", tol: 5, shares: []float64{.5, .5, 0}, bounds: []Verdict{Fail}, speed: Pass, goal: 800},
+	{truth: "55/45 (edge)", expect: "v1=50,v3=50", tol: 5, shares: []float64{.55, .45, 0}, bounds: []Verdict{Pass, Fail}},
+	{truth: "45/55 (edge)", expect: "v1=50,v3=50", tol: 5, shares: []float64{.45, .55, 0}, bounds: []Verdict{Pass, Fail}},
+	{truth: "56/44", expect: "v1=50,v3=50", tol: 5, shares: []float64{.56, .44, 0}, bounds: []Verdict{Pass}},
+	{truth: "52.5/47.5", expect: "v1=50,v3=50", tol: 5, shares: []float64{.525, .475, 0}, bounds: []Verdict{Fail}, speed: Pass},
+	{truth: "60/40", expect: "v1=50,v3=50", tol: 5, shares: []float64{.6, .4, 0}, bounds: []Verdict{Pass}, speed: Fail, goal: 900},
+	{truth: "70/30", expect: "v1=50,v3=50", tol: 5, shares: []float64{.7, .3, 0}, bounds: []Verdict{Pass}, speed: Fail, goal: 140},
+	{truth: "90/10", expect: "v1=90,v2=10", tol: 2, shares: []float64{.9, .1, 0}, bounds: []Verdict{Fail}, speed: Pass},
+	{truth: "88/12 (edge)", expect: "v1=90,v2=10", tol: 2, shares: []float64{.88, .12, 0}, bounds: []Verdict{Pass, Fail}},
+	{truth: "34/33/33", expect: "v1=34,v2=33,v3=33", tol: 5, shares: []float64{.34, .33, .33, 0}, bounds: []Verdict{Fail}, speed: Pass},
+	{truth: "39/28/33 (edge)", expect: "v1=34,v2=33,v3=33", tol: 5, shares: []float64{.39, .28, .33, 0}, bounds: []Verdict{Pass, Fail}},
+	{truth: "95 + 5% strays", expect: "v1=100", tol: 5, shares: []float64{.95, .05}, bounds: []Verdict{Pass}, limit: math.Pow(0.95, 59)},
+}
+
+func simRunsPerRow() int {
+	switch {
+	case *simFull:
+		return 20_000
+	case testing.Short():
 		return 400
 	}
 	return 2000
 }
 
-// TestGuarantees simulates the decision rule under continuous monitoring:
-// every run checks the verdict after every page, up to MaxRequests. With
-// the truth inside the tolerance the FAIL rate, and with the truth on the
-// tolerance boundary the PASS rate, must be at most 1 − confidence.
-func TestGuarantees(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name   string
-		expect string
-		tol    float64
-		truth  []float64 // per listed version, then an unlisted one
-		bound  Verdict   // the verdict whose rate is at most α
-	}{
-		{name: "50/50 truth, no false fail", expect: "v1=50,v3=50", tol: 5, truth: []float64{0.5, 0.5, 0}, bound: Fail},
-		{name: "55/45 boundary, no false pass", expect: "v1=50,v3=50", tol: 5, truth: []float64{0.55, 0.45, 0}, bound: Pass},
-		{name: "45/55 boundary, no false pass", expect: "v1=50,v3=50", tol: 5, truth: []float64{0.45, 0.55, 0}, bound: Pass},
-		{name: "55/45 inside edge, no false fail", expect: "v1=50,v3=50", tol: 5, truth: []float64{0.55, 0.45, 0}, bound: Fail},
-		{name: "90/10 truth, no false fail", expect: "v1=90,v2=10", tol: 10, truth: []float64{0.9, 0.1, 0}, bound: Fail},
-		{name: "80/20 boundary, no false pass", expect: "v1=90,v2=10", tol: 10, truth: []float64{0.8, 0.2, 0}, bound: Pass},
-		{name: "34/33/33 truth, no false fail", expect: "v1=34,v2=33,v3=33", tol: 5, truth: []float64{0.34, 0.33, 0.33, 0}, bound: Fail},
-		{name: "39/28/33 boundary, no false pass", expect: "v1=34,v2=33,v3=33", tol: 5, truth: []float64{0.39, 0.28, 0.33, 0}, bound: Pass},
-		{name: "100 with 5% strays, no false pass", expect: "v1=100", tol: 5, truth: []float64{0.95, 0.05}, bound: Pass},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			c := DefaultCriteria(mustExpect(t, tc.expect))
-			c.Tolerance = tc.tol
-			s := mustSequential(t, c)
-			names := append(c.Expect.Versions(), "stray")
-			rng := rand.New(rand.NewPCG(42, uint64(len(tc.name))))
-			runs, hits := simRuns(), 0
-			for range runs {
-				if v, _ := simulate(s, names, tc.truth, rng); v == tc.bound {
-					hits++
-				}
-			}
-			alpha := c.alpha()
-			rate := float64(hits) / float64(runs)
-			limit := alpha + 3*math.Sqrt(alpha*(1-alpha)/float64(runs))
-			t.Logf("%s: %s rate %.4f over %d runs (α = %.2f, limit %.4f)", tc.name, tc.bound, rate, runs, alpha, limit)
-			if rate > limit {
-				t.Errorf("%s rate = %.4f; want ≤ %.4f", tc.bound, rate, limit)
-			}
-		})
-	}
+// simResult is what runs of one row showed.
+type simResult struct {
+	row              simRow
+	runs, pass, fail int
+	median, p90      int // pages (in the split) to the row's speed verdict; runs without it count as the page limit
+	maxRequests      int
+	rates            map[Verdict]float64
+	limits           map[Verdict]float64
 }
 
-// Efficiency goals, in pages to a verdict (median over runs).
-const (
-	goalPass5050 = 1000
-	goalFail7030 = 150
-)
-
-// TestEfficiency measures the median pages to a verdict and compares them
-// with fixed-size tests that look once.
-func TestEfficiency(t *testing.T) {
-	if testing.Short() {
-		t.Skip("efficiency simulation skipped with -short")
-	}
-	t.Parallel()
-	c := DefaultCriteria(mustExpect(t, "v1=50,v3=50"))
+func simulateRow(t testing.TB, row simRow, runs int) simResult {
+	c := DefaultCriteria(mustExpect(t, row.expect))
+	c.Tolerance = row.tol
 	s := mustSequential(t, c)
-	names := []string{"v1", "v3", "stray"}
-	rng := rand.New(rand.NewPCG(7, 7))
-	const runs = 2000
-	passMed, passP90, passRate := medianPages(s, names, []float64{0.5, 0.5, 0}, Pass, runs, rng)
-	failMed, failP90, failRate := medianPages(s, names, []float64{0.7, 0.3, 0}, Fail, runs, rng)
-
-	alpha, delta := c.alpha(), c.delta()
-	tost80 := oneLookPages(c, shares(c.Expect))
-	tost50 := oneLook(zQuantile(1-alpha)+zQuantile(0.75), 0.25, delta)
-	z := func(p, q float64, power float64) int { // one-sided test of p ≤ p0 against q
-		n := (zQuantile(1-alpha)*math.Sqrt(p*(1-p)) + zQuantile(power)*math.Sqrt(q*(1-q))) / (q - p)
-		return int(math.Ceil(n * n))
+	names := append(c.Expect.Versions(), "stray")
+	h := fnv.New64a()
+	h.Write([]byte(row.truth + row.expect))
+	rng := rand.New(rand.NewPCG(20261206, h.Sum64()))
+	r := simResult{row: row, runs: runs, maxRequests: c.MaxRequests, rates: map[Verdict]float64{}, limits: map[Verdict]float64{}}
+	pages := make([]int, 0, runs)
+	for range runs {
+		v, n := simulate(s, names, row.shares, rng)
+		switch v {
+		case Pass:
+			r.pass++
+		case Fail:
+			r.fail++
+		}
+		if v != row.speed {
+			n = c.MaxRequests
+		}
+		pages = append(pages, n)
 	}
-	t.Logf("truth 50/50: PASS in %.1f%% of %d runs, median %d pages, p90 %d (goal ≤ %d); one-look TOST needs %d (80%% power), %d (50%%)",
-		100*passRate, runs, passMed, passP90, goalPass5050, tost80, tost50)
-	t.Logf("truth 70/30 vs 50/50: FAIL in %.1f%% of %d runs, median %d pages, p90 %d (goal ≤ %d); one-look test of share ≤ 55%% needs %d (80%% power), %d (50%%)",
-		100*failRate, runs, failMed, failP90, goalFail7030, z(0.55, 0.7, 0.8), z(0.55, 0.7, 0.5))
-	if passMed > goalPass5050 {
-		t.Errorf("median pages to PASS at 50/50 = %d; want ≤ %d", passMed, goalPass5050)
+	slices.Sort(pages)
+	r.median, r.p90 = pages[runs/2], pages[runs*9/10]
+	for _, b := range row.bounds {
+		limit := row.limit
+		if limit == 0 {
+			limit = c.alpha()
+		}
+		hits := r.pass
+		if b == Fail {
+			hits = r.fail
+		}
+		r.rates[b] = float64(hits) / float64(runs)
+		r.limits[b] = limit + 3*math.Sqrt(limit*(1-limit)/float64(runs))
 	}
-	if failMed > goalFail7030 {
-		t.Errorf("median pages to FAIL at 70/30 = %d; want ≤ %d", failMed, goalFail7030)
-	}
+	return r
 }
 
-func oneLook(z, variance, delta float64) int {
-	return int(math.Ceil(z * z * variance / (delta * delta)))
-}
-
-// medianPages returns the median and 90th percentile of pages in the split
-// at the verdict (MaxRequests for runs not ending in want), and the share
-// of runs ending in want.
-func medianPages(s *Sequential, names []string, truth []float64, want Verdict, runs int, rng *rand.Rand) (med, p90 int, rate float64) {
-	ns := make([]int, runs)
-	hits := 0
-	for i := range ns {
-		v, n := simulate(s, names, truth, rng)
-		ns[i] = n
-		if v == want {
-			hits++
-		} else {
-			ns[i] = s.c.MaxRequests
+// TestSimulation holds the decision rule to its guarantees under
+// continuous monitoring (the verdict checked after every page) and
+// measures its speed: see simRows.
+func TestSimulation(t *testing.T) {
+	t.Parallel()
+	runs := simRunsPerRow()
+	res := make([]simResult, len(simRows))
+	done := make(chan int)
+	for i, row := range simRows {
+		go func() {
+			res[i] = simulateRow(t, row, runs)
+			done <- i
+		}()
+	}
+	for range simRows {
+		<-done
+	}
+	for _, r := range res {
+		for _, b := range r.row.bounds {
+			if r.rates[b] > r.limits[b] {
+				t.Errorf("%s against %s: %s rate %.4f over %d runs; want ≤ %.4f", r.row.truth, r.row.expect, b, r.rates[b], r.runs, r.limits[b])
+			}
+		}
+		// Goals are for the full run; the smaller default run gets 5% of
+		// Monte Carlo slack, as its medians wander by about that much.
+		goal := r.row.goal
+		if !*simFull {
+			goal += goal / 20
+		}
+		if r.row.goal > 0 && !testing.Short() && r.median > goal {
+			t.Errorf("%s against %s: median pages to %s = %d; want ≤ %d", r.row.truth, r.row.expect, r.row.speed, r.median, goal)
 		}
 	}
-	slices.Sort(ns)
-	return ns[runs/2], ns[runs*9/10], float64(hits) / float64(runs)
+	table := simTable(res)
+	t.Logf("\n%s", table)
+	if !*simFull {
+		return
+	}
+	if *update {
+		if err := os.WriteFile(simGolden, []byte(table), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(simGolden)
+	if err != nil {
+		t.Fatalf("%v (run with -sim.full -update to write it)", err)
+	}
+	if string(want) != table {
+		t.Errorf("simulation table differs from %s (rerun with -update if the rule changed on purpose):\n%s", simGolden, table)
+	}
+}
+
+// simTable is the Markdown table the docs copy.
+func simTable(res []simResult) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "| truth | expect | PASS | FAIL | pages to the verdict: median (p90) | bound checked |\n")
+	fmt.Fprintf(&b, "|---|---|---|---|---|---|\n")
+	for _, r := range res {
+		speed := "-"
+		if r.row.speed != Pending {
+			speed = fmt.Sprintf("%s %s (%s)", r.row.speed, pagesOrMore(r.median, r.maxRequests), pagesOrMore(r.p90, r.maxRequests))
+		}
+		var bounds []string
+		for _, v := range r.row.bounds {
+			limit := r.row.limit
+			if limit == 0 {
+				limit = 1 - DefaultConfidence
+			}
+			bounds = append(bounds, fmt.Sprintf("false %s ≤ %.4g", v, limit))
+		}
+		fmt.Fprintf(&b, "| %s | %s ±%s | %.4f | %.4f | %s | %s |\n", r.row.truth, r.row.expect, textfmt.Num(r.row.tol),
+			float64(r.pass)/float64(r.runs), float64(r.fail)/float64(r.runs), speed, strings.Join(bounds, ", "))
+	}
+	fmt.Fprintf(&b, "\n%d seeded runs per row, 95%% confidence, the verdict checked after every page, at most %d pages; each rate is held to its bound plus Monte Carlo slack 3·sqrt(p(1−p)/runs).\n", res[0].runs, res[0].maxRequests)
+	return b.String()
+}
+
+// pagesOrMore prints a page count, "≥ limit" for runs that never decided.
+func pagesOrMore(n, limit int) string {
+	if n >= limit {
+		return fmt.Sprintf("≥ %d", limit)
+	}
+	return fmt.Sprint(n)
+}
+
+// TestSimulationTableInDocs checks that the package doc and the README
+// show the simulation's table as TestSimulation -sim.full wrote it.
+func TestSimulationTableInDocs(t *testing.T) {
+	t.Parallel()
+	table, err := os.ReadFile(simGolden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := map[string]func(string) string{
+		"doc.go":                         func(line string) string { return strings.TrimRight("//\t"+line, "\t") },
+		filepath.Join("..", "README.md"): func(line string) string { return line },
+	}
+	for file, quote := range docs {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, line := range strings.Split(strings.TrimSuffix(string(table), "\n"), "\n") {
+			want = append(want, quote(line))
+		}
+		if !strings.Contains(string(src), strings.Join(want, "\n")) {
+			t.Errorf("%s does not show %s as written (copy it in):\n%s", file, simGolden, strings.Join(want, "\n"))
+		}
+	}
 }
 
 func mustSequential(t testing.TB, c Criteria) *Sequential {

@@ -1,34 +1,34 @@
 package decide
 
-// tables holds, for each number of pages n, the success counts S at which a
-// version's confidence interval leaves or enters its tolerance band
-// [lo, hi]. They make the per-page check a few integer compares:
+// tables holds, for each number of pages n, the success counts S at which
+// each of a version's four parts (see splitTests) rejects its null. They
+// make the per-page check a few integer compares:
 //
-//	within:  pass[n] ≤ S ≤ passHi[n]   (interval inside (lo, hi))
-//	outside: S ≥ failHi[n] or S ≤ failLo[n] (interval above hi or below lo)
+//	PASS parts:  shown above if S ≥ passLo[n], shown below if S ≤ passHi[n]
+//	FAIL parts:  S ≥ failHi[n] (above the band) or S ≤ failLo[n] (below)
 //
-// "None" is n+1 for lower thresholds and −1 for upper ones. The interval's
-// ends rise with S at fixed n (a success raises both bounds, a failure
-// lowers them), so each condition holds on a run of S from one end, and
-// each threshold moves by at most one as n grows: building them costs a
-// couple of bound checks per n. TestTablesMatchDirect checks this against
-// the direct computation.
+// "None" is n+1 for lower thresholds and −1 for upper ones. A part's ratio
+// rises with S at fixed n for the parts whose alternatives lie above their
+// edge and falls for the others, so each condition holds on a run of S
+// from one end; the thresholds move little as n grows, so building them
+// costs a couple of ratio evaluations per n. TestTablesMatchDirect checks
+// them against the parts themselves.
 type tables struct {
 	passLo, passHi, failHi, failLo []int32
 }
 
 // buildTables computes the thresholds for n = 0..maxN.
-func buildTables(m *mixture, lo, hi float64, maxN int) tables {
+func buildTables(ts *splitTests, maxN int) tables {
 	t := tables{
 		passLo: make([]int32, maxN+1), passHi: make([]int32, maxN+1),
 		failHi: make([]int32, maxN+1), failLo: make([]int32, maxN+1),
 	}
 	a, b, c, d := 1, -1, 1, -1
 	for n := 0; n <= maxN; n++ {
-		a = walkMin(n, a, func(S int) bool { return m.at(S, n).lowAbove(lo) })
-		b = walkMax(n, b+1, func(S int) bool { return m.at(S, n).highBelow(hi) })
-		c = walkMin(n, c, func(S int) bool { return m.at(S, n).lowAbove(hi) })
-		d = walkMax(n, d+1, func(S int) bool { return m.at(S, n).highBelow(lo) })
+		a = walkMin(n, a, func(S int) bool { return ts.above.rejects(S, n) })
+		b = walkMax(n, b+1, func(S int) bool { return ts.below.rejects(S, n) })
+		c = walkMin(n, c, func(S int) bool { return ts.high.rejects(S, n) })
+		d = walkMax(n, d+1, func(S int) bool { return ts.low.rejects(S, n) })
 		t.passLo[n], t.passHi[n], t.failHi[n], t.failLo[n] = int32(a), int32(b), int32(c), int32(d)
 	}
 	return t
@@ -50,16 +50,10 @@ func (t tables) mirror() tables {
 	return m
 }
 
-// status classifies S successes of n pages.
-func (t tables) status(S, n int) Status {
+// outside reports whether S successes of n pages reject a FAIL part.
+func (t tables) outside(S, n int) bool {
 	s := int32(S)
-	switch {
-	case s >= t.failHi[n] || s <= t.failLo[n]:
-		return Outside
-	case s >= t.passLo[n] && s <= t.passHi[n]:
-		return Within
-	}
-	return Undecided
+	return s >= t.failHi[n] || s <= t.failLo[n]
 }
 
 // walkMin returns the smallest S in [0, n] for which ok holds (ok being

@@ -6,8 +6,8 @@ import (
 )
 
 // TestTablesMatchDirect checks the precomputed thresholds, including the
-// mirrored ones of a second version, against the confidence intervals
-// computed directly, for every count at every n up to a limit.
+// mirrored ones of a second version, against each part's test computed
+// directly, for every count at every n up to a limit.
 func TestTablesMatchDirect(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -33,12 +33,14 @@ func TestTablesMatchDirect(t *testing.T) {
 			s := mustSequential(t, c)
 			for _, i := range s.split {
 				tr := s.tracks[i]
-				lo, hi := tr.share-c.delta(), tr.share+c.delta()
+				ts := tr.tests
 				for n := 0; n <= maxN; n++ {
 					for S := 0; S <= n; S++ {
-						got, want := tr.t.status(S, n), tr.mix.at(S, n).status(lo, hi)
+						s32 := int32(S)
+						got := [4]bool{s32 >= tr.t.passLo[n], s32 <= tr.t.passHi[n], s32 >= tr.t.failHi[n], s32 <= tr.t.failLo[n]}
+						want := [4]bool{ts.above.rejects(S, n), ts.below.rejects(S, n), ts.high.rejects(S, n), ts.low.rejects(S, n)}
 						if got != want {
-							t.Fatalf("%s: tables status(%d, %d) = %v; want %v (direct)", tr.name, S, n, got, want)
+							t.Fatalf("%s: tables at S=%d, n=%d say above, below, high, low = %v; want %v (direct)", tr.name, S, n, got, want)
 						}
 					}
 				}
@@ -95,8 +97,10 @@ func checkDecision(t *testing.T, s *Sequential, c Criteria) {
 		lo, hi := v.Expected-c.Tolerance, v.Expected+c.Tolerance
 		switch v.Status {
 		case Within:
-			if v.Expected > 0 && v.Expected < 100 && (v.Low < lo-1e-9 || v.High > hi+1e-9) {
-				t.Fatalf("%s within but interval [%v, %v] not inside [%v, %v]", v.Version, v.Low, v.High, lo, hi)
+			for _, e := range v.Tests {
+				if e.ShownAt == 0 || e.ShownAt > d.N || e.Ratio < e.Threshold {
+					t.Fatalf("%s within but its %s part is not shown: %+v", v.Version, e.Side, e)
+				}
 			}
 		case Outside:
 			outside = true

@@ -71,7 +71,11 @@ type Decision struct {
 }
 
 // VersionResult is one version's part of a Decision. Low and High bound
-// its share at the stated confidence, for all versions at once.
+// its share at the stated confidence, for all versions at once: the
+// interval the FAIL parts give, so Status is Outside exactly when it lies
+// outside expected ± tolerance. Status is Within when both PASS parts
+// (Tests) have been shown; the interval need not lie inside the band
+// then, as PASS tests each side at the full α (see the package doc).
 type VersionResult struct {
 	Version  string  `json:"version"`
 	Expected float64 `json:"expected_pct"`
@@ -80,6 +84,27 @@ type VersionResult struct {
 	Low      float64 `json:"low_pct"`
 	High     float64 `json:"high_pct"`
 	Status   Status  `json:"status"`
+	// Tests are the PASS parts of a version expected strictly between 0%
+	// and 100%: its share above expected − tolerance, then below expected
+	// + tolerance (a side whose edge is beyond 0% or 100% holds at once
+	// and is left out).
+	Tests []EdgeTest `json:"pass_tests,omitempty"`
+}
+
+// EdgeTest is one PASS part: a one-sided test that a share is above (or
+// below) the edge of its band, at the stated confidence on its own. It is
+// shown once Ratio, its likelihood ratio against the edge, reaches
+// Threshold (1/α), and stays shown.
+type EdgeTest struct {
+	Side string  `json:"side"` // "above" or "below"
+	Edge float64 `json:"edge_pct"`
+	// Ratio is the likelihood ratio at the page it was shown, or now while
+	// it is not.
+	Ratio     float64 `json:"ratio"`
+	Threshold float64 `json:"threshold"`
+	// ShownAt is the page (in the split) at which the part was shown; 0
+	// while it is not.
+	ShownAt int `json:"shown_at,omitempty"`
 }
 
 // ErrorBudget is the error-rate part of a Decision. Status is Outside as

@@ -148,7 +148,7 @@ func TestJudgeMessages(t *testing.T) {
 		got = append(got, string(a.Kind)+": "+a.Message)
 	}
 	want := []string{
-		"split: v1 share 69.9% of 2003, interval [64.6%, 74.8%] at 95% over 60 windows, expected 50% ± 5",
+		"split: v1 share 69.9% of 2003, interval [65.3%, 74.2%] at 95% over 60 windows, expected 50% ± 5",
 		"stray: v2 served 3 of 2003 requests, expected at 0%",
 		"errors: v3 errors 10.0% of 600, interval [4.6%, 18.1%] at 95% over 60 windows, budget 1%",
 		"latency: v1 p99 2.01s over 500ms: 7.1% of 1400 slower, interval [4.0%, 11.4%] at 95% over 60 windows, at most 1% may be",

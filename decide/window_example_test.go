@@ -35,6 +35,6 @@ func ExampleJudge() {
 	verdict, reason := decide.SoakVerdict(windows, alarms)
 	fmt.Println(verdict, reason)
 	// Output:
-	// 08:01 split v1: v1 share 25.0% of 600, interval [18.1%, 32.9%] at 95% over 2 windows, expected 50% ± 5
+	// 08:01 split v1: v1 share 25.0% of 600, interval [19.3%, 31.4%] at 95% over 2 windows, expected 50% ± 5
 	// FAIL 1 of 2 windows alarmed: 08:01:00 (split v1)
 }

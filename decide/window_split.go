@@ -15,9 +15,9 @@ import (
 // Judge uses them: the listed versions in their order, then any others
 // (strays), sorted. Shares and intervals are in percent.
 //
-// The intervals are Sequential's anytime-valid beta-mixture confidence
-// sequences (see Method) at the per-window confidence of c, simultaneous
-// over versions. They are wider than a one-look interval such as Wilson's,
+// The intervals are those of Sequential's FAIL parts (see Method) at the
+// per-window confidence of c, simultaneous over versions; a version is
+// within when both its PASS parts show it at the window's count. They are wider than a one-look interval such as Wilson's,
 // but their coverage holds at any n (no small-sample optimism) and while a
 // window is still filling, so Judge may be called on an open window as
 // often as liked.
@@ -32,9 +32,18 @@ func Split(w results.Window, c WindowCriteria) []VersionResult {
 		}
 		s.tracks = append(s.tracks, tr)
 	}
-	level := splitLevel(cc, len(split))
+	fail := failLevel(cc, len(split))
 	for _, i := range split {
-		s.tracks[i].mix = splitMixture(s.tracks[i].share, cc.delta(), level)
+		tr := &s.tracks[i]
+		tr.tests = newSplitTests(tr.share, cc.delta(), cc.alpha(), fail)
+		tr.above.ok = tr.tests.above.rejects(tr.count, s.n)
+		tr.below.ok = tr.tests.below.rejects(tr.count, s.n)
+		if tr.above.ok {
+			tr.above.at, tr.above.count = s.n, tr.count
+		}
+		if tr.below.ok {
+			tr.below.at, tr.below.count = s.n, tr.count
+		}
 	}
 	out := make([]VersionResult, 0, len(s.tracks)+1)
 	for i := range s.tracks {

@@ -5,6 +5,8 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"math"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -94,6 +96,17 @@ func details(r *Result) []string {
 	c := r.Client
 	out := []string{fmt.Sprintf("samples: %d pages in the split (%d in all) over %s; method: %s",
 		c.N, c.Pages, r.End.Sub(r.Start).Round(100*time.Millisecond), c.Method)}
+	split := false
+	for _, v := range c.Versions {
+		if len(v.Tests) > 0 {
+			split = true
+			out = append(out, fmt.Sprintf("pass tests: %s %s", v.Version, passTests(v)))
+		}
+	}
+	if split {
+		out = append(out, fmt.Sprintf("decided by: PASS when every pass test is shown, each one-sided at %g%% (intersection-union); FAIL when an INTERVAL (simultaneous over versions) lies outside expected ± %g",
+			100*c.Confidence, c.Tolerance))
+	}
 	if st := r.Settle; st.Enabled {
 		line := fmt.Sprintf("settle: new weights in effect %s after the start (%d settling pages left out, window %d)",
 			st.After.Round(100*time.Millisecond), st.Discarded, st.Window)
@@ -266,7 +279,7 @@ func writeJUnit(w io.Writer, r *Result) error {
 	}
 	for _, v := range r.Client.Versions {
 		add("share of "+v.Version, statusVerdict(v.Status, r.Client.Verdict),
-			fmt.Sprintf("%.1f%% [%.1f, %.1f] of %d pages, expected %g%% ± %g", v.Share, v.Low, v.High, r.Client.N, v.Expected, r.Client.Tolerance))
+			strings.TrimSuffix(fmt.Sprintf("%.1f%% [%.1f, %.1f] of %d pages, expected %g%% ± %g; %s", v.Share, v.Low, v.High, r.Client.N, v.Expected, r.Client.Tolerance, passTests(v)), "; "))
 	}
 	add("error budget", statusVerdict(r.Client.Errors.Status, decide.Pass), fmt.Sprintf("budget %g%%", r.Client.Errors.Budget))
 	if s := r.Server; s != nil {
@@ -288,6 +301,30 @@ func writeJUnit(w io.Writer, r *Result) error {
 	}
 	add("verdict", r.Verdict, r.Reason)
 	return set.write(w)
+}
+
+// passTests says where a version's one-sided PASS tests stand: "above
+// 45% shown at page 412 (ratio 21.43 ≥ 20), below 55% not shown (ratio 3.172
+// < 20)".
+func passTests(v decide.VersionResult) string {
+	parts := make([]string, 0, len(v.Tests))
+	for _, t := range v.Tests {
+		edge := strconv.FormatFloat(math.Round(t.Edge*1e6)/1e6, 'f', -1, 64)
+		if t.ShownAt > 0 {
+			parts = append(parts, fmt.Sprintf("%s %s%% shown at page %d (ratio %s ≥ %s)", t.Side, edge, t.ShownAt, ratio(t.Ratio), ratio(t.Threshold)))
+		} else {
+			parts = append(parts, fmt.Sprintf("%s %s%% not shown (ratio %s < %s)", t.Side, edge, ratio(t.Ratio), ratio(t.Threshold)))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// ratio prints a likelihood ratio with four significant digits.
+func ratio(x float64) string {
+	if x >= 1e6 {
+		return strconv.FormatFloat(x, 'e', 2, 64)
+	}
+	return strconv.FormatFloat(x, 'g', 4, 64)
 }
 
 // statusVerdict maps a version's status to a test case outcome; undecided
