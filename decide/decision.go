@@ -7,7 +7,7 @@ import (
 )
 
 // Method names the statistics behind every Decision.
-const Method = "anytime-valid beta-mixture confidence sequences (Ville's inequality), simultaneous over versions"
+const Method = "anytime-valid likelihood-ratio tests (Ville's inequality): PASS by one-sided tests at each band edge (intersection-union), FAIL by intervals simultaneous over versions"
 
 // Decision explains the current verdict. See the Sequential doc for cost.
 func (s *Sequential) Decision() Decision {

@@ -8,8 +8,8 @@ package decide
 // Cost: NewSequential precomputes thresholds (about 2 µs per request per
 // version, so ~10–20 ms at the default 5000). Add is O(versions), a few
 // integer compares, and never allocates. Verdict is a field read: check it
-// after every page. Decision also computes the intervals and the reason (a
-// few µs, allocates): call it when the verdict is not Pending, or for
+// after every page. Decision also computes the intervals and the reason
+// (about 50 µs, allocates): call it when the verdict is not Pending, or for
 // progress output. After a verdict, Add ignores pages until Reset, so the
 // Decision describes exactly the evidence at the stop.
 type Sequential struct {

@@ -167,34 +167,72 @@ func goldenResult() *Result {
 	}
 }
 
+// passResult is a PASS decided by the engine itself from a fixed page
+// sequence (v1 every other page and one more every 25), so the golden files
+// show the one-sided PASS tests beside the intervals.
+func passResult(t testing.TB) *Result {
+	s, err := decide.NewSequential(decide.DefaultCriteria(mustParse(t, "v1=50,v3=50")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; s.Verdict() == decide.Pending; i++ {
+		v := "v3"
+		if i%2 == 0 || i%25 == 0 {
+			v = "v1"
+		}
+		s.Add(v, true)
+	}
+	d := s.Decision()
+	start := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	return &Result{Verdict: d.Verdict, Reason: d.Reason, Target: "http://ingress/productpage", Start: start,
+		End: start.Add(40 * time.Second), Client: d, Settle: SettleInfo{Enabled: true, Window: 59, Discarded: 61, After: 1200 * time.Millisecond}}
+}
+
+func mustParse(t testing.TB, expect string) decide.Expectation {
+	t.Helper()
+	e, err := decide.ParseExpect(expect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
 func TestWriteGolden(t *testing.T) {
 	t.Parallel()
+	cases := map[string]*Result{"fail": goldenResult(), "pass": passResult(t)}
 	for _, format := range Formats {
-		t.Run(format, func(t *testing.T) {
-			t.Parallel()
-			var buf bytes.Buffer
-			if err := Write(&buf, format, goldenResult()); err != nil {
-				t.Fatal(err)
-			}
-			path := filepath.Join("testdata", "golden", "fail."+format)
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(buf.Bytes(), want) {
-				t.Errorf("Write(%s) differs from %s:\n%s", format, path, buf.String())
-			}
-		})
+		for name, r := range cases {
+			t.Run(name+"/"+format, func(t *testing.T) {
+				t.Parallel()
+				writeGolden(t, name+"."+format, format, r)
+			})
+		}
 	}
 	if err := Write(&bytes.Buffer{}, "yaml", goldenResult()); err == nil {
 		t.Error("Write(yaml): nil error, want an unknown-format error")
+	}
+}
+
+func writeGolden(t *testing.T, file, format string, r *Result) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := Write(&buf, format, r); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("testdata", "golden", file)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(buf.Bytes(), want) {
+		t.Errorf("Write(%s) differs from %s:\n%s", format, path, buf.String())
 	}
 }

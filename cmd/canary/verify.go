@@ -24,7 +24,7 @@ func verifyCommand() *cli.Command {
 		Name:  "verify",
 		Usage: "check that the traffic really splits as expected: PASS, FAIL or INCONCLUSIVE, with an exit code to gate on",
 		Description: "Sends load to --target, tells from every page which version served it, and decides with\n" +
-			"anytime-valid confidence sequences whether each version's share is within --tolerance of --expect.\n" +
+			"anytime-valid tests whether each version's share is within --tolerance of --expect.\n" +
 			"With --prometheus (or --scrape) it checks the same split in Istio's istio_requests_total.\n" +
 			"On a cluster (--kubeconfig, KUBECONFIG, ~/.kube/config) it discovers what is not given: the target from the\n" +
 			"ingress gateway, Prometheus, and without --expect the live VirtualService's split; then a preflight runs first.\n" +
