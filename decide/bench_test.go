@@ -53,9 +53,10 @@ func BenchmarkPlan(b *testing.B) {
 		tol    float64
 	}{{"v1=50,v3=50", 5}, {"v1=90,v2=10", 2}, {"v1=50,v3=50", 1}} {
 		b.Run(textfmt.Num(tc.tol)+"/"+tc.expect, func(b *testing.B) {
-			e := mustExpect(b, tc.expect)
+			c := DefaultCriteria(mustExpect(b, tc.expect))
+			c.Tolerance = tc.tol
 			for b.Loop() {
-				_ = Plan(e, tc.tol, 0.95)
+				_ = Plan(c, 0)
 			}
 		})
 	}

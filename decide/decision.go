@@ -164,29 +164,80 @@ func (s *Sequential) errorBucket(version string, pages, errs int) ErrorBucket {
 	return k
 }
 
-// morePages estimates how many more pages would decide the split if the
-// observed shares held: the smallest m > n at which the intervals around
-// those shares would be inside or outside their bands, found by doubling
-// and bisection on the same boundary math, scaled up for pages without a
-// version. 0 means no estimate (no data, or a share on a band edge).
+// morePages estimates how many more pages would decide if the observed
+// shares and error rates held: the smallest m > n at which the split's
+// parts would all be shown or one would fail, found by doubling and
+// bisection on the same math, scaled up for pages without a version. When
+// the split has decided but an error rate above the budget holds the PASS
+// back, it is the pages until that rate would be shown above the budget.
+// 0 means no estimate (no data, or a share on a band edge).
 func (s *Sequential) morePages() int {
 	if s.n == 0 {
 		return 0
 	}
-	need := s.nExact
-	if len(s.split) > 0 {
-		need = s.pagesToDecide()
+	if !s.splitShown() {
+		need := s.nExact
+		if len(s.split) > 0 {
+			need = firstAt(s.n, s.decidedAt)
+		}
+		if need <= s.n {
+			return 0
+		}
+		return int(math.Ceil(float64(need-s.n) * float64(s.pages) / float64(s.n)))
 	}
-	if need <= s.n {
-		return 0
+	if s.overBudget() {
+		return s.errorPages()
 	}
-	return int(math.Ceil(float64(need-s.n) * float64(s.pages) / float64(s.n)))
+	return 0
 }
 
-func (s *Sequential) pagesToDecide() int {
+// splitShown reports whether the split alone would pass: every PASS part
+// shown and enough clean pages for the exact versions.
+func (s *Sequential) splitShown() bool {
+	for _, i := range s.split {
+		if !s.tracks[i].above.ok || !s.tracks[i].below.ok {
+			return false
+		}
+	}
+	return s.n >= s.nExact
+}
+
+// errorPages is morePages for the error buckets over budget: the fewest
+// more pages (of all) after which one of them would be shown above it.
+func (s *Sequential) errorPages() int {
+	best := 0
+	try := func(pages, errs int) {
+		r0 := s.c.MaxErrorRate
+		if pages == 0 || float64(errs) <= r0*float64(pages) {
+			return
+		}
+		rate := float64(errs) / float64(pages)
+		m := firstAt(pages, func(m int) bool {
+			return s.errMix.at(int(math.Round(rate*float64(m))), m).lowAbove(r0)
+		})
+		if m == 0 {
+			return
+		}
+		more := int(math.Ceil(float64(m-pages) * float64(s.pages) / float64(pages)))
+		if best == 0 || more < best {
+			best = more
+		}
+	}
+	try(s.pages, s.unknownErr)
+	for _, tr := range s.tracks {
+		if tr.share > 0 {
+			try(tr.count, tr.errs)
+		}
+	}
+	return best
+}
+
+// firstAt returns the smallest m > from at which ok holds (ok being
+// monotone in m), by doubling and bisection; 0 if none below 2³⁰.
+func firstAt(from int, ok func(m int) bool) int {
 	const limit = 1 << 30
-	lo, hi := s.n, 2*s.n
-	for !s.decidedAt(hi) {
+	lo, hi := from, 2*max(from, 1)
+	for !ok(hi) {
 		if hi > limit/2 {
 			return 0
 		}
@@ -194,7 +245,7 @@ func (s *Sequential) pagesToDecide() int {
 	}
 	for hi-lo > 1 {
 		mid := lo + (hi-lo)/2
-		if s.decidedAt(mid) {
+		if ok(mid) {
 			hi = mid
 		} else {
 			lo = mid

@@ -80,8 +80,10 @@
 // expected above 0%, and the pages without a version (out of all pages),
 // has a beta-mixture confidence sequence for its error rate with a prior
 // centred near 3× the budget, at 0.1α split evenly over them. A PASS does
-// not wait for the error rates to be shown below the budget: the budget
-// only detects failures, and its intervals are reported either way.
+// not wait for the error rates to be shown below the budget, but it does
+// wait while one's observed rate is above it: the check then keeps
+// collecting until it fails the run, or the run ends INCONCLUSIVE saying
+// so. Waiting only removes PASSes, so neither guarantee changes.
 //
 // # Measured
 //

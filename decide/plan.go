@@ -43,20 +43,27 @@ type PlanResult struct {
 	// OneLook is what a fixed-size test that looks once would need: TOST
 	// equivalence at 80% power when the truth is the expectation.
 	OneLook int `json:"one_look"`
+	// ErrorRate is the simulated share of pages not ok (each version
+	// alike), Budget the error budget, both in percent. A PASS waits while
+	// an observed error rate is above the budget, so errors near the
+	// budget slow it down.
+	ErrorRate float64 `json:"error_rate_pct"`
+	Budget    float64 `json:"budget_pct"`
 }
 
-// Plan simulates the sequential check (seeded) under the expectation and
-// under a split off by 2×tolerance (percentage points), at the given
-// confidence, checking the verdict after every page. Inputs must pass
-// Criteria.Validate (with the default max requests and error rate);
-// otherwise Plan returns a zero PlanResult. Its cost grows as
-// 1/tolerance²: about 50–100 ms at 2–5 points, a few hundred ms at 1.
-func Plan(e Expectation, tolerance, confidence float64) PlanResult {
-	c := DefaultCriteria(e)
-	c.Tolerance, c.Confidence = tolerance, confidence
-	if c.Validate() != nil {
+// Plan simulates the sequential check of c (seeded) under its
+// expectation and under a split off by 2×tolerance (percentage points),
+// checking the verdict after every page, with errorRate of the pages not
+// ok. Its own page limit replaces c.MaxRequests. If c does not pass
+// Criteria.Validate or errorRate is not in [0, 1), Plan returns a zero
+// PlanResult. Its cost grows as 1/tolerance²: about 50–100 ms at 2–5
+// points, a few hundred ms at 1.
+func Plan(c Criteria, errorRate float64) PlanResult {
+	c.MaxRequests = DefaultMaxRequests
+	if c.Validate() != nil || !(errorRate >= 0 && errorRate < 1) {
 		return PlanResult{}
 	}
+	e := c.Expect
 	truth := shares(e)
 	off := offTruth(truth, 2*c.delta())
 	// The 90th percentiles sit near 2–3× the one-look size of the more
@@ -67,15 +74,17 @@ func Plan(e Expectation, tolerance, confidence float64) PlanResult {
 		return PlanResult{}
 	}
 	r := PlanResult{
-		Expect: e.String(), Tolerance: tolerance, Confidence: confidence,
+		Expect: e.String(), Tolerance: c.Tolerance, Confidence: c.Confidence,
+		ErrorRate: roundPct(errorRate * 100), Budget: roundPct(c.MaxErrorRate * 100),
 		Runs:  max(planMinRuns, min(planRuns, planWork/c.MaxRequests)),
 		Limit: c.MaxRequests, OneLook: oneLookPages(c, truth),
 	}
 	rng := rand.New(rand.NewPCG(planSeed, 1))
 	names := append(e.Versions(), otherName(e))
-	r.PassMedian, r.PassP90 = percentiles(s, names, truth, Pass, r.Runs, rng)
+	sim := simulation{s: s, names: names, errorRate: errorRate, rng: rng}
+	r.PassMedian, r.PassP90 = sim.percentiles(truth, Pass, r.Runs)
 	r.FailTruth = truthString(names, off)
-	r.FailMedian, r.FailP90 = percentiles(s, names, off, Fail, r.Runs, rng)
+	r.FailMedian, r.FailP90 = sim.percentiles(off, Fail, r.Runs)
 	return r
 }
 
@@ -150,36 +159,45 @@ func truthString(names []string, shares []float64) string {
 	return strings.Join(parts, ",")
 }
 
+// simulation feeds a Sequential simulated pages.
+type simulation struct {
+	s         *Sequential
+	names     []string // a version per share, the last one unlisted
+	errorRate float64  // share of pages not ok
+	rng       *rand.Rand
+}
+
 // percentiles runs simulations and returns the median and 90th percentile
 // of pages to the wanted verdict (the page limit for runs without it).
-func percentiles(s *Sequential, names []string, truth []float64, want Verdict, runs int, rng *rand.Rand) (median, p90 int) {
+func (sim simulation) percentiles(truth []float64, want Verdict, runs int) (median, p90 int) {
 	ns := make([]int, runs)
 	for i := range ns {
-		v, n := simulate(s, names, truth, rng)
+		v, n := sim.run(truth)
 		ns[i] = n
 		if v != want {
-			ns[i] = s.c.MaxRequests
+			ns[i] = sim.s.c.MaxRequests
 		}
 	}
 	slices.Sort(ns)
 	return ns[len(ns)/2], ns[len(ns)*9/10]
 }
 
-// simulate feeds s pages drawn from truth (a share per name), checking the
+// run feeds pages drawn from truth (a share per name), checking the
 // verdict after every page, and returns the verdict and pages in the split.
-func simulate(s *Sequential, names []string, truth []float64, rng *rand.Rand) (Verdict, int) {
+func (sim simulation) run(truth []float64) (Verdict, int) {
 	last := len(truth) - 1 // the last nonzero share takes rounding leftovers
 	for last > 0 && truth[last] == 0 {
 		last--
 	}
+	s := sim.s
 	s.Reset()
 	for s.Verdict() == Pending {
-		u, i := rng.Float64(), 0
+		u, i := sim.rng.Float64(), 0
 		for i < last && u >= truth[i] {
 			u -= truth[i]
 			i++
 		}
-		s.Add(names[i], true)
+		s.Add(sim.names[i], sim.errorRate == 0 || sim.rng.Float64() >= sim.errorRate)
 	}
 	return s.Verdict(), s.n
 }

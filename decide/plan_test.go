@@ -24,8 +24,9 @@ func TestPlan(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			e := mustExpect(t, tc.expect)
-			got := Plan(e, tc.tol, tc.conf)
+			c := DefaultCriteria(mustExpect(t, tc.expect))
+			c.Tolerance, c.Confidence = tc.tol, tc.conf
+			got := Plan(c, 0)
 			t.Logf("%+v", got)
 			if got.FailTruth != tc.wantFailTruth || got.OneLook != tc.wantOneLook {
 				t.Errorf("Plan() FailTruth, OneLook = %q, %d; want %q, %d", got.FailTruth, got.OneLook, tc.wantFailTruth, tc.wantOneLook)
@@ -40,7 +41,7 @@ func TestPlan(t *testing.T) {
 				t.Errorf("Plan() FailMedian, FailP90 = %d, %d; want positive, ordered, below Limit %d", got.FailMedian, got.FailP90, got.Limit)
 			}
 			if tc.name == "50/50" {
-				if diff := cmp.Diff(got, Plan(e, tc.tol, tc.conf)); diff != "" {
+				if diff := cmp.Diff(got, Plan(c, 0)); diff != "" {
 					t.Errorf("Plan() is not deterministic (-first +second):\n%s", diff)
 				}
 			}
@@ -48,12 +49,33 @@ func TestPlan(t *testing.T) {
 	}
 }
 
+// TestPlanErrors checks that errors near the budget slow a PASS down, as
+// verify's PASS waits while an observed error rate is above the budget.
+func TestPlanErrors(t *testing.T) {
+	t.Parallel()
+	c := DefaultCriteria(mustExpect(t, "v1=50,v3=50"))
+	clean, near := Plan(c, 0), Plan(c, 0.007)
+	t.Logf("clean: %+v", clean)
+	t.Logf("0.7%% errors against a 1%% budget: %+v", near)
+	if near.ErrorRate != 0.7 || near.Budget != 1 {
+		t.Errorf("Plan(0.7%%) ErrorRate, Budget = %v, %v; want 0.7, 1", near.ErrorRate, near.Budget)
+	}
+	if near.PassMedian <= clean.PassMedian {
+		t.Errorf("Plan(0.7%% errors) PassMedian = %d; want above %d (no errors)", near.PassMedian, clean.PassMedian)
+	}
+}
+
 func TestPlanInvalid(t *testing.T) {
 	t.Parallel()
-	if got := Plan(Expectation{}, 5, 0.95); got != (PlanResult{}) {
+	if got := Plan(DefaultCriteria(Expectation{}), 0); got != (PlanResult{}) {
 		t.Errorf("Plan(zero expectation) = %+v; want zero", got)
 	}
-	if got := Plan(mustExpect(t, "v1=100"), 0, 0.95); got != (PlanResult{}) {
+	zeroTol := DefaultCriteria(mustExpect(t, "v1=100"))
+	zeroTol.Tolerance = 0
+	if got := Plan(zeroTol, 0); got != (PlanResult{}) {
 		t.Errorf("Plan(tolerance 0) = %+v; want zero", got)
+	}
+	if got := Plan(DefaultCriteria(mustExpect(t, "v1=100")), 1); got != (PlanResult{}) {
+		t.Errorf("Plan(error rate 1) = %+v; want zero", got)
 	}
 }

@@ -19,7 +19,11 @@ func reason(d Decision, nExact int) string {
 	case Inconclusive:
 		return inconclusiveReason(d, nExact)
 	}
-	return fmt.Sprintf("undecided after %d pages: %s", d.Pages, shareList(d.Versions, false))
+	r := fmt.Sprintf("undecided after %d pages: %s", d.Pages, shareList(d.Versions, false))
+	if held := heldErrors(d.Errors); held != "" {
+		r += "; PASS waits: " + held
+	}
+	return r
 }
 
 // failReason lists every cause. A version expected at 100% is outside only
@@ -105,6 +109,8 @@ func inconclusiveReason(d Decision, nExact int) string {
 	switch {
 	case d.N == 0:
 		return fmt.Sprintf("after %d pages none had a known version, so the split is undecided", d.Pages)
+	case len(open) == 0 && d.N >= nExact && heldErrors(d.Errors) != "":
+		r = fmt.Sprintf("after %d pages every share is within its band, but PASS waits: %s", d.Pages, heldErrors(d.Errors))
 	case len(open) == 0:
 		r = fmt.Sprintf("after %d pages only %d had a version; %d clean pages are needed to show other versions below %s%%",
 			d.Pages, d.N, nExact, textfmt.Num(d.Tolerance))
@@ -159,6 +165,27 @@ func partsShown(tests []EdgeTest) string {
 
 // roundPct rounds away the float noise of an edge such as 0.45·100.
 func roundPct(x float64) float64 { return math.Round(x*1e6) / 1e6 }
+
+// heldErrors names the error buckets whose observed rate is above the
+// budget but not yet shown above it, which hold a PASS back; "" if none.
+func heldErrors(b ErrorBudget) string {
+	var parts []string
+	for _, k := range b.Buckets {
+		if k.Status == Undecided && k.Rate > b.Budget {
+			parts = append(parts, fmt.Sprintf("%s error rate %s %s (%d of %d pages not ok)",
+				bucketName(k.Version), fmtPct(k.Rate), fmtInterval(k.Low, k.High), k.Errors, k.Pages))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	verb := "is"
+	if len(parts) > 1 {
+		verb = "are"
+	}
+	return fmt.Sprintf("%s %s above the %s%% budget, not yet shown above it at %s confidence",
+		joinAnd(parts), verb, textfmt.Num(b.Budget), fmtConf(b.Confidence))
+}
 
 // shareList lists versions as "v1 50.1% [45.3%, 54.8%]", optionally with
 // the expected share.

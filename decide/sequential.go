@@ -194,12 +194,31 @@ func (s *Sequential) judge() Verdict {
 		}
 	}
 	switch {
-	case within:
+	case within && !s.overBudget():
 		return Pass
 	case s.pages >= s.c.MaxRequests:
 		return Inconclusive
 	}
 	return Pending
+}
+
+// overBudget reports whether some error bucket's observed rate is above
+// the budget while its check has not failed it yet. PASS waits for that
+// check to decide: a version failing 8 of 169 pages against a 1% budget
+// must not pass because the split happened to decide first. Waiting only
+// removes PASSes, so the guarantees hold.
+func (s *Sequential) overBudget() bool {
+	r0 := s.c.MaxErrorRate
+	if float64(s.unknownErr) > r0*float64(s.pages) {
+		return true
+	}
+	for i := range s.tracks {
+		tr := &s.tracks[i]
+		if tr.share > 0 && float64(tr.errs) > r0*float64(tr.count) {
+			return true
+		}
+	}
+	return false
 }
 
 // Verdict returns the current verdict; Pending until the evidence decides.

@@ -92,8 +92,9 @@ func simulateRow(t testing.TB, row simRow, runs int) simResult {
 	rng := rand.New(rand.NewPCG(20261206, h.Sum64()))
 	r := simResult{row: row, runs: runs, maxRequests: c.MaxRequests, rates: map[Verdict]float64{}, limits: map[Verdict]float64{}}
 	pages := make([]int, 0, runs)
+	sim := simulation{s: s, names: names, rng: rng}
 	for range runs {
-		v, n := simulate(s, names, row.shares, rng)
+		v, n := sim.run(row.shares)
 		switch v {
 		case Pass:
 			r.pass++
