@@ -18,8 +18,15 @@ func (m *Mesh) adminHandler() http.Handler {
 	mux.HandleFunc("GET /status", m.serveStatus)
 	mux.HandleFunc("POST /apply", m.unlessCluster(func(rw http.ResponseWriter, r *http.Request) { m.serveConfig(rw, r, m.Apply) }))
 	mux.HandleFunc("POST /delete", m.unlessCluster(func(rw http.ResponseWriter, r *http.Request) { m.serveConfig(rw, r, m.Delete) }))
-	mux.HandleFunc("POST /scale", m.unlessCluster(m.serveScale))
-	mux.HandleFunc("POST /sidecar", m.unlessCluster(m.serveSidecar))
+	mux.HandleFunc("POST /scale", m.unlessCluster(serveChange(m, "scale", func(q ScaleRequest) error {
+		return m.Scale(q.Workload, q.Replicas)
+	})))
+	mux.HandleFunc("POST /sidecar", m.unlessCluster(serveChange(m, "sidecar", func(q SidecarRequest) error {
+		return m.SetSidecar(q.Workload, q.Enabled)
+	})))
+	mux.HandleFunc("POST /degrade", m.unlessCluster(serveChange(m, "degrade", func(q DegradeRequest) error {
+		return m.Degrade(q.Workload, q.Degradation)
+	})))
 	mux.HandleFunc("GET /sidecars/{workload}/stats/prometheus", m.serveStats)
 	mux.HandleFunc("GET /sidecars/{workload}/pods/{pod}/stats/prometheus", m.serveStats)
 	mux.HandleFunc("GET /prometheus/targets", m.serveTargets)
@@ -68,36 +75,27 @@ type ScaleRequest struct {
 	Replicas int    `json:"replicas"`
 }
 
-func (m *Mesh) serveScale(rw http.ResponseWriter, r *http.Request) {
-	var req ScaleRequest
-	if err := decodeStrict(r, &req); err != nil {
-		writeJSON(rw, http.StatusBadRequest, APIError{"scale request: " + err.Error()})
-		return
+// serveChange answers a workload change: decode a T, apply it, answer
+// with the new status, or with the refusal.
+func serveChange[T any](m *Mesh, what string, apply func(T) error) http.HandlerFunc {
+	return func(rw http.ResponseWriter, r *http.Request) {
+		var req T
+		if err := decodeStrict(r, &req); err != nil {
+			writeJSON(rw, http.StatusBadRequest, APIError{what + " request: " + err.Error()})
+			return
+		}
+		if err := apply(req); err != nil {
+			writeJSON(rw, http.StatusBadRequest, APIError{err.Error()})
+			return
+		}
+		m.serveStatus(rw, r)
 	}
-	if err := m.Scale(req.Workload, req.Replicas); err != nil {
-		writeJSON(rw, http.StatusBadRequest, APIError{err.Error()})
-		return
-	}
-	m.serveStatus(rw, r)
 }
 
 // SidecarRequest injects or removes a workload's sidecar.
 type SidecarRequest struct {
 	Workload string `json:"workload"`
 	Enabled  bool   `json:"enabled"`
-}
-
-func (m *Mesh) serveSidecar(rw http.ResponseWriter, r *http.Request) {
-	var req SidecarRequest
-	if err := decodeStrict(r, &req); err != nil {
-		writeJSON(rw, http.StatusBadRequest, APIError{"sidecar request: " + err.Error()})
-		return
-	}
-	if err := m.SetSidecar(req.Workload, req.Enabled); err != nil {
-		writeJSON(rw, http.StatusBadRequest, APIError{err.Error()})
-		return
-	}
-	m.serveStatus(rw, r)
 }
 
 // Status describes the running mesh.
@@ -120,6 +118,8 @@ type WorkloadStatus struct {
 	Pod     string `json:"pod,omitempty"` // empty when scaled to 0
 	Addr    string `json:"addr,omitempty"`
 	Sidecar bool   `json:"sidecar"`
+	// Degraded is the workload's bad build, if any (see Degrade).
+	Degraded *Degradation `json:"degraded,omitempty"`
 }
 
 // Status reports workloads and applied resources.
@@ -141,7 +141,7 @@ func (m *Mesh) Status() Status {
 	}
 	for _, spec := range workloads {
 		w := m.workloads[spec.Name]
-		ws := WorkloadStatus{Name: spec.Name, Sidecar: w.sidecar.Load()}
+		ws := WorkloadStatus{Name: spec.Name, Sidecar: w.sidecar.Load(), Degraded: w.degrade.Load()}
 		if p := w.pod.Load(); p != nil {
 			ws.Pod, ws.Addr = p.name, p.addr
 		}

@@ -37,8 +37,9 @@ type workload struct {
 	tracer    trace.Tracer // nil without tracing
 	inboundOp string       // its sidecar's server span name
 
-	mu  sync.Mutex // serialises scale and sidecar changes
-	pod atomic.Pointer[pod]
+	mu      sync.Mutex // serialises scale and sidecar changes
+	pod     atomic.Pointer[pod]
+	degrade atomic.Pointer[Degradation] // nil for a healthy build
 }
 
 // pod is one running instance of a workload, with its own listener and, when
@@ -129,7 +130,7 @@ func (p *pod) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 	tel := p.tel.Load()
 	if tel == nil {
-		p.w.app.ServeHTTP(rw, r)
+		p.w.serveApp(rw, r)
 		return
 	}
 	src := p.w.mesh.peers[caller]
@@ -143,7 +144,7 @@ func (p *pod) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 	rec := &statusRecorder{ResponseWriter: rw, code: http.StatusOK}
 	start := time.Now()
-	p.w.app.ServeHTTP(rec, r)
+	p.w.serveApp(rec, r)
 	tel.record(call{
 		reporter: reporterDestination, src: src, dst: p.w.peer, service: service,
 		code: rec.code, flags: "-", mtls: src != unknownPeer,

@@ -60,7 +60,15 @@ func bookinfoCommand() *cli.Command {
 				Action: sidecarAction,
 			},
 			{
-				Name: "status", Usage: "show workloads, pods, sidecars and applied resources, and in ambient mode which Services a waypoint serves",
+				Name: "degrade", Usage: "make a workload a bad build: slower by --delay and answering 503 to --error-rate percent of requests (0 and 0 restore it)",
+				ArgsUsage: "WORKLOAD", Flags: []cli.Flag{adminAddrFlag(),
+					&cli.DurationFlag{Name: "delay", Usage: "added to every request's answer (0 to " + mesh.MaxDelay.String() + ")"},
+					&cli.Float64Flag{Name: "error-rate", Usage: "`PERCENT` of requests answered 503 by the app (0 to 100)"},
+				},
+				Action: degradeAction,
+			},
+			{
+				Name: "status", Usage: "show workloads, pods, sidecars, degraded workloads and applied resources, and in ambient mode which Services a waypoint serves",
 				Flags: []cli.Flag{adminAddrFlag()}, Action: statusAction,
 			},
 			{
@@ -236,6 +244,23 @@ func sidecarAction(ctx context.Context, c *cli.Command) error {
 	})
 }
 
+func degradeAction(ctx context.Context, c *cli.Command) error {
+	if c.NArg() != 1 || !isWorkload(c.Args().First()) {
+		return usageError(fmt.Errorf("bookinfo degrade: want one WORKLOAD argument, one of %s", strings.Join(mesh.WorkloadNames(), ", ")))
+	}
+	req := mesh.DegradeRequest{Workload: c.Args().First(),
+		Degradation: mesh.Degradation{Delay: c.Duration("delay"), ErrorRate: c.Float64("error-rate") / 100}}
+	if err := req.Validate(); err != nil {
+		return usageError(fmt.Errorf("bookinfo degrade %s: %w", req.Workload, err))
+	}
+	data, _ := json.Marshal(req)
+	if err := adminCall(ctx, c, "/degrade", "application/json", data, nil); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.Writer, "degrade: %s %s\n", req.Workload, req.Degradation)
+	return nil
+}
+
 // pairsAction checks every WORKLOAD=VALUE argument before sending any, so a
 // typo in the third argument does not leave the first two half-done.
 func pairsAction(ctx context.Context, c *cli.Command, name, form string, parse func(w, v string) (string, any, error)) error {
@@ -284,6 +309,11 @@ func statusAction(ctx context.Context, c *cli.Command) error {
 			pod = "(scaled to 0)"
 		}
 		fmt.Fprintf(w, "%-16s %-32s %-8v\n", ws.Name, pod, ws.Sidecar)
+	}
+	for _, ws := range st.Workloads {
+		if ws.Degraded != nil {
+			fmt.Fprintf(w, "degraded: %s %s\n", ws.Name, ws.Degraded)
+		}
 	}
 	fmt.Fprintf(w, "resources: %s\n", strings.Join(st.Resources, ", "))
 	if st.Ambient {
