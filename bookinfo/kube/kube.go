@@ -40,6 +40,7 @@ type Mesh interface {
 	Sync(rs []istio.Resource) ([]istio.Change, []istio.Rejection)
 	Scale(workload string, replicas int) error
 	SetSidecar(workload string, on bool) error
+	Degrade(workload string, d mesh.Degradation) error
 	Status() mesh.Status
 }
 

@@ -253,6 +253,46 @@ func TestWorkloads(t *testing.T) {
 	})
 }
 
+// TestDegradeByEnv makes reviews-v3 a bad build as a new image would
+// arrive: kubectl set env on its Deployment rolls out a new pod with the
+// degradation, and removing the variables rolls back to a healthy one.
+func TestDegradeByEnv(t *testing.T) {
+	e := start(t)
+	pod := func() (string, *mesh.Degradation) {
+		for _, ws := range e.mesh.Status().Workloads {
+			if ws.Name == "reviews-v3" {
+				return ws.Pod, ws.Degraded
+			}
+		}
+		return "", nil
+	}
+	eventually(t, "reviews-v3 running", func() (bool, string) {
+		p, _ := pod()
+		return p != "", p
+	})
+	old, _ := pod()
+	e.kubectl(t, "", "set", "env", "deployment/reviews-v3", "BOOKINFO_DELAY=5ms", "BOOKINFO_ERROR_RATE=2")
+	eventually(t, "a new reviews-v3 pod, 5ms slower with 2% errors", func() (bool, string) {
+		p, d := pod()
+		out := e.kubectl(t, "", "get", "pods", "-l", "app=reviews,version=v3", "-o", "jsonpath={.items[*].spec.containers[0].env}")
+		return p != old && d != nil && d.String() == "delay 5ms, 2% errors" && strings.Contains(out, "BOOKINFO_ERROR_RATE"), p + " " + out
+	})
+	degraded, _ := pod()
+	e.kubectl(t, "", "set", "env", "deployment/reviews-v3", "BOOKINFO_DELAY=soon")
+	eventually(t, "a Warning event for BOOKINFO_DELAY=soon", func() (bool, string) {
+		out := e.kubectl(t, "", "get", "events", "--field-selector", "reason=InvalidDegradation", "-o", "jsonpath={.items[*].message}")
+		return strings.Contains(out, `env BOOKINFO_DELAY="soon"`), out
+	})
+	if p, d := pod(); p != degraded || d == nil || d.String() != "delay 5ms, 2% errors" {
+		t.Errorf("after an invalid BOOKINFO_DELAY: pod %s with %v; want %s kept with delay 5ms, 2%% errors", p, d, degraded)
+	}
+	e.kubectl(t, "", "set", "env", "deployment/reviews-v3", "BOOKINFO_DELAY-", "BOOKINFO_ERROR_RATE-")
+	eventually(t, "a healthy reviews-v3 pod again", func() (bool, string) {
+		p, d := pod()
+		return p != degraded && p != "" && d == nil, p
+	})
+}
+
 // TestRefusesRealCluster: a cluster with a node the mesh does not run is
 // not a lab; the mesh must not write pods into it.
 func TestRefusesRealCluster(t *testing.T) {

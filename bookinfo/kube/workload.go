@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/canary-gate/canary/bookinfo/mesh"
 	appsv1 "k8s.io/api/apps/v1"
@@ -67,6 +69,7 @@ func (s *Source) podUpdated(o any) {
 func (s *Source) syncWorkload(ctx context.Context, w mesh.Workload) error {
 	d, err := s.kubeInf.Apps().V1().Deployments().Lister().Deployments(mesh.Namespace).Get(w.Name)
 	replicas, sidecar := 0, true
+	var deg mesh.Degradation
 	switch {
 	case apierrors.IsNotFound(err):
 		d = nil // deleted: its pods go
@@ -75,6 +78,12 @@ func (s *Source) syncWorkload(ctx context.Context, w mesh.Workload) error {
 	default:
 		replicas, sidecar = desired(d)
 		sidecar = sidecar && !s.ambientNamespace() // ztunnel captures ambient pods: nothing is injected
+		if deg, err = degradation(d, w.App); err != nil {
+			// A kubelet would start the container and the app would
+			// refuse its environment; the mesh keeps the last build.
+			s.recorder.Eventf(d, corev1.EventTypeWarning, "InvalidDegradation", "%v", err)
+			deg = s.degraded(w.Name)
+		}
 		if d.Spec.Replicas != nil && *d.Spec.Replicas > 1 {
 			s.recorder.Eventf(d, corev1.EventTypeWarning, "NotImplemented", "the local mesh runs one pod per workload: running 1 of %d", *d.Spec.Replicas)
 		}
@@ -83,10 +92,18 @@ func (s *Source) syncWorkload(ctx context.Context, w mesh.Workload) error {
 	restart := s.restart[w.Name]
 	delete(s.restart, w.Name)
 	s.mu.Unlock()
+	// A new environment is a new pod template: Kubernetes rolls out a new
+	// pod, and so does the mesh.
+	if deg != s.degraded(w.Name) {
+		restart = true
+	}
 	if restart {
 		if err := s.mesh.Scale(w.Name, 0); err != nil {
 			return err
 		}
+	}
+	if err := s.mesh.Degrade(w.Name, deg); err != nil {
+		return err
 	}
 	if err := s.mesh.SetSidecar(w.Name, sidecar); err != nil {
 		return err
@@ -110,6 +127,59 @@ func desired(d *appsv1.Deployment) (replicas int, sidecar bool) {
 	t := d.Spec.Template
 	sidecar = t.Labels[injectLabel] != "false" && t.Annotations[injectLabel] != "false"
 	return replicas, sidecar
+}
+
+// The environment variables that make a workload's app a bad build, as
+// kubectl set env deployment/reviews-v3 BOOKINFO_DELAY=5ms
+// BOOKINFO_ERROR_RATE=2 sets them: a Go duration, and a percent of
+// requests answered 503 (see mesh.Degradation).
+const (
+	envDelay     = "BOOKINFO_DELAY"
+	envErrorRate = "BOOKINFO_ERROR_RATE"
+)
+
+// degradation reads a Deployment's degradation from the environment of its
+// app container (the one named after the app, else the first).
+func degradation(d *appsv1.Deployment, app string) (mesh.Degradation, error) {
+	cs := d.Spec.Template.Spec.Containers
+	var c *corev1.Container
+	for i := range cs {
+		if cs[i].Name == app || c == nil {
+			c = &cs[i]
+		}
+	}
+	var deg mesh.Degradation
+	if c == nil {
+		return deg, nil
+	}
+	for _, e := range c.Env {
+		var err error
+		switch e.Name {
+		case envDelay:
+			deg.Delay, err = time.ParseDuration(e.Value)
+		case envErrorRate:
+			deg.ErrorRate, err = strconv.ParseFloat(e.Value, 64)
+			deg.ErrorRate /= 100
+		}
+		if err != nil {
+			return mesh.Degradation{}, fmt.Errorf("container %s: env %s=%q: want a duration such as 5ms for %s and a percent such as 2 for %s",
+				c.Name, e.Name, e.Value, envDelay, envErrorRate)
+		}
+	}
+	if err := deg.Validate(); err != nil {
+		return mesh.Degradation{}, fmt.Errorf("container %s: %s/%s: %w", c.Name, envDelay, envErrorRate, err)
+	}
+	return deg, nil
+}
+
+// degraded is the mesh's current degradation of a workload.
+func (s *Source) degraded(name string) mesh.Degradation {
+	for _, ws := range s.mesh.Status().Workloads {
+		if ws.Name == name && ws.Degraded != nil {
+			return *ws.Degraded
+		}
+	}
+	return mesh.Degradation{}
 }
 
 // syncPods leaves exactly the mesh's running pod of w in the cluster, and
@@ -143,6 +213,21 @@ func (s *Source) syncPods(ctx context.Context, w mesh.Workload) (string, error) 
 	return cur.Pod, errors.Join(errs...)
 }
 
+// degradationEnv is the app container's environment for a degraded build.
+func degradationEnv(d *mesh.Degradation) []corev1.EnvVar {
+	if d == nil {
+		return nil
+	}
+	var env []corev1.EnvVar
+	if d.Delay > 0 {
+		env = append(env, corev1.EnvVar{Name: envDelay, Value: d.Delay.String()})
+	}
+	if d.ErrorRate > 0 {
+		env = append(env, corev1.EnvVar{Name: envErrorRate, Value: strconv.FormatFloat(100*d.ErrorRate, 'f', -1, 64)})
+	}
+	return env
+}
+
 func hasSidecar(p *corev1.Pod) bool {
 	for _, c := range p.Spec.Containers {
 		if c.Name == "istio-proxy" {
@@ -155,7 +240,7 @@ func hasSidecar(p *corev1.Pod) bool {
 // createPod writes the mesh's pod of a workload, with istio-proxy when
 // injected and the labels Istio's injector adds.
 func (s *Source) createPod(ctx context.Context, w mesh.Workload, ws mesh.WorkloadStatus) error {
-	containers := []corev1.Container{{Name: w.App, Image: bookinfoImage(w), Ports: []corev1.ContainerPort{{ContainerPort: 9080}}}}
+	containers := []corev1.Container{{Name: w.App, Image: bookinfoImage(w), Ports: []corev1.ContainerPort{{ContainerPort: 9080}}, Env: degradationEnv(ws.Degraded)}}
 	labels := map[string]string{"app": w.App, "version": w.Version, meshLabel: w.Name,
 		"service.istio.io/canonical-name": w.App, "service.istio.io/canonical-revision": w.Version}
 	var annotations map[string]string
