@@ -321,7 +321,10 @@ func passTests(v decide.VersionResult) string {
 
 // ratio prints a likelihood ratio with four significant digits.
 func ratio(x float64) string {
-	if x >= 1e6 {
+	switch {
+	case x >= 1e300: // an edge at 0% or 100% that one page rules out
+		return "∞"
+	case x >= 1e6:
 		return strconv.FormatFloat(x, 'e', 2, 64)
 	}
 	return strconv.FormatFloat(x, 'g', 4, 64)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -234,5 +235,35 @@ func writeGolden(t *testing.T, file, format string, r *Result) {
 	}
 	if !bytes.Equal(buf.Bytes(), want) {
 		t.Errorf("Write(%s) differs from %s:\n%s", format, path, buf.String())
+	}
+}
+
+func TestPassTests(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		v    decide.VersionResult
+		want string
+	}{
+		{"both shown", decide.VersionResult{Tests: []decide.EdgeTest{
+			{Side: "above", Edge: 45.00000000000001, Ratio: 21.434, Threshold: 20, ShownAt: 412},
+			{Side: "below", Edge: 55, Ratio: 20.04, Threshold: 20, ShownAt: 781}}},
+			"above 45% shown at page 412 (ratio 21.43 ≥ 20), below 55% shown at page 781 (ratio 20.04 ≥ 20)"},
+		{"one open", decide.VersionResult{Tests: []decide.EdgeTest{
+			{Side: "above", Edge: 45, Ratio: 3e7, Threshold: 20, ShownAt: 30},
+			{Side: "below", Edge: 55, Ratio: 0.0001273, Threshold: 20}}},
+			"above 45% shown at page 30 (ratio 3.00e+07 ≥ 20), below 55% not shown (ratio 0.0001273 < 20)"},
+		{"edge at 0%", decide.VersionResult{Tests: []decide.EdgeTest{
+			{Side: "above", Edge: 0, Ratio: math.MaxFloat64, Threshold: 20, ShownAt: 3}}},
+			"above 0% shown at page 3 (ratio ∞ ≥ 20)"},
+		{"no split", decide.VersionResult{}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if got := passTests(tc.v); got != tc.want {
+				t.Errorf("passTests() = %q; want %q", got, tc.want)
+			}
+		})
 	}
 }
