@@ -141,7 +141,10 @@ func TestRateZero(t *testing.T) {
 	mp := startMesh(t, "--propagation-delay", "0")
 	for _, args := range [][]string{
 		{"attack", "--target", mp.url("/productpage"), "--rate", "0", "--requests", "300", "--format", "json"},
-		{"verify", "--target", mp.url("/productpage"), "--rate", "0", "--expect", "v1=34,v2=33,v3=33", "--tolerance", "15",
+		// ±5 points with three versions takes far more than 300 pages to
+		// pass, so the gate runs its load to the cap (INCONCLUSIVE): at ±15
+		// a lucky split passed after 79.
+		{"verify", "--target", mp.url("/productpage"), "--rate", "0", "--expect", "v1=34,v2=33,v3=33", "--tolerance", "5",
 			"--settle", "0", "--max-requests", "300", "--require-prometheus=false", "--format", "json"},
 	} {
 		out, stderr, code := run(t, "", args...)
