@@ -81,7 +81,7 @@ func splitResult(tr *track, n int) VersionResult {
 // edgeResult reports one PASS part: its ratio at the page it was shown,
 // or now while it is not.
 func edgeResult(t *edgeTest, sh shown, count, n int) EdgeTest {
-	r := EdgeTest{Side: "above", Edge: t.p0 * 100, Threshold: math.Exp(t.logC), Ratio: t.ratio(count, n)}
+	r := EdgeTest{Side: "above", Edge: roundPct(t.p0 * 100), Threshold: math.Exp(t.logC), Ratio: t.ratio(count, n)}
 	if !t.up {
 		r.Side = "below"
 	}
@@ -129,12 +129,9 @@ func (s *Sequential) errorBudget() ErrorBudget {
 		Confidence: 1 - s.c.alpha()*errorAlphaShare,
 		Status:     Within,
 	}
-	for _, tr := range s.tracks {
-		if tr.share > 0 {
-			b.Buckets = append(b.Buckets, s.errorBucket(tr.name, tr.count, tr.errs))
-		}
-	}
-	b.Buckets = append(b.Buckets, s.errorBucket("", s.pages, s.unknownErr))
+	s.eachBucket(func(version string, pages, errs int) {
+		b.Buckets = append(b.Buckets, s.errorBucket(version, pages, errs))
+	})
 	for _, k := range b.Buckets {
 		if k.Status == Outside {
 			b.Status = Outside
@@ -206,14 +203,13 @@ func (s *Sequential) splitShown() bool {
 // more pages (of all) after which one of them would be shown above it.
 func (s *Sequential) errorPages() int {
 	best := 0
-	try := func(pages, errs int) {
-		r0 := s.c.MaxErrorRate
-		if pages == 0 || float64(errs) <= r0*float64(pages) {
+	s.eachBucket(func(_ string, pages, errs int) {
+		if pages == 0 || !s.over(pages, errs) {
 			return
 		}
 		rate := float64(errs) / float64(pages)
 		m := firstAt(pages, func(m int) bool {
-			return s.errMix.at(int(math.Round(rate*float64(m))), m).lowAbove(r0)
+			return s.errMix.at(int(math.Round(rate*float64(m))), m).lowAbove(s.c.MaxErrorRate)
 		})
 		if m == 0 {
 			return
@@ -222,13 +218,7 @@ func (s *Sequential) errorPages() int {
 		if best == 0 || more < best {
 			best = more
 		}
-	}
-	try(s.pages, s.unknownErr)
-	for _, tr := range s.tracks {
-		if tr.share > 0 {
-			try(tr.count, tr.errs)
-		}
-	}
+	})
 	return best
 }
 

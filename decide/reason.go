@@ -135,7 +135,7 @@ func passList(vs []VersionResult) string {
 		p := fmt.Sprintf("%s %s (expected %s%%)", v.Version, fmtPct(v.Share), textfmt.Num(v.Expected))
 		var sides []string
 		for _, e := range v.Tests {
-			sides = append(sides, fmt.Sprintf("%s %s%% from page %d", e.Side, textfmt.Num(roundPct(e.Edge)), e.ShownAt))
+			sides = append(sides, fmt.Sprintf("%s %s%% from page %d", e.Side, textfmt.Num(e.Edge), e.ShownAt))
 		}
 		if len(sides) > 0 {
 			p += " " + strings.Join(sides, " and ")
@@ -155,7 +155,7 @@ func partsShown(tests []EdgeTest) string {
 		if e.ShownAt > 0 {
 			state, any = "shown", true
 		}
-		sides = append(sides, fmt.Sprintf("%s %s%% %s", e.Side, textfmt.Num(roundPct(e.Edge)), state))
+		sides = append(sides, fmt.Sprintf("%s %s%% %s", e.Side, textfmt.Num(e.Edge), state))
 	}
 	if !any {
 		return ""
@@ -163,7 +163,7 @@ func partsShown(tests []EdgeTest) string {
 	return " (" + strings.Join(sides, ", ") + ")"
 }
 
-// roundPct rounds away the float noise of an edge such as 0.45·100.
+// roundPct rounds away the float noise of a percentage such as 0.45·100.
 func roundPct(x float64) float64 { return math.Round(x*1e6) / 1e6 }
 
 // heldErrors names the error buckets whose observed rate is above the

@@ -48,13 +48,19 @@ type shown struct {
 	at, count int
 }
 
-// show marks the PASS parts that S of n pages show.
+// show marks the PASS parts that the version's count of n pages shows,
+// by the tables.
 func (tr *track) show(n int) {
 	S := int32(tr.count)
-	if !tr.above.ok && S >= tr.t.passLo[n] {
+	tr.mark(n, S >= tr.t.passLo[n], S <= tr.t.passHi[n])
+}
+
+// mark records the PASS parts shown at page n that were not shown before.
+func (tr *track) mark(n int, above, below bool) {
+	if above && !tr.above.ok {
 		tr.above = shown{true, n, tr.count}
 	}
-	if !tr.below.ok && S <= tr.t.passHi[n] {
+	if below && !tr.below.ok {
 		tr.below = shown{true, n, tr.count}
 	}
 }
@@ -122,13 +128,25 @@ func errorLevel(c Criteria, buckets int) float64 {
 // buckets counts error buckets: each version expected above 0%, plus
 // pages without a version.
 func (s *Sequential) buckets() int {
-	b := 1
+	b := 0
+	s.eachBucket(func(string, int, int) { b++ })
+	return b
+}
+
+// eachBucket calls f with each error bucket's pages and errors: each
+// version expected above 0%, then pages without a version (version "").
+func (s *Sequential) eachBucket(f func(version string, pages, errs int)) {
 	for _, tr := range s.tracks {
 		if tr.share > 0 {
-			b++
+			f(tr.name, tr.count, tr.errs)
 		}
 	}
-	return b
+	f("", s.pages, s.unknownErr)
+}
+
+// over reports whether errs of pages is an observed rate above the budget.
+func (s *Sequential) over(pages, errs int) bool {
+	return float64(errs) > s.c.MaxErrorRate*float64(pages)
 }
 
 // Add records one page: the version that served it ("" if unknown) and
@@ -207,14 +225,15 @@ func (s *Sequential) judge() Verdict {
 // check to decide: a version failing 8 of 169 pages against a 1% budget
 // must not pass because the split happened to decide first. Waiting only
 // removes PASSes, so the guarantees hold.
+//
+// It runs on the per-page path once the split has passed, so it loops
+// directly rather than through eachBucket's callback.
 func (s *Sequential) overBudget() bool {
-	r0 := s.c.MaxErrorRate
-	if float64(s.unknownErr) > r0*float64(s.pages) {
+	if s.over(s.pages, s.unknownErr) {
 		return true
 	}
 	for i := range s.tracks {
-		tr := &s.tracks[i]
-		if tr.share > 0 && float64(tr.errs) > r0*float64(tr.count) {
+		if tr := &s.tracks[i]; tr.share > 0 && s.over(tr.count, tr.errs) {
 			return true
 		}
 	}

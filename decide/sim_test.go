@@ -62,6 +62,15 @@ var simRows = []simRow{
 	{truth: "95 + 5% strays", expect: "v1=100", tol: 5, shares: []float64{.95, .05}, bounds: []Verdict{Pass}, limit: math.Pow(0.95, 59)},
 }
 
+// bound is the cap on the row's bounded rates: its own limit, else α at
+// the default confidence every row runs at.
+func (row simRow) bound() float64 {
+	if row.limit > 0 {
+		return row.limit
+	}
+	return 1 - DefaultConfidence
+}
+
 func simRunsPerRow() int {
 	switch {
 	case *simFull:
@@ -109,10 +118,7 @@ func simulateRow(t testing.TB, row simRow, runs int) simResult {
 	slices.Sort(pages)
 	r.median, r.p90 = pages[runs/2], pages[runs*9/10]
 	for _, b := range row.bounds {
-		limit := row.limit
-		if limit == 0 {
-			limit = c.alpha()
-		}
+		limit := row.bound()
 		hits := r.pass
 		if b == Fail {
 			hits = r.fail
@@ -187,11 +193,7 @@ func simTable(res []simResult) string {
 		}
 		var bounds []string
 		for _, v := range r.row.bounds {
-			limit := r.row.limit
-			if limit == 0 {
-				limit = 1 - DefaultConfidence
-			}
-			bounds = append(bounds, fmt.Sprintf("false %s ≤ %.4g", v, limit))
+			bounds = append(bounds, fmt.Sprintf("false %s ≤ %.4g", v, r.row.bound()))
 		}
 		fmt.Fprintf(&b, "| %s | %s ±%s | %.4f | %.4f | %s | %s |\n", r.row.truth, r.row.expect, textfmt.Num(r.row.tol),
 			float64(r.pass)/float64(r.runs), float64(r.fail)/float64(r.runs), speed, strings.Join(bounds, ", "))

@@ -96,7 +96,9 @@ type VersionResult struct {
 // shown once Ratio, its likelihood ratio against the edge, reaches
 // Threshold (1/α), and stays shown.
 type EdgeTest struct {
-	Side string  `json:"side"` // "above" or "below"
+	Side string `json:"side"` // "above" or "below"
+	// Edge is expected ∓ tolerance, rounded to 1e-6 points so that it
+	// prints as written (45, not 45.00000000000001).
 	Edge float64 `json:"edge_pct"`
 	// Ratio is the likelihood ratio at the page it was shown, or now while
 	// it is not.

@@ -36,14 +36,7 @@ func Split(w results.Window, c WindowCriteria) []VersionResult {
 	for _, i := range split {
 		tr := &s.tracks[i]
 		tr.tests = newSplitTests(tr.share, cc.delta(), cc.alpha(), fail)
-		tr.above.ok = tr.tests.above.rejects(tr.count, s.n)
-		tr.below.ok = tr.tests.below.rejects(tr.count, s.n)
-		if tr.above.ok {
-			tr.above.at, tr.above.count = s.n, tr.count
-		}
-		if tr.below.ok {
-			tr.below.at, tr.below.count = s.n, tr.count
-		}
+		tr.mark(s.n, tr.tests.above.rejects(tr.count, s.n), tr.tests.below.rejects(tr.count, s.n))
 	}
 	out := make([]VersionResult, 0, len(s.tracks)+1)
 	for i := range s.tracks {

@@ -5,7 +5,6 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
-	"math"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -309,7 +308,7 @@ func writeJUnit(w io.Writer, r *Result) error {
 func passTests(v decide.VersionResult) string {
 	parts := make([]string, 0, len(v.Tests))
 	for _, t := range v.Tests {
-		edge := strconv.FormatFloat(math.Round(t.Edge*1e6)/1e6, 'f', -1, 64)
+		edge := strconv.FormatFloat(t.Edge, 'f', -1, 64)
 		if t.ShownAt > 0 {
 			parts = append(parts, fmt.Sprintf("%s %s%% shown at page %d (ratio %s ≥ %s)", t.Side, edge, t.ShownAt, ratio(t.Ratio), ratio(t.Threshold)))
 		} else {

@@ -246,7 +246,7 @@ func TestPassTests(t *testing.T) {
 		want string
 	}{
 		{"both shown", decide.VersionResult{Tests: []decide.EdgeTest{
-			{Side: "above", Edge: 45.00000000000001, Ratio: 21.434, Threshold: 20, ShownAt: 412},
+			{Side: "above", Edge: 45, Ratio: 21.434, Threshold: 20, ShownAt: 412},
 			{Side: "below", Edge: 55, Ratio: 20.04, Threshold: 20, ShownAt: 781}}},
 			"above 45% shown at page 412 (ratio 21.43 ≥ 20), below 55% shown at page 781 (ratio 20.04 ≥ 20)"},
 		{"one open", decide.VersionResult{Tests: []decide.EdgeTest{

@@ -69,6 +69,7 @@ func (s *Source) podUpdated(o any) {
 func (s *Source) syncWorkload(ctx context.Context, w mesh.Workload) error {
 	d, err := s.kubeInf.Apps().V1().Deployments().Lister().Deployments(mesh.Namespace).Get(w.Name)
 	replicas, sidecar := 0, true
+	last := s.degraded(w.Name)
 	var deg mesh.Degradation
 	switch {
 	case apierrors.IsNotFound(err):
@@ -82,7 +83,7 @@ func (s *Source) syncWorkload(ctx context.Context, w mesh.Workload) error {
 			// A kubelet would start the container and the app would
 			// refuse its environment; the mesh keeps the last build.
 			s.recorder.Eventf(d, corev1.EventTypeWarning, "InvalidDegradation", "%v", err)
-			deg = s.degraded(w.Name)
+			deg = last
 		}
 		if d.Spec.Replicas != nil && *d.Spec.Replicas > 1 {
 			s.recorder.Eventf(d, corev1.EventTypeWarning, "NotImplemented", "the local mesh runs one pod per workload: running 1 of %d", *d.Spec.Replicas)
@@ -94,7 +95,7 @@ func (s *Source) syncWorkload(ctx context.Context, w mesh.Workload) error {
 	s.mu.Unlock()
 	// A new environment is a new pod template: Kubernetes rolls out a new
 	// pod, and so does the mesh.
-	if deg != s.degraded(w.Name) {
+	if deg != last {
 		restart = true
 	}
 	if restart {
