@@ -13,7 +13,7 @@ func BenchmarkAdd(b *testing.B) {
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		s.Add(versions[i%len(versions)], i%97 != 0)
+		s.Add(versions[i%len(versions)], i%97 != 0, 0)
 		if s.Verdict() != Pending {
 			s.Reset()
 		}
@@ -27,7 +27,7 @@ func BenchmarkDecision(b *testing.B) {
 		b.Run(expect, func(b *testing.B) {
 			s := mustSequential(b, DefaultCriteria(mustExpect(b, expect)))
 			for _, p := range roundRobin(300, mustExpect(b, expect).Versions()...) {
-				s.Add(p.version, p.ok)
+				s.Add(p.version, p.ok, 0)
 			}
 			b.ReportAllocs()
 			for b.Loop() {

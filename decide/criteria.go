@@ -44,6 +44,9 @@ type Criteria struct {
 	// MaxErrorRate is the fraction of pages that may be not ok, per version
 	// and among pages without a version; 0 means any error fails.
 	MaxErrorRate float64
+	// Health, if set, also judges each canary's errors and latency against
+	// its baseline (see Health); nil judges the split and budget only.
+	Health *Health
 }
 
 // DefaultCriteria returns the default criteria for e.
@@ -73,6 +76,8 @@ func (c Criteria) Validate() error {
 		return bad("max requests %d is not in [1, %d]", c.MaxRequests, maxRequestsCap)
 	case !(c.MaxErrorRate >= 0 && c.MaxErrorRate < 1):
 		return bad("max error rate %g is not in [0, 1)", c.MaxErrorRate)
+	case c.Health != nil:
+		return c.Health.validate(c.Expect)
 	}
 	return nil
 }

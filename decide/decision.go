@@ -21,6 +21,7 @@ func (s *Sequential) Decision() Decision {
 		Tolerance:  s.c.Tolerance,
 		Confidence: s.c.Confidence,
 		Method:     Method,
+		Health:     s.healthResult(),
 	}
 	if d.Verdict == Inconclusive {
 		d.MorePages = s.morePages()

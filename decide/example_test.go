@@ -21,7 +21,7 @@ func Example() {
 	}
 	for i := 0; s.Verdict() == decide.Pending; i++ {
 		version := []string{"v1", "v3"}[i%2]
-		s.Add(version, true)
+		s.Add(version, true, 0)
 	}
 	d := s.Decision()
 	fmt.Println(d.Verdict, d.N)
@@ -36,7 +36,7 @@ func ExampleSequential_Add() {
 	e, _ := decide.ParseExpect("v1=100")
 	s, _ := decide.NewSequential(decide.DefaultCriteria(e))
 	for _, v := range []string{"v1", "v1", "", "v1", "v2"} {
-		s.Add(v, v != "")
+		s.Add(v, v != "", 0)
 	}
 	fmt.Println(s.Verdict(), "-", s.Decision().Reason)
 	// Output:

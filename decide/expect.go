@@ -105,3 +105,14 @@ func (e Expectation) index(version string) int {
 	}
 	return -1
 }
+
+// Serving lists the versions expected above 0%, in the order written.
+func (e Expectation) Serving() []string {
+	var out []string
+	for i, v := range e.versions {
+		if e.percents[i] > 0 {
+			out = append(out, v)
+		}
+	}
+	return out
+}

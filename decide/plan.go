@@ -197,7 +197,7 @@ func (sim simulation) run(truth []float64) (Verdict, int) {
 			u -= truth[i]
 			i++
 		}
-		s.Add(sim.names[i], sim.errorRate == 0 || sim.rng.Float64() >= sim.errorRate)
+		s.Add(sim.names[i], sim.errorRate == 0 || sim.rng.Float64() >= sim.errorRate, 0)
 	}
 	return s.Verdict(), s.n
 }

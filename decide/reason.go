@@ -23,6 +23,9 @@ func reason(d Decision, nExact int) string {
 	if held := heldErrors(d.Errors); held != "" {
 		r += "; PASS waits: " + held
 	}
+	if held := healthHeldReason(d.Health); held != "" {
+		r += "; PASS waits: " + held
+	}
 	return r
 }
 
@@ -52,6 +55,7 @@ func failReason(d Decision) string {
 				bucketName(k.Version), fmtPct(k.Rate), fmtInterval(k.Low, k.High), k.Errors, k.Pages, textfmt.Num(d.Errors.Budget), fmtConf(d.Confidence)))
 		}
 	}
+	parts = append(parts, d.Health.Regressions()...)
 	return strings.Join(parts, "; ")
 }
 
@@ -77,6 +81,9 @@ func passReason(d Decision) string {
 	}
 	if e := errorSummary(d.Errors); e != "" {
 		r += "; " + e
+	}
+	if h := healthSummary(d.Health); h != "" {
+		r += "; " + h
 	}
 	return r
 }
@@ -111,6 +118,8 @@ func inconclusiveReason(d Decision, nExact int) string {
 		return fmt.Sprintf("after %d pages none had a known version, so the split is undecided", d.Pages)
 	case len(open) == 0 && d.N >= nExact && heldErrors(d.Errors) != "":
 		r = fmt.Sprintf("after %d pages every share is within its band, but PASS waits: %s", d.Pages, heldErrors(d.Errors))
+	case len(open) == 0 && d.N >= nExact && healthHeldReason(d.Health) != "":
+		return fmt.Sprintf("after %d pages every share is within its band, but PASS waits on the health checks: %s", d.Pages, healthHeldReason(d.Health))
 	case len(open) == 0:
 		r = fmt.Sprintf("after %d pages only %d had a version; %d clean pages are needed to show other versions below %s%%",
 			d.Pages, d.N, nExact, textfmt.Num(d.Tolerance))

@@ -1,5 +1,7 @@
 package decide
 
+import "time"
+
 // Sequential decides PASS, FAIL or INCONCLUSIVE from pages as they arrive,
 // looking after every page without inflating error rates. Feed it only
 // pages that Settle.Observe calls evidence. It is not safe for concurrent
@@ -24,8 +26,12 @@ type Sequential struct {
 	pages, n   int // all pages; pages with a known version
 	unknownErr int // not-ok pages without a version
 	strays     int
-	strayName  string // the first stray version seen
-	verdict    Verdict
+	strayName  string       // the first stray version seen
+	health     *healthState // nil when Criteria.Health is
+	// healthFail and healthHeld are the health checks' state after the
+	// last page: a canary shown worse, or a PASS that must wait.
+	healthFail, healthHeld bool
+	verdict                Verdict
 }
 
 // track is one listed version: expectation, decision tables and counts.
@@ -91,6 +97,9 @@ func NewSequential(c Criteria) (*Sequential, error) {
 		}
 		tr.t = buildTables(tr.tests, c.MaxRequests)
 	}
+	if c.Health != nil {
+		s.health = newHealthState(c, s.tracks)
+	}
 	s.errMix = errorMixture(c.MaxErrorRate, errorLevel(c, s.buckets()))
 	s.errTable = errorTable(s.errMix, c.MaxErrorRate, c.MaxRequests)
 	return s, nil
@@ -108,16 +117,21 @@ func snap(share float64) float64 {
 	return share
 }
 
-// failLevel is the error rate of each FAIL part: the split's share of α,
-// Bonferroni over two sides per version; two versions count once, as
-// their shares are complementary. PASS parts need no such split: each is
-// tested at the full α (intersection-union).
+// failLevel is the error rate of each FAIL part: the split's share of α
+// (what the error budget and the health checks leave), Bonferroni over two
+// sides per version; two versions count once, as their shares are
+// complementary. PASS parts need no such split: each is tested at the
+// full α (intersection-union).
 func failLevel(c Criteria, versions int) float64 {
 	distinct := max(versions, 1)
 	if versions == 2 {
 		distinct = 1
 	}
-	return c.alpha() * (1 - errorAlphaShare) / float64(2*distinct)
+	share := 1 - errorAlphaShare
+	if c.Health != nil {
+		share -= healthAlphaShare
+	}
+	return c.alpha() * share / float64(2*distinct)
 }
 
 // errorLevel is the error rate of each error bucket's interval.
@@ -149,9 +163,11 @@ func (s *Sequential) over(pages, errs int) bool {
 	return float64(errs) > s.c.MaxErrorRate*float64(pages)
 }
 
-// Add records one page: the version that served it ("" if unknown) and
-// whether its outcome was ok. It is a no-op once a verdict is reached.
-func (s *Sequential) Add(version string, ok bool) {
+// Add records one page: the version that served it ("" if unknown),
+// whether its outcome was ok, and its latency (read by the health checks,
+// for ok pages only: an error's latency says how fast it failed). It is a
+// no-op once a verdict is reached.
+func (s *Sequential) Add(version string, ok bool, latency time.Duration) {
 	if s.verdict != Pending {
 		return
 	}
@@ -173,8 +189,11 @@ func (s *Sequential) Add(version string, ok bool) {
 	default:
 		s.n++
 		s.tracks[i].count++
-		if !ok {
+		switch {
+		case !ok:
 			s.tracks[i].errs++
+		case s.health != nil:
+			s.health.add(i, latency)
 		}
 	}
 	s.verdict = s.judge()
@@ -194,6 +213,11 @@ func (s *Sequential) judge() Verdict {
 	if s.strays > 0 || s.unknownErr >= int(s.errTable[s.pages]) {
 		return Fail
 	}
+	if s.health != nil {
+		if s.healthFail, s.healthHeld = s.health.judge(s.tracks); s.healthFail {
+			return Fail
+		}
+	}
 	within := s.n >= s.nExact
 	for i := range s.tracks {
 		tr := &s.tracks[i]
@@ -212,7 +236,7 @@ func (s *Sequential) judge() Verdict {
 		}
 	}
 	switch {
-	case within && !s.overBudget():
+	case within && !s.overBudget() && !s.healthHeld:
 		return Pass
 	case s.pages >= s.c.MaxRequests:
 		return Inconclusive
@@ -252,5 +276,9 @@ func (s *Sequential) Reset() {
 	}
 	s.pages, s.n, s.unknownErr, s.strays = 0, 0, 0, 0
 	s.strayName = ""
+	if s.health != nil {
+		s.health.reset()
+	}
+	s.healthFail, s.healthHeld = false, false
 	s.verdict = Pending
 }

@@ -32,7 +32,7 @@ func feed(s *Sequential, pages []page) Decision {
 		if s.Verdict() != Pending {
 			break
 		}
-		s.Add(p.version, p.ok)
+		s.Add(p.version, p.ok, 0)
 	}
 	return s.Decision()
 }
@@ -142,7 +142,7 @@ func TestUnknownVersionsLeaveSplit(t *testing.T) {
 	t.Parallel()
 	s := mustSequential(t, DefaultCriteria(mustExpect(t, "v1=50,v3=50")))
 	for _, p := range []page{{"v1", true}, {"", true}, {"v3", false}, {"", false}} {
-		s.Add(p.version, p.ok)
+		s.Add(p.version, p.ok, 0)
 	}
 	d := s.Decision()
 	got := []int{d.N, d.Pages, d.Versions[0].Count, d.Versions[1].Count, d.Errors.Buckets[1].Errors, d.Errors.Buckets[2].Errors, d.Errors.Buckets[2].Pages}
@@ -160,7 +160,7 @@ func TestReset(t *testing.T) {
 	if s.Verdict() != Fail {
 		t.Fatalf("Verdict() = %v after a stray; want FAIL", s.Verdict())
 	}
-	s.Add("v1", true) // ignored after a verdict
+	s.Add("v1", true, 0) // ignored after a verdict
 	if got := s.Decision().N; got != 2 {
 		t.Errorf("N = %d after a verdict and another Add; want 2", got)
 	}

@@ -116,7 +116,7 @@ func TestSettleKeepsGuarantee(t *testing.T) {
 				v = "v2"
 			}
 			if st.Observe(v, base.Add(time.Duration(i)*50*time.Millisecond)) {
-				s.Add(v, true)
+				s.Add(v, true, 0)
 			}
 		}
 		if s.Verdict() == Pass {

@@ -83,12 +83,11 @@ func simRunsPerRow() int {
 
 // simResult is what runs of one row showed.
 type simResult struct {
-	row              simRow
-	runs, pass, fail int
-	median, p90      int // pages (in the split) to the row's speed verdict; runs without it count as the page limit
-	maxRequests      int
-	rates            map[Verdict]float64
-	limits           map[Verdict]float64
+	row simRow
+	tally
+	maxRequests int
+	rates       map[Verdict]float64
+	limits      map[Verdict]float64
 }
 
 func simulateRow(t testing.TB, row simRow, runs int) simResult {
@@ -99,24 +98,9 @@ func simulateRow(t testing.TB, row simRow, runs int) simResult {
 	h := fnv.New64a()
 	h.Write([]byte(row.truth + row.expect))
 	rng := rand.New(rand.NewPCG(20261206, h.Sum64()))
-	r := simResult{row: row, runs: runs, maxRequests: c.MaxRequests, rates: map[Verdict]float64{}, limits: map[Verdict]float64{}}
-	pages := make([]int, 0, runs)
+	r := simResult{row: row, maxRequests: c.MaxRequests, rates: map[Verdict]float64{}, limits: map[Verdict]float64{}}
 	sim := simulation{s: s, names: names, rng: rng}
-	for range runs {
-		v, n := sim.run(row.shares)
-		switch v {
-		case Pass:
-			r.pass++
-		case Fail:
-			r.fail++
-		}
-		if v != row.speed {
-			n = c.MaxRequests
-		}
-		pages = append(pages, n)
-	}
-	slices.Sort(pages)
-	r.median, r.p90 = pages[runs/2], pages[runs*9/10]
+	r.tally = playRuns(runs, c.MaxRequests, row.speed, func() (Verdict, int) { return sim.run(row.shares) })
 	for _, b := range row.bounds {
 		limit := row.bound()
 		hits := r.pass
@@ -126,6 +110,36 @@ func simulateRow(t testing.TB, row simRow, runs int) simResult {
 		r.rates[b] = float64(hits) / float64(runs)
 		r.limits[b] = limit + 3*math.Sqrt(limit*(1-limit)/float64(runs))
 	}
+	return r
+}
+
+// tally is what runs of one row showed: verdicts, and the median and 90th
+// percentile of pages to the row's speed verdict (runs without it count
+// as the page limit).
+type tally struct {
+	runs, pass, fail int
+	median, p90      int
+}
+
+// playRuns plays run runs times.
+func playRuns(runs, limit int, speed Verdict, run func() (Verdict, int)) tally {
+	r := tally{runs: runs}
+	pages := make([]int, 0, runs)
+	for range runs {
+		v, n := run()
+		switch v {
+		case Pass:
+			r.pass++
+		case Fail:
+			r.fail++
+		}
+		if v != speed {
+			n = limit
+		}
+		pages = append(pages, n)
+	}
+	slices.Sort(pages)
+	r.median, r.p90 = pages[runs/2], pages[runs*9/10]
 	return r
 }
 
@@ -162,22 +176,27 @@ func TestSimulation(t *testing.T) {
 			t.Errorf("%s against %s: median pages to %s = %d; want ≤ %d", r.row.truth, r.row.expect, r.row.speed, r.median, goal)
 		}
 	}
-	table := simTable(res)
+	checkSimGolden(t, simGolden, simTable(res))
+}
+
+// checkSimGolden logs a simulation's table and, in a full run, compares it
+// with its golden file (rewriting it with -update).
+func checkSimGolden(t *testing.T, golden, table string) {
 	t.Logf("\n%s", table)
 	if !*simFull {
 		return
 	}
 	if *update {
-		if err := os.WriteFile(simGolden, []byte(table), 0o644); err != nil {
+		if err := os.WriteFile(golden, []byte(table), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	want, err := os.ReadFile(simGolden)
+	want, err := os.ReadFile(golden)
 	if err != nil {
 		t.Fatalf("%v (run with -sim.full -update to write it)", err)
 	}
 	if string(want) != table {
-		t.Errorf("simulation table differs from %s (rerun with -update if the rule changed on purpose):\n%s", simGolden, table)
+		t.Errorf("simulation table differs from %s (rerun with -update if the rule changed on purpose):\n%s", golden, table)
 	}
 }
 

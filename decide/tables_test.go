@@ -68,7 +68,7 @@ func TestDecisionMatchesVerdict(t *testing.T) {
 		for range runs {
 			s.Reset()
 			for s.Verdict() == Pending {
-				s.Add(names[draw(truth, rng)], rng.IntN(200) != 0)
+				s.Add(names[draw(truth, rng)], rng.IntN(200) != 0, 0)
 				checkDecision(t, s, c)
 			}
 		}

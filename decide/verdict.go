@@ -65,6 +65,8 @@ type Decision struct {
 	Tolerance  float64         `json:"tolerance_pct"`
 	Confidence float64         `json:"confidence"`
 	Method     string          `json:"method"`
+	// Health is the canaries' checks against their baseline; nil when off.
+	Health *HealthResult `json:"health,omitempty"`
 	// MorePages estimates, for INCONCLUSIVE, how many more pages would
 	// likely decide if the observed shares held; 0 if there is no estimate.
 	MorePages int `json:"more_pages,omitempty"`

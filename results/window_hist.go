@@ -50,6 +50,21 @@ func bucketRange(i int) (lo, hi int64) {
 	return sub << k, (sub+1)<<k - 1
 }
 
+// LatencyBuckets is the number of latency buckets; LatencyBucket and
+// LatencyBucketRange expose the layout to tests that count latencies the
+// same way (decide's health checks), so both read quantiles alike.
+const LatencyBuckets = histBuckets
+
+// LatencyBucket is the bucket that counts d.
+func LatencyBucket(d time.Duration) int { return bucketOf(d.Microseconds()) }
+
+// LatencyBucketRange is the smallest and largest latency bucket i counts,
+// to the microsecond (the last bucket also counts everything above 60 s).
+func LatencyBucketRange(i int) (lo, hi time.Duration) {
+	l, h := bucketRange(i)
+	return time.Duration(l) * time.Microsecond, time.Duration(h) * time.Microsecond
+}
+
 // record counts one latency.
 func (h *histogram) record(d time.Duration) {
 	h.unpack()

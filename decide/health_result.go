@@ -1,0 +1,236 @@
+package decide
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/canary-gate/canary/internal/textfmt"
+)
+
+// HealthMethod names the statistics behind the health checks.
+const HealthMethod = "canary against baseline, one-sided anytime-valid tests of a margin: errors by a universal-inference e-value conditioned on page counts, latency quantiles by order-statistic confidence sequences; a check only fails, and PASS waits while a check lacks data or its observed values are past the margin"
+
+// HealthResult is the health part of a Decision: every canary's checks
+// against the baseline.
+type HealthResult struct {
+	Baseline string `json:"baseline"`
+	// Witness is what was counted: "pages" (the client's, in verify) or
+	// "requests" (the server's, Istio's metrics for the gate's window).
+	Witness string `json:"witness"`
+	// Confidence is the level of all health checks together; each check
+	// gets an equal part of 1 − Confidence per canary, errors half of it.
+	Confidence    float64       `json:"confidence"`
+	ErrorMargin   string        `json:"error_margin"`
+	LatencyMargin string        `json:"latency_margin"`
+	Method        string        `json:"method"`
+	Checks        []HealthCheck `json:"checks"`
+}
+
+// Health check statuses.
+const (
+	HealthOK        = "ok"        // not shown worse; observed within the margin
+	HealthHeld      = "held"      // observed past the margin, not shown: PASS waits
+	HealthNoData    = "no data"   // a side has no pages yet: PASS waits
+	HealthRegressed = "regressed" // shown worse by more than the margin: FAIL
+)
+
+// HealthCheck is one check of one canary. Error rates are in percent,
+// latencies in milliseconds.
+type HealthCheck struct {
+	Canary string `json:"canary"`
+	// Check is "errors" or "latency p50" (p90, p99, …).
+	Check    string  `json:"check"`
+	Quantile float64 `json:"quantile,omitempty"`
+	Status   string  `json:"status"`
+	// Baseline and Value are the observed baseline and canary values:
+	// error rates, or empirical quantiles of ok pages.
+	Baseline      float64 `json:"baseline"`
+	Value         float64 `json:"value"`
+	BaselinePages int     `json:"baseline_pages"`
+	CanaryPages   int     `json:"canary_pages"`
+	// Limit is the most the margin allows the canary: at the observed
+	// baseline rate for errors, at the baseline's upper bound for latency.
+	// Absent while there is no such bound.
+	Limit *float64 `json:"limit,omitempty"`
+	// BaselineHigh and CanaryLow bound the latency quantiles at the
+	// check's confidence, at every page at once; absent until a side has
+	// enough pages for a bound. The check fails when CanaryLow > Limit.
+	BaselineHigh *float64 `json:"baseline_high,omitempty"`
+	CanaryLow    *float64 `json:"canary_low,omitempty"`
+	// EValue is the error check's e-value; it fails at Threshold (1/level).
+	EValue    float64 `json:"e_value,omitempty"`
+	Threshold float64 `json:"threshold,omitempty"`
+	// Level is the check's own error rate.
+	Level float64 `json:"level"`
+}
+
+// Unit is "%" for the error check and "ms" for latency.
+func (c HealthCheck) Unit() string {
+	if c.Quantile > 0 {
+		return "ms"
+	}
+	return "%"
+}
+
+// healthResult describes the health checks as they stand.
+func (s *Sequential) healthResult() *HealthResult {
+	hs := s.health
+	if hs == nil {
+		return nil
+	}
+	h := hs.h
+	r := &HealthResult{
+		Baseline:      h.Baseline,
+		Witness:       "pages",
+		Confidence:    1 - s.c.alpha()*healthAlphaShare,
+		ErrorMargin:   h.ErrorMarginString(),
+		LatencyMargin: h.LatencyMarginString(),
+		Method:        HealthMethod,
+	}
+	b := &s.tracks[hs.base]
+	for _, ci := range hs.canaries {
+		c := &s.tracks[ci]
+		r.Checks = append(r.Checks, hs.errorResult(c, b))
+		for qi := range hs.qt {
+			r.Checks = append(r.Checks, hs.latencyResult(qi, ci, c.name))
+		}
+	}
+	return r
+}
+
+func (hs *healthState) errorResult(c, b *track) HealthCheck {
+	k := HealthCheck{
+		Canary: c.name, Check: "errors", Status: hs.errorCheck(c, b).String(),
+		Baseline: textfmt.Percent(b.errs, b.count), Value: textfmt.Percent(c.errs, c.count),
+		BaselinePages: b.count, CanaryPages: c.count,
+		Threshold: 1 / hs.errLevel, Level: hs.errLevel,
+	}
+	if b.count > 0 {
+		k.Limit = ptr(roundPct(hs.h.errorLimit(float64(b.errs)/float64(b.count)) * 100))
+	}
+	k.EValue = 1
+	if c.count > 0 && b.count > 0 && hs.errorsPast(c, b) {
+		k.EValue = math.Exp(math.Min(hs.h.errorLogE(c.errs, c.count, b.errs, b.count), 700))
+	}
+	return k
+}
+
+func (hs *healthState) latencyResult(qi, ci int, canary string) HealthCheck {
+	lb, lc := &hs.lat[hs.base], &hs.lat[ci]
+	p := hs.qt[qi].p
+	k := HealthCheck{
+		Canary: canary, Check: "latency " + QuantileName(p), Quantile: p,
+		Status:   hs.latencyCheck(qi, ci).String(),
+		Baseline: ms(lb.quantile(p)), Value: ms(lc.quantile(p)),
+		BaselinePages: lb.n, CanaryPages: lc.n, Level: hs.latLevel,
+	}
+	if lb.n == 0 || lc.n == 0 {
+		k.Status = HealthNoData
+	}
+	high, low, okH, okL := hs.latencyBounds(qi, lb, lc)
+	if okH {
+		k.BaselineHigh, k.Limit = ptr(ms(high)), ptr(ms(hs.h.latencyLimit(high)))
+	}
+	if okL {
+		k.CanaryLow = ptr(ms(low))
+	}
+	return k
+}
+
+func ptr(x float64) *float64 { return &x }
+
+// ms is d in milliseconds, to the microsecond.
+func ms(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
+
+// QuantileName prints a quantile as p50, p99, p99.9.
+func QuantileName(q float64) string { return "p" + textfmt.Num(roundPct(q*100)) }
+
+// ErrorMarginString prints the error margin: "2× or +0.1 points".
+func (h *Health) ErrorMarginString() string {
+	return fmt.Sprintf("%s× or +%s points", textfmt.Num(h.ErrorRatio), textfmt.Num(roundPct(h.ErrorDiff*100)))
+}
+
+// LatencyMarginString prints the latency margin: "+10% or +2ms".
+func (h *Health) LatencyMarginString() string {
+	return fmt.Sprintf("+%s%% or +%s", textfmt.Num(roundPct((h.LatencyRatio-1)*100)), h.LatencyDiff)
+}
+
+// Regressions names every regressed check, one sentence each; nil when
+// none is (or r is nil).
+func (r *HealthResult) Regressions() []string {
+	if r == nil {
+		return nil
+	}
+	var parts []string
+	for _, k := range r.Checks {
+		if k.Status != HealthRegressed {
+			continue
+		}
+		if k.Quantile == 0 {
+			parts = append(parts, fmt.Sprintf("%s's error rate is past %s's by more than the margin: %s of %d %s against %s of %d (%s: %s at most), e-value %s ≥ %s",
+				k.Canary, r.Baseline, fmtPct(k.Value), k.CanaryPages, r.Witness, fmtPct(k.Baseline), k.BaselinePages, r.ErrorMargin, fmtPct(*k.Limit), eNum(k.EValue), eNum(k.Threshold)))
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s's latency %s is past %s's by more than the margin: at least %s against at most %s (%s: %s at most) at %s confidence after %d canary and %d baseline %s",
+			k.Canary, QuantileName(k.Quantile), r.Baseline, fmtMs(*k.CanaryLow), fmtMs(*k.BaselineHigh), r.LatencyMargin, fmtMs(*k.Limit), fmtConf(1-k.Level), k.CanaryPages, k.BaselinePages, r.Witness))
+	}
+	return parts
+}
+
+// healthHeldReason names the checks that hold a PASS back; "" if none.
+func healthHeldReason(r *HealthResult) string {
+	if r == nil {
+		return ""
+	}
+	var parts []string
+	for _, k := range r.Checks {
+		switch k.Status {
+		case HealthHeld:
+			parts = append(parts, fmt.Sprintf("%s's %s %s is past the margin over %s's %s, not yet shown", k.Canary, k.Check, fmtValue(k.Value, k.Unit()), r.Baseline, fmtValue(k.Baseline, k.Unit())))
+		case HealthNoData:
+			parts = append(parts, fmt.Sprintf("%s has no %s data against %s yet", k.Canary, k.Check, r.Baseline))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+func fmtValue(x float64, unit string) string {
+	if unit == "ms" {
+		return fmtMs(x)
+	}
+	return fmtPct(x)
+}
+
+// fmtMs prints milliseconds with three significant digits.
+func fmtMs(x float64) string {
+	return textfmt.Latency(time.Duration(x * float64(time.Millisecond)))
+}
+
+// eNum prints an e-value or threshold: 3 significant digits, up to 1e6.
+func eNum(x float64) string {
+	if x >= 1e6 {
+		return "over 1,000,000"
+	}
+	return textfmt.Num(math.Round(x*10) / 10)
+}
+
+// healthSummary says, for a PASS, how each canary compared: "health
+// against v1 (errors: 2× or +0.1 points; latency: +10% or +2ms), none
+// shown worse: v3 errors 0.0% vs 0.0%, p50 1.2ms vs 1.06ms, …".
+func healthSummary(r *HealthResult) string {
+	if r == nil {
+		return ""
+	}
+	parts := make([]string, 0, len(r.Checks))
+	for _, k := range r.Checks {
+		name := k.Check
+		if k.Quantile > 0 {
+			name = QuantileName(k.Quantile)
+		}
+		parts = append(parts, fmt.Sprintf("%s %s %s vs %s", k.Canary, name, fmtValue(k.Value, k.Unit()), fmtValue(k.Baseline, k.Unit())))
+	}
+	return fmt.Sprintf("no canary shown worse than baseline %s by more than the margins (errors %s, latency %s) at %s confidence: %s",
+		r.Baseline, r.ErrorMargin, r.LatencyMargin, fmtConf(r.Confidence), strings.Join(parts, ", "))
+}

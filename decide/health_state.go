@@ -1,0 +1,173 @@
+package decide
+
+import (
+	"math"
+	"time"
+)
+
+// healthState runs the health checks inside a Sequential: the baseline's
+// and canaries' latencies, the tables and the levels. Error counts are the
+// tracks' own.
+type healthState struct {
+	h        *Health
+	base     int   // track index of the baseline
+	canaries []int // track indices of the canaries
+	lat      []latencies
+	qt       []quantileTables
+	// errLevel is each error check's level, latLevel each latency
+	// check's (its two bounds get half each).
+	errLevel, latLevel float64
+	logCErr            float64
+}
+
+// newHealthState splits the health share of α over canaries, then half to
+// the error check and half over the latency quantiles.
+func newHealthState(c Criteria, tracks []track) *healthState {
+	h := c.Health
+	hs := &healthState{h: h, base: -1}
+	for i, tr := range tracks {
+		switch {
+		case tr.name == h.Baseline:
+			hs.base = i
+		case tr.share > 0:
+			hs.canaries = append(hs.canaries, i)
+		}
+	}
+	hs.errLevel, hs.latLevel = healthLevels(c, len(hs.canaries))
+	hs.logCErr = -math.Log(hs.errLevel)
+	hs.lat = make([]latencies, len(tracks))
+	for _, i := range append([]int{hs.base}, hs.canaries...) {
+		hs.lat[i] = newLatencies()
+	}
+	for _, q := range h.Quantiles {
+		hs.qt = append(hs.qt, newQuantileTables(q, hs.latLevel, c.MaxRequests))
+	}
+	return hs
+}
+
+// healthLevels are each error check's and each latency check's level:
+// the health share of α split equally over canaries, then half to the
+// error check and half over the latency quantiles.
+func healthLevels(c Criteria, canaries int) (errLevel, latLevel float64) {
+	per := c.alpha() * healthAlphaShare / float64(canaries)
+	if q := len(c.Health.Quantiles); q > 0 {
+		return per / 2, per / 2 / float64(q)
+	}
+	return per, 0
+}
+
+// add records the latency of an ok page from track i.
+func (hs *healthState) add(i int, latency time.Duration) {
+	if hs.lat[i].tree != nil {
+		hs.lat[i].add(latency)
+	}
+}
+
+func (hs *healthState) reset() {
+	for i := range hs.lat {
+		if hs.lat[i].tree != nil {
+			hs.lat[i].reset()
+		}
+	}
+}
+
+// judge reports whether some canary is shown worse than the baseline by
+// more than a margin (fail), and whether a PASS must wait (held): a check
+// has no data yet, or its observed values are past the margin while its
+// test has not decided. Waiting only removes PASSes, so the guarantees
+// hold; it keeps a gate from passing a canary whose numbers look bad
+// because the split decided first.
+func (hs *healthState) judge(tracks []track) (fail, held bool) {
+	b := &tracks[hs.base]
+	for _, ci := range hs.canaries {
+		c := &tracks[ci]
+		switch hs.errorCheck(c, b) {
+		case checkRegressed:
+			return true, false
+		case checkHeld, checkNoData:
+			held = true
+		}
+		for qi := range hs.qt {
+			switch hs.latencyCheck(qi, ci) {
+			case checkRegressed:
+				return true, false
+			case checkHeld, checkNoData:
+				held = true
+			}
+		}
+	}
+	return false, held
+}
+
+// checkState is where one health check stands.
+type checkState int
+
+const (
+	checkOK        checkState = iota // not shown worse; observed inside the margin
+	checkHeld                        // observed past the margin, not shown yet
+	checkNoData                      // a side has no pages yet
+	checkRegressed                   // shown worse by more than the margin
+)
+
+var checkNames = [...]string{HealthOK, HealthHeld, HealthNoData, HealthRegressed}
+
+func (s checkState) String() string { return checkNames[s] }
+
+// errorCheck judges the canary's errors against the baseline's.
+func (hs *healthState) errorCheck(c, b *track) checkState {
+	if c.count == 0 || b.count == 0 {
+		return checkNoData
+	}
+	if !hs.errorsPast(c, b) {
+		return checkOK
+	}
+	if hs.h.errorLogE(c.errs, c.count, b.errs, b.count) >= hs.logCErr {
+		return checkRegressed
+	}
+	return checkHeld
+}
+
+// errorsPast reports whether the observed canary rate is past what the
+// margin allows at the observed baseline rate.
+func (hs *healthState) errorsPast(c, b *track) bool {
+	rc := float64(c.errs) / float64(c.count)
+	rb := float64(b.errs) / float64(b.count)
+	return rc > hs.h.errorLimit(rb)
+}
+
+// latencyCheck judges quantile qi of canary track ci.
+func (hs *healthState) latencyCheck(qi, ci int) checkState {
+	lb, lc := &hs.lat[hs.base], &hs.lat[ci]
+	if lb.n == 0 || lc.n == 0 {
+		return checkNoData
+	}
+	if hs.latencyRegressed(qi, lb, lc) {
+		return checkRegressed
+	}
+	p := hs.qt[qi].p
+	if tail := 1 - p; float64(min(lb.n, lc.n))*tail >= minTail && lc.quantile(p) > hs.h.latencyLimit(lb.quantile(p)) {
+		return checkHeld
+	}
+	return checkOK
+}
+
+// minTail is how many values beyond a quantile each side needs before its
+// empirical quantile can hold a PASS back: a p99 read from four values
+// above it is mostly noise, and holding on it would delay healthy gates
+// without protecting anyone (the test itself still fails a real
+// regression).
+const minTail = 10
+
+// latencyBounds are the baseline quantile's upper bound and the canary
+// quantile's lower bound, ok false while a side has too few pages.
+func (hs *healthState) latencyBounds(qi int, lb, lc *latencies) (high, low time.Duration, okHigh, okLow bool) {
+	t := &hs.qt[qi]
+	high, okHigh = lb.atMost(int(t.below[lb.n]))
+	low, okLow = lc.atLeast(int(t.above[lc.n]))
+	return
+}
+
+func (hs *healthState) latencyRegressed(qi int, lb, lc *latencies) bool {
+	high, low, okH, okL := hs.latencyBounds(qi, lb, lc)
+	return okH && okL && low > hs.h.latencyLimit(high)
+}
