@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"sort"
+	"strconv"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
@@ -21,6 +23,11 @@ type Snapshot struct {
 	Values map[string]float64           // endpoint + label set → counter value
 	Labels map[string]map[string]string // same key → labels, plus "endpoint"
 	Uptime map[string]float64           // endpoint → seconds, when exported
+	// Buckets are the istio_request_duration_milliseconds histogram's
+	// cumulative bucket counts, keyed and labelled like Values with "le"
+	// added, so a diff of two snapshots gives a window's latency buckets.
+	Buckets      map[string]float64
+	BucketLabels map[string]map[string]string
 }
 
 // Scraper reads sidecar metrics endpoints directly, for clusters without a
@@ -33,7 +40,8 @@ type Scraper struct {
 // Snapshot scrapes every endpoint once. A failed endpoint fails the whole
 // snapshot: a diff with a hole in it would undercount silently.
 func (s *Scraper) Snapshot(ctx context.Context) (Snapshot, error) {
-	snap := Snapshot{At: time.Now(), Values: map[string]float64{}, Labels: map[string]map[string]string{}, Uptime: map[string]float64{}}
+	snap := newSnapshot()
+	snap.At = time.Now()
 	for _, u := range s.URLs {
 		if err := s.scrapeOne(ctx, u, &snap); err != nil {
 			return snap, fmt.Errorf("scrape %s: %w", u, err)
@@ -79,6 +87,22 @@ func parseInto(r io.Reader, endpoint string, snap *Snapshot) error {
 		snap.Values[key] = counterValue(m)
 		snap.Labels[key] = labels
 	}
+	for _, m := range fams[DurationMetric].GetMetric() {
+		labels := map[string]string{"endpoint": endpoint}
+		for _, lp := range m.GetLabel() {
+			labels[lp.GetName()] = lp.GetValue()
+		}
+		h := m.GetHistogram()
+		for _, b := range h.GetBucket() {
+			bl := maps.Clone(labels)
+			bl["le"] = strconv.FormatFloat(b.GetUpperBound(), 'g', -1, 64)
+			key := seriesKey(bl)
+			snap.Buckets[key], snap.BucketLabels[key] = float64(b.GetCumulativeCount()), bl
+		}
+		labels["le"] = "+Inf"
+		key := seriesKey(labels)
+		snap.Buckets[key], snap.BucketLabels[key] = float64(h.GetSampleCount()), labels
+	}
 	if up := fams["envoy_server_uptime"].GetMetric(); len(up) > 0 {
 		snap.Uptime[endpoint] = gaugeValue(up[0])
 	}
@@ -119,7 +143,7 @@ func (s *Scraper) Settle(ctx context.Context, interval time.Duration) (Snapshot,
 		if err != nil {
 			return cur, err
 		}
-		if sameValues(prev.Values, cur.Values) {
+		if sameValues(prev.Values, cur.Values) && sameValues(prev.Buckets, cur.Buckets) {
 			return cur, nil
 		}
 		prev = cur
@@ -143,9 +167,31 @@ func sameValues(a, b map[string]float64) bool {
 // drop is a reset, and a proxy whose uptime went down restarted in between.
 func Diff(before, after Snapshot) Result {
 	res := Result{Query: "scrape diff of istio_requests_total", Start: before.At, End: after.At}
-	for key, v := range after.Values {
-		s := Series{Labels: after.Labels[key]}
-		prev, ok := before.Values[key]
+	res.Series = diffSeries(before.Values, after.Values, after.Labels)
+	for ep, up := range after.Uptime {
+		if was, ok := before.Uptime[ep]; ok && up < was {
+			res.Restarted = append(res.Restarted, ep)
+		}
+	}
+	sort.Strings(res.Restarted)
+	return res
+}
+
+// DiffBuckets is Diff for the latency histogram's buckets: what each
+// cumulative bucket grew by, with label "le".
+func DiffBuckets(before, after Snapshot) Result {
+	res := Diff(Snapshot{Uptime: before.Uptime}, Snapshot{Uptime: after.Uptime})
+	res.Query, res.Start, res.End = "scrape diff of "+DurationMetric+"_bucket", before.At, after.At
+	res.Series = diffSeries(before.Buckets, after.Buckets, after.BucketLabels)
+	return res
+}
+
+// diffSeries is what every counter in after grew by since before.
+func diffSeries(before, after map[string]float64, labels map[string]map[string]string) []Series {
+	var out []Series
+	for key, v := range after {
+		s := Series{Labels: labels[key]}
+		prev, ok := before[key]
 		switch {
 		case !ok:
 			s.Born, s.Increase = true, v
@@ -154,14 +200,16 @@ func Diff(before, after Snapshot) Result {
 		default:
 			s.Resets, s.Increase = 1, v
 		}
-		res.Series = append(res.Series, s)
+		out = append(out, s)
 	}
-	sort.Slice(res.Series, func(i, j int) bool { return seriesKey(res.Series[i].Labels) < seriesKey(res.Series[j].Labels) })
-	for ep, up := range after.Uptime {
-		if was, ok := before.Uptime[ep]; ok && up < was {
-			res.Restarted = append(res.Restarted, ep)
-		}
-	}
-	sort.Strings(res.Restarted)
-	return res
+	sort.Slice(out, func(i, j int) bool { return seriesKey(out[i].Labels) < seriesKey(out[j].Labels) })
+	return out
+}
+
+// DurationMetric is Istio's request latency histogram.
+const DurationMetric = "istio_request_duration_milliseconds"
+
+func newSnapshot() Snapshot {
+	return Snapshot{Values: map[string]float64{}, Labels: map[string]map[string]string{}, Uptime: map[string]float64{},
+		Buckets: map[string]float64{}, BucketLabels: map[string]map[string]string{}}
 }

@@ -82,7 +82,7 @@ func FuzzParseExposition(f *testing.F) {
 	f.Add("envoy_server_uptime{} 1234\n")
 	f.Add("")
 	f.Fuzz(func(t *testing.T, text string) {
-		snap := Snapshot{Values: map[string]float64{}, Labels: map[string]map[string]string{}, Uptime: map[string]float64{}}
+		snap := newSnapshot()
 		if err := parseInto(strings.NewReader(text), "e", &snap); err != nil {
 			return
 		}
