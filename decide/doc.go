@@ -71,7 +71,8 @@
 //
 // So a false PASS (some share outside its band, or on its edge) has
 // probability at most α, and a false FAIL (every share inside or on the
-// edge, error rates within budget) at most 0.9α + 0.1α = α.
+// edge, error rates within budget) at most 0.9α + 0.1α = α (with health
+// checks, 0.6α + 0.1α + 0.3α; see Health).
 //
 // Exact versions: a version expected at 0% fails on its first page. A
 // version expected at 100% has no split; PASS needs W = min{n : (1 − δ)^n
@@ -84,6 +85,63 @@
 // wait while one's observed rate is above it: the check then keeps
 // collecting until it fails the run, or the run ends INCONCLUSIVE saying
 // so. Waiting only removes PASSes, so neither guarantee changes.
+//
+// # Health
+//
+// With Criteria.Health set, every other version expected above 0% (a
+// canary) is also judged against a baseline version. Each check is a
+// one-sided test of a margin with a relative and an absolute part, and a
+// regression must exceed both; it can only FAIL:
+//
+//   - errors: the null "r_c ≤ max(ratio·r_b, r_b + diff)" over the two
+//     unknown rates is composite, so its e-value is a universal-inference
+//     ratio (Wasserman, Ramdas and Balakrishnan, PNAS 2020): the product of
+//     the two versions' beta-mixture marginal likelihoods over the largest
+//     likelihood of any null pair. For each null pair, the marginals over
+//     that pair's likelihood form a nonnegative martingale with mean 1, and
+//     the supremum only lowers it, so Ville's inequality holds for every
+//     pair in the null at once. Conditioning on the page counts makes a
+//     baseline with no errors usable: the null then lets the canary have
+//     diff and the baseline whatever its clean pages still allow.
+//   - latency, per quantile p: the count of values below the true
+//     p-quantile grows as Bernoulli trials with rate at most p whatever the
+//     distribution, so a one-sided test of that rate that has not rejected k
+//     bounds the quantile by the k-th order statistic at every page at once
+//     (the quantile confidence sequences of Howard and Ramdas, Bernoulli
+//     2022, that Netflix's KDD'22 tests build on). The baseline's quantile is
+//     bounded above, the canary's below, each at half the check's level,
+//     and the check fails when the canary's bound is above what the margin
+//     allows at the baseline's. Values are counted in results' 0.8%-wide
+//     histogram buckets, read at the edge that widens each bound.
+//
+// PASS waits while a check lacks data or its observed values are past the
+// margin (for a tail quantile, once 10 values lie beyond it on each side):
+// waiting only removes PASSes. The checks take 0.3α from the split's FAIL
+// parts (which keep 0.6α; the budget keeps 0.1α), split equally over
+// canaries, then half to errors and half over the quantiles, so a false
+// FAIL of a canary inside its margins, with the split as expected, has
+// probability at most α in all. CountHealth runs the same checks once on a
+// server window: Istio's counts and its latency buckets, whose edges bound
+// what a quantile can show.
+//
+// TestHealthSimulation measures them the same way (go test ./decide -run
+// TestHealthSimulation -args -sim.full writes testdata/health_simulation.golden,
+// which this doc and the README show as written):
+//
+//	| canary against baseline v1 (v1=50,v3=50 ±5) | PASS | FAIL | pages to the verdict (all versions): median (p90) | bound checked |
+//	|---|---|---|---|---|
+//	| same as baseline | 0.9991 | 0.0006 | PASS 814 (1567) | false FAIL ≤ 0.05 |
+//	| same, 0.5% errors each | 0.9874 | 0.0002 | PASS 983 (2199) | false FAIL ≤ 0.05 |
+//	| at the margins: 10% slower, 2× errors (0.5% → 1%) | 0.4168 | 0.0026 | PASS ≥ 5000 (≥ 5000) | false FAIL ≤ 0.05 |
+//	| p50 +20% (every quantile) | 0.0168 | 0.2049 | FAIL ≥ 5000 (≥ 5000) | - |
+//	| p50 +20%, latency margin 0%,0 | 0.0001 | 0.9999 | FAIL 1516 (2443) | - |
+//	| p99 +20% (tail only) | 0.9761 | 0.0006 | FAIL ≥ 20000 (≥ 20000) | - |
+//	| p99 +20% (tail only), latency margin 0%,0 | 0.6341 | 0.3205 | FAIL ≥ 20000 (≥ 20000) | - |
+//	| errors 0.5% → 2% | 0.0700 | 0.9300 | FAIL 3521 (8931) | - |
+//	| 6× slower (as 5 ms more on the local mesh's 1 ms page) | 0.0000 | 1.0000 | FAIL 51 (58) | - |
+//	| the split check alone, same as baseline | 0.9986 | 0.0014 | PASS 792 (1531) | - |
+//
+//	10000 seeded runs per row, 95% confidence, default margins (errors 2× or +0.1 points, latency +10% or +2ms, p50, p90, p99) unless the row says otherwise; latency log-normal with median 100ms and σ of log 0.5; at most 5000 pages (20,000 where the row needs more); each false-FAIL rate is held to α plus Monte Carlo slack 3·sqrt(α(1−α)/runs).
 //
 // # Measured
 //

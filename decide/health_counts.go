@@ -49,6 +49,20 @@ func CountHealth(c Criteria, counts map[string]Counts) *HealthResult {
 			r.Checks = append(r.Checks, h.bucketLatency(v, q, cv, b, latLevel))
 		}
 	}
+	for _, v := range append([]string{h.Baseline}, canaries...) {
+		bs := sorted(counts[v]).Buckets
+		n := total(bs)
+		if n == 0 {
+			continue
+		}
+		d := Distribution{Version: v}
+		for _, bk := range bs {
+			if bk.Le < Inf {
+				d.Points = append(d.Points, CDFPoint{Ms: ms(bk.Le), Fraction: bk.Count / float64(n)})
+			}
+		}
+		r.Distributions = append(r.Distributions, d)
+	}
 	return r
 }
 
@@ -109,10 +123,17 @@ func (h *Health) bucketLatency(canary string, q float64, c, b Counts, level floa
 		}
 		k.CanaryLow = ptr(ms(low))
 	}
+	// Observed past the margin only when the buckets say so whatever the
+	// values inside them: the canary's quantile bucket starts above what
+	// the margin allows at the top of the baseline's. Reading both at
+	// their tops would hold a PASS on a p99 that merely crossed an edge.
+	tail := float64(min(nb, nc)) * (1 - q)
 	switch {
 	case k.Limit != nil && k.CanaryLow != nil && *k.CanaryLow > *k.Limit:
 		k.Status = HealthRegressed
-	case k.Value > ms(h.latencyLimit(time.Duration(k.Baseline*float64(time.Millisecond)))):
+	case tail < minTail:
+		k.Status = HealthFew
+	case bucketFloor(c.Buckets, q) > h.latencyLimit(bucketQuantile(b.Buckets, q)):
 		k.Status = HealthHeld
 	}
 	return k
@@ -128,16 +149,27 @@ func sorted(c Counts) Counts {
 	return c
 }
 
-// bucketQuantile is the edge of the bucket holding the q-quantile.
+// bucketQuantile is the upper edge of the bucket holding the q-quantile.
 func bucketQuantile(bs []Bucket, q float64) time.Duration {
-	n := total(bs)
-	want := int(math.Ceil(q * float64(n)))
+	_, top := bucketOfQuantile(bs, q)
+	return top
+}
+
+// bucketFloor is the lower edge of the bucket holding the q-quantile.
+func bucketFloor(bs []Bucket, q float64) time.Duration {
+	floor, _ := bucketOfQuantile(bs, q)
+	return floor
+}
+
+func bucketOfQuantile(bs []Bucket, q float64) (floor, top time.Duration) {
+	want := int(math.Ceil(q * float64(total(bs))))
 	for _, b := range bs {
 		if round(b.Count) >= want {
-			return b.Le
+			return floor, b.Le
 		}
+		floor = b.Le
 	}
-	return 0
+	return floor, 0
 }
 
 // total is the cumulative count of the last (+Inf) bucket; bs is sorted.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/canary-gate/canary/internal/textfmt"
+	"github.com/canary-gate/canary/results"
 )
 
 // HealthMethod names the statistics behind the health checks.
@@ -26,6 +27,24 @@ type HealthResult struct {
 	LatencyMargin string        `json:"latency_margin"`
 	Method        string        `json:"method"`
 	Checks        []HealthCheck `json:"checks"`
+	// Distributions are the baseline's and canaries' latency
+	// distributions as this witness saw them, for charts.
+	Distributions []Distribution `json:"distributions,omitempty"`
+}
+
+// Distribution is one version's latency distribution: the fraction of
+// its requests (ok pages, or a server's requests) that took at most Ms,
+// ascending. Pages give a point per percentile at the top of its 0.8%
+// bucket; a server gives its histogram's bucket edges.
+type Distribution struct {
+	Version string     `json:"version"`
+	Points  []CDFPoint `json:"points"`
+}
+
+// CDFPoint is one point of a Distribution.
+type CDFPoint struct {
+	Ms       float64 `json:"ms"`
+	Fraction float64 `json:"fraction"`
 }
 
 // Health check statuses.
@@ -34,6 +53,9 @@ const (
 	HealthHeld      = "held"      // observed past the margin, not shown: PASS waits
 	HealthNoData    = "no data"   // a side has no pages yet: PASS waits
 	HealthRegressed = "regressed" // shown worse by more than the margin: FAIL
+	// HealthFew: fewer than 10 pages lie beyond a tail quantile on a side,
+	// too few to read it; it may still fail, but does not hold a PASS.
+	HealthFew = "few pages"
 )
 
 // HealthCheck is one check of one canary. Error rates are in percent,
@@ -97,7 +119,33 @@ func (s *Sequential) healthResult() *HealthResult {
 			r.Checks = append(r.Checks, hs.latencyResult(qi, ci, c.name))
 		}
 	}
+	for _, i := range append([]int{hs.base}, hs.canaries...) {
+		if l := &hs.lat[i]; l.n > 0 {
+			r.Distributions = append(r.Distributions, Distribution{Version: s.tracks[i].name, Points: l.cdf()})
+		}
+	}
 	return r
+}
+
+// cdf is the distribution at every percentile (and p99.9 and the
+// largest), each at the top of its bucket, without repeated points.
+func (l *latencies) cdf() []CDFPoint {
+	var out []CDFPoint
+	add := func(k int) {
+		_, hi := results.LatencyBucketRange(l.bucket(k))
+		p := CDFPoint{Ms: ms(hi), Fraction: float64(k) / float64(l.n)}
+		if n := len(out); n > 0 && out[n-1].Ms == p.Ms {
+			out[n-1] = p
+			return
+		}
+		out = append(out, p)
+	}
+	for pct := 1; pct < 100; pct++ {
+		add(max(1, int(math.Ceil(float64(pct)/100*float64(l.n)))))
+	}
+	add(max(1, int(math.Ceil(0.999*float64(l.n)))))
+	add(l.n)
+	return out
 }
 
 func (hs *healthState) errorResult(c, b *track) HealthCheck {
@@ -164,19 +212,23 @@ func (r *HealthResult) Regressions() []string {
 		return nil
 	}
 	var parts []string
-	for _, k := range r.Checks {
-		if k.Status != HealthRegressed {
-			continue
+	for i, k := range r.Checks {
+		if k.Status == HealthRegressed {
+			parts = append(parts, r.regression(i))
 		}
-		if k.Quantile == 0 {
-			parts = append(parts, fmt.Sprintf("%s's error rate is past %s's by more than the margin: %s of %d %s against %s of %d (%s: %s at most), e-value %s ≥ %s",
-				k.Canary, r.Baseline, fmtPct(k.Value), k.CanaryPages, r.Witness, fmtPct(k.Baseline), k.BaselinePages, r.ErrorMargin, fmtPct(*k.Limit), eNum(k.EValue), eNum(k.Threshold)))
-			continue
-		}
-		parts = append(parts, fmt.Sprintf("%s's latency %s is past %s's by more than the margin: at least %s against at most %s (%s: %s at most) at %s confidence after %d canary and %d baseline %s",
-			k.Canary, QuantileName(k.Quantile), r.Baseline, fmtMs(*k.CanaryLow), fmtMs(*k.BaselineHigh), r.LatencyMargin, fmtMs(*k.Limit), fmtConf(1-k.Level), k.CanaryPages, k.BaselinePages, r.Witness))
 	}
 	return parts
+}
+
+// regression is the sentence for regressed check i.
+func (r *HealthResult) regression(i int) string {
+	k := r.Checks[i]
+	if k.Quantile == 0 {
+		return fmt.Sprintf("%s's error rate is past %s's by more than the margin: %s of %d %s against %s of %d (%s: %s at most), e-value %s ≥ %s",
+			k.Canary, r.Baseline, fmtPct(k.Value), k.CanaryPages, r.Witness, fmtPct(k.Baseline), k.BaselinePages, r.ErrorMargin, fmtPct(*k.Limit), eNum(k.EValue), eNum(k.Threshold))
+	}
+	return fmt.Sprintf("%s's latency %s is past %s's by more than the margin: at least %s against at most %s (%s: %s at most) at %s confidence after %d canary and %d baseline %s",
+		k.Canary, QuantileName(k.Quantile), r.Baseline, fmtMs(*k.CanaryLow), fmtMs(*k.BaselineHigh), r.LatencyMargin, fmtMs(*k.Limit), fmtConf(1-k.Level), k.CanaryPages, k.BaselinePages, r.Witness)
 }
 
 // healthHeldReason names the checks that hold a PASS back; "" if none.

@@ -107,9 +107,10 @@ const (
 	checkHeld                        // observed past the margin, not shown yet
 	checkNoData                      // a side has no pages yet
 	checkRegressed                   // shown worse by more than the margin
+	checkFew                         // too few pages beyond a tail quantile to read it; does not hold
 )
 
-var checkNames = [...]string{HealthOK, HealthHeld, HealthNoData, HealthRegressed}
+var checkNames = [...]string{HealthOK, HealthHeld, HealthNoData, HealthRegressed, HealthFew}
 
 func (s checkState) String() string { return checkNames[s] }
 
@@ -145,7 +146,10 @@ func (hs *healthState) latencyCheck(qi, ci int) checkState {
 		return checkRegressed
 	}
 	p := hs.qt[qi].p
-	if tail := 1 - p; float64(min(lb.n, lc.n))*tail >= minTail && lc.quantile(p) > hs.h.latencyLimit(lb.quantile(p)) {
+	switch {
+	case float64(min(lb.n, lc.n))*(1-p) < minTail:
+		return checkFew
+	case lc.quantile(p) > hs.h.latencyLimit(lb.quantile(p)):
 		return checkHeld
 	}
 	return checkOK

@@ -206,20 +206,26 @@ func TestCountHealth(t *testing.T) {
 		}
 		return out
 	}
-	fast := cum(800, 0, 0, 0, 0, 0)
-	slow := cum(0, 0, 0, 790, 10, 0)
+	fast := cum(2000, 0, 0, 0, 0, 0)
+	slow := cum(0, 0, 0, 1990, 10, 0)
 	tests := []struct {
 		name   string
 		counts map[string]Counts
 		want   map[string]string // check → status
 	}{
-		{"healthy", map[string]Counts{"v1": {Requests: 800, Buckets: fast}, "v3": {Requests: 800, Buckets: fast}},
+		{"healthy", map[string]Counts{"v1": {Requests: 2000, Buckets: fast}, "v3": {Requests: 2000, Buckets: fast}},
 			map[string]string{"errors": HealthOK, "latency p50": HealthOK, "latency p99": HealthOK}},
-		{"errors", map[string]Counts{"v1": {Requests: 800, Buckets: fast}, "v3": {Requests: 800, Errors: 40, Buckets: fast}},
+		{"errors", map[string]Counts{"v1": {Requests: 2000, Buckets: fast}, "v3": {Requests: 2000, Errors: 100, Buckets: fast}},
 			map[string]string{"errors": HealthRegressed, "latency p50": HealthOK}},
-		{"slow", map[string]Counts{"v1": {Requests: 800, Buckets: fast}, "v3": {Requests: 800, Buckets: slow}},
+		{"slow", map[string]Counts{"v1": {Requests: 2000, Buckets: fast}, "v3": {Requests: 2000, Buckets: slow}},
 			map[string]string{"errors": HealthOK, "latency p50": HealthRegressed, "latency p90": HealthRegressed}},
-		{"no canary", map[string]Counts{"v1": {Requests: 800, Buckets: fast}},
+		// A p99 that crossed the 1 ms edge is not past the 2 ms margin:
+		// its bucket starts at 1 ms.
+		{"tail crosses an edge", map[string]Counts{"v1": {Requests: 2000, Buckets: fast}, "v3": {Requests: 2000, Buckets: cum(1960, 0, 40, 0, 0, 0)}},
+			map[string]string{"latency p99": HealthOK, "latency p50": HealthOK}},
+		{"few beyond p99", map[string]Counts{"v1": {Requests: 500, Buckets: cum(500, 0, 0, 0, 0, 0)}, "v3": {Requests: 500, Buckets: cum(500, 0, 0, 0, 0, 0)}},
+			map[string]string{"latency p99": HealthFew, "latency p50": HealthOK}},
+		{"no canary", map[string]Counts{"v1": {Requests: 2000, Buckets: fast}},
 			map[string]string{"errors": HealthNoData, "latency p50": HealthNoData}},
 	}
 	for _, tt := range tests {

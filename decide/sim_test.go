@@ -233,25 +233,27 @@ func pagesOrMore(n, limit int) string {
 // show the simulation's table as TestSimulation -sim.full wrote it.
 func TestSimulationTableInDocs(t *testing.T) {
 	t.Parallel()
-	table, err := os.ReadFile(simGolden)
-	if err != nil {
-		t.Fatal(err)
-	}
 	docs := map[string]func(string) string{
 		"doc.go":                         func(line string) string { return strings.TrimRight("//\t"+line, "\t") },
 		filepath.Join("..", "README.md"): func(line string) string { return line },
 	}
-	for file, quote := range docs {
-		src, err := os.ReadFile(file)
+	for _, golden := range []string{simGolden, healthGolden} {
+		table, err := os.ReadFile(golden)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var want []string
-		for _, line := range strings.Split(strings.TrimSuffix(string(table), "\n"), "\n") {
-			want = append(want, quote(line))
-		}
-		if !strings.Contains(string(src), strings.Join(want, "\n")) {
-			t.Errorf("%s does not show %s as written (copy it in):\n%s", file, simGolden, strings.Join(want, "\n"))
+		for file, quote := range docs {
+			src, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			for _, line := range strings.Split(strings.TrimSuffix(string(table), "\n"), "\n") {
+				want = append(want, quote(line))
+			}
+			if !strings.Contains(string(src), strings.Join(want, "\n")) {
+				t.Errorf("%s does not show %s as written (copy it in):\n%s", file, golden, strings.Join(want, "\n"))
+			}
 		}
 	}
 }

@@ -30,13 +30,16 @@ type WindowCriteria struct {
 	// (Bonferroni), so a healthy soak of that many windows raises no alarm
 	// at all with probability Confidence. 0 judges each window on its own.
 	Windows int
+	// Health, if set, also alarms a window whose canary is shown worse than
+	// its baseline by more than a margin (see Health and CountHealth).
+	Health *Health
 }
 
 // Validate reports the first bad field as a one-line error wrapping
 // ErrInvalid.
 func (c WindowCriteria) Validate() error {
 	err := Criteria{Expect: c.Expect, Tolerance: c.Tolerance, Confidence: c.Confidence,
-		MaxRequests: 1, MaxErrorRate: c.MaxErrorRate}.Validate()
+		MaxRequests: 1, MaxErrorRate: c.MaxErrorRate, Health: c.Health}.Validate()
 	switch {
 	case err != nil:
 		return err
@@ -53,7 +56,7 @@ func (c WindowCriteria) Validate() error {
 func (c WindowCriteria) criteria() Criteria {
 	alpha := (1 - c.Confidence) / float64(max(c.Windows, 1))
 	return Criteria{Expect: c.Expect, Tolerance: c.Tolerance, Confidence: 1 - alpha,
-		MaxErrorRate: c.MaxErrorRate}
+		MaxErrorRate: c.MaxErrorRate, Health: c.Health}
 }
 
 // level names the stated confidence in messages.
@@ -74,6 +77,7 @@ const (
 	AlarmStray   AlarmKind = "stray"   // a version expected at 0% served requests
 	AlarmErrors  AlarmKind = "errors"  // an error rate is over the budget
 	AlarmLatency AlarmKind = "latency" // a version's p99 is over the limit
+	AlarmHealth  AlarmKind = "health"  // a canary is worse than its baseline by more than a margin
 )
 
 // Alarm is one limit broken by one window.
@@ -105,15 +109,49 @@ type Alarm struct {
 //     on the limit.
 //
 // The false-alarm rate 1 − Confidence (divided by Windows when set) is
-// spent as Sequential spends it: 90% on the split, 10% shared evenly by the
-// error and latency checks. So a window whose split, error rates and p99s
+// spent as Sequential spends it: 90% on the split (60% with Health), 10%
+// shared evenly by the error and latency checks, and with Health 30% on
+// the health checks, which alarm a canary shown worse than its baseline
+// by more than a margin (CountHealth). So a window whose split, error rates and p99s
 // are all within limits alarms with probability at most 1 − Confidence,
 // whatever its size, and with Windows set, so does the whole run. A
 // window's alarm means that window; the overall verdict is SoakVerdict's.
 // c must pass Validate.
 func Judge(w results.Window, c WindowCriteria) []Alarm {
 	alarms := splitAlarms(w, c)
-	return append(alarms, budgetAlarms(w, c)...)
+	alarms = append(alarms, budgetAlarms(w, c)...)
+	return append(alarms, healthAlarms(w, c)...)
+}
+
+// healthAlarms are the window's health regressions: CountHealth on its
+// counts and latency buckets, at the window's share of the confidence.
+// The window's histograms count every request, errors included.
+func healthAlarms(w results.Window, c WindowCriteria) []Alarm {
+	if c.Health == nil {
+		return nil
+	}
+	counts := map[string]Counts{}
+	for _, v := range c.Expect.versions {
+		k := Counts{Requests: float64(w.Count(v)), Errors: float64(w.Errors(v))}
+		total := 0
+		w.EachLatency(v, func(top time.Duration, n int) {
+			total += n
+			k.Buckets = append(k.Buckets, Bucket{Le: top + time.Microsecond - 1, Count: float64(total)})
+		})
+		if total > 0 {
+			k.Buckets = append(k.Buckets, Bucket{Le: Inf, Count: float64(total)})
+		}
+		counts[v] = k
+	}
+	r := CountHealth(c.criteria(), counts)
+	r.Witness = "requests in the window"
+	var alarms []Alarm
+	for i, k := range r.Checks {
+		if k.Status == HealthRegressed {
+			alarms = append(alarms, Alarm{Start: w.Start, Kind: AlarmHealth, Version: k.Canary, Message: r.regression(i)})
+		}
+	}
+	return alarms
 }
 
 func splitAlarms(w results.Window, c WindowCriteria) []Alarm {

@@ -188,3 +188,17 @@ func (w Window) Slower(version string, d time.Duration) int {
 	}
 	return int(h.above(d))
 }
+
+// EachLatency calls fn for each nonempty latency bucket of version's
+// requests, in ascending order, with the bucket's top (the largest
+// latency, to the microsecond, that it counts) and its count.
+func (w Window) EachLatency(version string, fn func(top time.Duration, n int)) {
+	h := w.latency[version]
+	if h == nil {
+		return
+	}
+	h.each(func(i int, n uint64) {
+		_, top := bucketRange(i)
+		fn(time.Duration(top)*time.Microsecond, int(n))
+	})
+}
