@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/canary-gate/canary/decide"
 	"github.com/canary-gate/canary/report"
 )
 
@@ -21,6 +22,9 @@ type htmlGate struct {
 	Name, Verdict, Reason string
 	Facts                 [][2]string
 	Versions              []htmlRow
+	Health                []healthRow
+	Baseline              string
+	LatencyChart          template.HTML // the health checks' latency distributions, an inline SVG
 	Details               []string
 	Traces                *TraceCheck
 	HopCols               []string
@@ -71,6 +75,18 @@ func gateSection(name string, r *Result) htmlGate {
 	}
 	for _, rw := range rows(r) {
 		g.Versions = append(g.Versions, htmlRow{rw.version, rw.expected, rw.client, rw.interval, rw.server, rw.status})
+	}
+	if h := c.Health; h != nil {
+		g.Health, g.Baseline = healthRows(h), h.Baseline
+		var server *decide.HealthResult
+		if r.Server != nil {
+			server = r.Server.Health
+		}
+		// The chart is a picture of numbers the table states; a chart that
+		// cannot be drawn leaves the table alone.
+		if svg, err := report.LatencyCDF(h, server); err == nil {
+			g.LatencyChart = template.HTML(svg) // gonum/plot's SVG, labels escaped by svg()
+		}
 	}
 	g.Facts = [][2]string{
 		{"target", r.Target},
@@ -140,6 +156,11 @@ a{color:#1a5fb4}
 <table><thead><tr><th>version</th><th>expected</th><th>client</th><th>interval</th><th>server</th><th class="text">status</th></tr></thead><tbody>
 {{range .Versions}}<tr><td>{{.Version}}</td><td>{{.Expected}}</td><td>{{.Client}}</td><td>{{.Interval}}</td><td>{{.Server}}</td><td class="text">{{.Status}}</td></tr>
 {{end}}</tbody></table></section>
+{{end}}{{if .Health}}<section><h2>Health against baseline {{.Baseline}}</h2>
+<table><thead><tr><th class="text">canary</th><th class="text">check</th><th>canary's value (n)</th><th>baseline's value (n)</th><th class="text">bounds</th><th>limit</th><th class="text">status</th></tr></thead><tbody>
+{{range .Health}}<tr><td class="text">{{.Canary}}</td><td class="text">{{.Check}}</td><td>{{.Canaries}}</td><td>{{.Baseline}}</td><td class="text">{{.Bounds}}</td><td>{{.Limit}}</td><td class="text">{{.Status}}</td></tr>
+{{end}}</tbody></table>
+{{if .LatencyChart}}<figure class="chart">{{.LatencyChart}}<figcaption>Latency distribution by version: pages (solid) and the server's histogram (dashed steps)</figcaption></figure>{{end}}</section>
 {{end}}{{with .Traces}}<section><h2>Traces: {{.Verdict}}</h2>
 <p>{{.Reason}} (Jaeger {{.Jaeger}}{{if .API}}, API {{.API}}{{end}}; {{.Checked}} checked of {{.Wanted}} wanted, {{.Sampled}} sampled pages)</p>
 {{if .Disagreements}}<table><thead><tr><th class="text">page</th><th class="text">trace</th><th class="text">pod</th><th class="text">x-request-id</th><th class="text">trace</th></tr></thead><tbody>

@@ -192,6 +192,11 @@ func (q ServerQuery) Selector() string {
 		q.reporter(), strings.Join(quoted, "|"), q.Namespace)
 }
 
+// BucketSelector selects the same requests' latency histogram buckets.
+func (q ServerQuery) BucketSelector() string {
+	return prom.DurationMetric + "_bucket" + strings.TrimPrefix(q.Selector(), "istio_requests_total")
+}
+
 // Matches reports whether a series' labels are the query's, for sidecar
 // scrapes read without Prometheus.
 func (q ServerQuery) Matches(l map[string]string) bool {

@@ -106,6 +106,7 @@ func details(r *Result) []string {
 		out = append(out, fmt.Sprintf("decided by: PASS when every pass test is shown, each one-sided at %g%% (intersection-union); FAIL when an INTERVAL (simultaneous over versions) lies outside expected ± %g",
 			100*c.Confidence, c.Tolerance))
 	}
+	out = append(out, healthLines(c.Health, "health")...)
 	if st := r.Settle; st.Enabled {
 		line := fmt.Sprintf("settle: new weights in effect %s after the start (%d settling pages left out, window %d)",
 			st.After.Round(100*time.Millisecond), st.Discarded, st.Window)
@@ -132,6 +133,9 @@ func details(r *Result) []string {
 			}
 		}
 	}
+	if r.Extended > 0 {
+		out = append(out, fmt.Sprintf("extended: %d more pages after the pages passed, while the server's health witness had a check past its margin and undecided", r.Extended))
+	}
 	out = append(out, serverLines(r)...)
 	out = append(out, traceLines(r)...)
 	if c.MorePages > 0 {
@@ -150,6 +154,9 @@ func serverLines(r *Result) []string {
 	}
 	out := []string{fmt.Sprintf("server: %s via %s over %s: %s", s.Verdict, s.Source, s.End.Sub(s.Start).Round(100*time.Millisecond), s.Reason),
 		"server query: " + s.Query}
+	if s.Health != nil {
+		out = append(out, healthLines(s.Health, "server health")...)
+	}
 	if s.Extra != 0 {
 		out = append(out, fmt.Sprintf("server: %+.0f requests beyond the client's pages in the window (retries, other clients, in-flight edges)", s.Extra))
 	}
@@ -281,12 +288,14 @@ func writeJUnit(w io.Writer, r *Result) error {
 			strings.TrimSuffix(fmt.Sprintf("%.1f%% [%.1f, %.1f] of %d pages, expected %g%% ± %g; %s", v.Share, v.Low, v.High, r.Client.N, v.Expected, r.Client.Tolerance, passTests(v)), "; "))
 	}
 	add("error budget", statusVerdict(r.Client.Errors.Status, decide.Pass), fmt.Sprintf("budget %g%%", r.Client.Errors.Budget))
+	healthCases(r.Client.Health, "health", add)
 	if s := r.Server; s != nil {
 		v, msg := s.Verdict, s.Reason
 		if !s.Ran {
 			v, msg = decide.Inconclusive, s.Error
 		}
 		add("server-side split", v, msg)
+		healthCases(s.Health, "server health", add)
 	}
 	if m := r.Mirror; m != nil {
 		v := decide.Fail

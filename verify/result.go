@@ -25,6 +25,9 @@ type Result struct {
 	Traces *TraceCheck `json:"traces,omitempty"`
 	Start  time.Time   `json:"start"`
 	End    time.Time   `json:"end"`
+	// Extended counts the pages sent after the pages passed, while the
+	// server's health witness had a check past its margin and undecided.
+	Extended int `json:"extended,omitempty"`
 	// Interrupted is set when Ctrl-C or the timeout ended the gate.
 	Interrupted bool `json:"interrupted,omitempty"`
 }
@@ -54,13 +57,16 @@ type Server struct {
 	Counts      map[string]float64 `json:"counts"`
 	ClientPages map[string]int     `json:"client_pages"`
 	Decision    *decide.Decision   `json:"decision,omitempty"`
-	Agreement   []Agreement        `json:"agreement,omitempty"`
-	Responses   []Responses        `json:"responses,omitempty"` // by code and Envoy flags
-	Extra       float64            `json:"extra"`               // requests beyond the client's pages: retries, other clients
-	NoTelemetry []string           `json:"no_telemetry,omitempty"`
-	Restarted   []string           `json:"restarted,omitempty"`
-	Verdict     decide.Verdict     `json:"verdict"`
-	Reason      string             `json:"reason"`
+	// Health is the canaries' health judged from the same window's counts
+	// and latency histogram, one look at its end.
+	Health      *decide.HealthResult `json:"health,omitempty"`
+	Agreement   []Agreement          `json:"agreement,omitempty"`
+	Responses   []Responses          `json:"responses,omitempty"` // by code and Envoy flags
+	Extra       float64              `json:"extra"`               // requests beyond the client's pages: retries, other clients
+	NoTelemetry []string             `json:"no_telemetry,omitempty"`
+	Restarted   []string             `json:"restarted,omitempty"`
+	Verdict     decide.Verdict       `json:"verdict"`
+	Reason      string               `json:"reason"`
 }
 
 // Agreement compares one version's client and server shares (percent).

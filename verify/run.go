@@ -81,18 +81,57 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	res := g.result(ctx, sum, base)
+	for ctx.Err() == nil && serverHeld(res) {
+		n := g.extension()
+		if n == 0 {
+			break
+		}
+		if _, err := g.phaseN(ctx, g.evidenceObserve, n); err != nil {
+			break
+		}
+		res = g.result(ctx, sum, base)
+		res.Extended += n
+	}
 	res.Interrupted = ctx.Err() != nil && seq.Verdict() == decide.Pending
 	return res, nil
 }
 
+// serverHeld reports whether the pages passed while the server's health
+// witness has a check past its margin and undecided: the gate must not
+// pass on it, so it sends more load for the server to decide.
+func serverHeld(r *Result) bool {
+	return r.Client.Verdict == decide.Pass && r.Server != nil && r.Server.Ran && r.Server.Verdict == decide.Pass &&
+		len(heldChecks(r.Server.Health)) > 0
+}
+
+// extension is how many more pages the server witness gets: as many again
+// as the evidence so far, so the rounds are few, within MaxRequests.
+func (g *gate) extension() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	total := 0
+	for _, n := range g.pages {
+		total += n
+	}
+	return max(0, min(total, g.o.Criteria.MaxRequests-total))
+}
+
 // phase runs load until observe stops it or ctx ends.
 func (g *gate) phase(ctx context.Context, observe func(*results.Record)) (*attack.Summary, error) {
+	return g.phaseN(ctx, observe, 0)
+}
+
+// phaseN is phase stopping after n requests (0: no limit).
+func (g *gate) phaseN(ctx context.Context, observe func(*results.Record), n int) (*attack.Summary, error) {
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	g.mu.Lock()
 	g.stop = cancel
 	g.mu.Unlock()
 	ao := g.o.Attack
+	if n > 0 {
+		ao.Requests = uint64(n)
+	}
 	ao.Observe = observe
 	if g.o.Progress != nil {
 		ao.Progress, ao.Every = func(*attack.Summary) { g.o.Progress(g.progress()) }, time.Second
@@ -162,7 +201,7 @@ func (g *gate) evidenceObserve(r *results.Record) {
 	if g.seq.Verdict() != decide.Pending {
 		return // the rest of the in-flight pages are in the server window only
 	}
-	g.seq.Add(r.Version, r.Outcome == classify.OK)
+	g.seq.Add(r.Version, r.Outcome == classify.OK, r.Latency)
 	if g.seq.Verdict() != decide.Pending && g.stop != nil {
 		g.stop()
 	}

@@ -281,6 +281,9 @@ func stageOptions(sc *scenarios.Scenario, i int, target string, env ScenarioEnv)
 	if g.MaxErrorRate != nil {
 		c.MaxErrorRate = *g.MaxErrorRate / 100
 	}
+	if c.Health, err = StageHealth(g, e); err != nil {
+		return o, err
+	}
 	o.Criteria = c
 	o.Attack = attack.Options{Target: target, Login: g.Login, Rate: DefaultRate}
 	if g.Rate != "" {
@@ -382,4 +385,51 @@ func stageExpect(st scenarios.Stage, env ScenarioEnv, host string) (decide.Expec
 		host = "reviews"
 	}
 	return env.ExpectFrom(path, host)
+}
+
+// StageHealth is a stage gate's health checks against expectation e, as
+// `canary verify` reads them from its flags: nil when the gate turns them
+// off, or leaves them on with fewer than two versions serving and no
+// baseline named. Errors name the scenario key.
+func StageHealth(g scenarios.Gate, e decide.Expectation) (*decide.Health, error) {
+	if g.Health != nil && !*g.Health {
+		return nil, nil
+	}
+	base := g.Baseline
+	if serving := e.Serving(); base == "" && len(serving) >= 2 {
+		base = serving[0]
+	}
+	h := decide.DefaultHealth(base)
+	var err error
+	if g.ErrorMargin != "" {
+		if h.ErrorRatio, h.ErrorDiff, err = decide.ParseErrorMargin(g.ErrorMargin); err != nil {
+			return nil, fmt.Errorf("error-margin: %w", err)
+		}
+	}
+	if g.LatencyMargin != "" {
+		if h.LatencyRatio, h.LatencyDiff, err = decide.ParseLatencyMargin(g.LatencyMargin); err != nil {
+			return nil, fmt.Errorf("latency-margin: %w", err)
+		}
+	}
+	if g.LatencyQuantiles != "" {
+		if h.Quantiles, err = decide.ParseQuantiles(g.LatencyQuantiles); err != nil {
+			return nil, fmt.Errorf("latency-quantiles: %w", err)
+		}
+	}
+	if base == "" {
+		return nil, nil
+	}
+	return h, nil
+}
+
+// CheckScenario checks what Load cannot, as the engine reads it: every
+// stage's health settings. It runs before any stage changes routing.
+func CheckScenario(sc *scenarios.Scenario) error {
+	for i, st := range sc.Stages {
+		e, _ := decide.ParseExpect("v1=50,v2=50") // the settings' syntax does not depend on the split
+		if _, err := StageHealth(sc.StageGate(i), e); err != nil {
+			return fmt.Errorf("stage %q (line %d): %w", st.Name, st.Line, err)
+		}
+	}
+	return nil
 }

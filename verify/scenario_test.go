@@ -72,3 +72,41 @@ func TestKubeStep(t *testing.T) {
 		})
 	}
 }
+
+// TestStageHealth reads a stage gate's health settings as verify reads its
+// flags: on by default with the first serving version as baseline, off on
+// request or with one version serving, and a bad value names its key.
+func TestStageHealth(t *testing.T) {
+	t.Parallel()
+	off := false
+	tests := []struct {
+		name, expect string
+		gate         scenarios.Gate
+		baseline     string // "" for no health checks
+		err          string
+	}{
+		{"default", "v1=50,v3=50", scenarios.Gate{}, "v1", ""},
+		{"named baseline", "v1=50,v3=50", scenarios.Gate{Baseline: "v3"}, "v3", ""},
+		{"off", "v1=50,v3=50", scenarios.Gate{Health: &off}, "", ""},
+		{"one version serving", "v3=100", scenarios.Gate{}, "", ""},
+		{"bad latency margin", "v1=50,v3=50", scenarios.Gate{LatencyMargin: "10ms"}, "", "latency-margin: invalid latency margin"},
+		{"bad quantiles", "v1=50,v3=50", scenarios.Gate{LatencyQuantiles: "p0"}, "", "latency-quantiles: invalid latency quantiles"},
+	}
+	for _, tt := range tests {
+		e, err := decide.ParseExpect(tt.expect)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := verify.StageHealth(tt.gate, e)
+		switch {
+		case tt.err != "":
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%s: %v; want an error saying %q", tt.name, err, tt.err)
+			}
+		case err != nil:
+			t.Errorf("%s: %v", tt.name, err)
+		case tt.baseline == "" && h != nil, tt.baseline != "" && (h == nil || h.Baseline != tt.baseline):
+			t.Errorf("%s: health %+v; want baseline %q", tt.name, h, tt.baseline)
+		}
+	}
+}

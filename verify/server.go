@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,40 +33,54 @@ func (g *gate) server(ctx context.Context, b base) *Server {
 	}
 	ctx, cancel := context.WithTimeout(ctx, g.o.ServerWait)
 	defer cancel()
-	res, err := g.fetch(ctx, b, last)
+	res, buckets, err := g.fetch(ctx, b, last)
 	if err != nil {
 		s.Error = err.Error()
 		return s
 	}
 	s.Ran, s.Query, s.End, s.Restarted = true, res.Query, res.End, res.Restarted
-	g.judge(s, res)
+	g.judge(s, res, buckets)
 	return s
 }
 
 // fetch waits for the counts of the last request to be in and reads the
-// window's increase.
-func (g *gate) fetch(ctx context.Context, b base, last time.Time) (prom.Result, error) {
+// window's increase of the requests and, when health is judged, of the
+// latency histogram's buckets (nil when they could not be read: the
+// latency checks then have no server data, and say so).
+func (g *gate) fetch(ctx context.Context, b base, last time.Time) (res prom.Result, buckets *prom.Result, err error) {
+	health := g.o.Criteria.Health != nil
 	if c := g.o.Prometheus; c != nil {
 		if err := c.WaitScraped(ctx, g.o.selector(), last); err != nil {
-			return prom.Result{}, err
+			return prom.Result{}, nil, err
 		}
-		res, err := c.Increase(ctx, g.o.selector(), b.at, time.Now())
+		end := time.Now()
+		res, err := c.Increase(ctx, g.o.selector(), b.at, end)
 		if err != nil {
-			return res, err
+			return res, nil, err
 		}
-		res.Restarted, err = c.Restarts(ctx, res)
-		return res, err
+		if res.Restarted, err = c.Restarts(ctx, res); err != nil {
+			return res, nil, err
+		}
+		if health {
+			if br, err := c.Increase(ctx, g.o.serverQuery().BucketSelector(), b.at, end); err == nil {
+				buckets = &br
+			}
+		}
+		return res, buckets, nil
 	}
 	after, err := (&prom.Scraper{URLs: g.o.Scrape}).Settle(ctx, 250*time.Millisecond)
 	if err != nil {
-		return prom.Result{}, err
+		return prom.Result{}, nil, err
 	}
-	res := prom.Diff(b.snap, after)
-	return res.Filter(g.o.serverQuery().Matches), nil
+	if health {
+		br := prom.DiffBuckets(b.snap, after).Filter(g.o.serverQuery().Matches)
+		buckets = &br
+	}
+	return prom.Diff(b.snap, after).Filter(g.o.serverQuery().Matches), buckets, nil
 }
 
 // judge fills the server check from the window's series.
-func (g *gate) judge(s *Server, res prom.Result) {
+func (g *gate) judge(s *Server, res prom.Result, buckets *prom.Result) {
 	s.Counts = map[string]float64{}
 	okCounts, bad := map[string]float64{}, map[string]float64{}
 	byCode := map[[3]string]float64{}
@@ -108,8 +123,63 @@ func (g *gate) judge(s *Server, res prom.Result) {
 	s.Extra = total - float64(clientTotal)
 	d := serverDecision(g.o.Criteria, okCounts, bad)
 	s.Decision = &d
+	s.Health = decide.CountHealth(g.o.Criteria, serverCounts(okCounts, bad, buckets, g.o.Mirror))
 	s.Agreement = agreement(g.o.Criteria, s.ClientPages, s.Counts, g.o.Mirror)
 	s.Verdict, s.Reason = serverVerdict(g.o, s)
+}
+
+// serverCounts are the server's counts per version for the health checks:
+// requests and 5xx answers, and the window's latency buckets.
+func serverCounts(ok, bad map[string]float64, buckets *prom.Result, m *Mirror) map[string]decide.Counts {
+	out := map[string]decide.Counts{}
+	for v, n := range ok {
+		c := out[v]
+		c.Requests += n
+		out[v] = c
+	}
+	for v, n := range bad {
+		c := out[v]
+		c.Requests, c.Errors = c.Requests+n, c.Errors+n
+		out[v] = c
+	}
+	if buckets == nil {
+		return out
+	}
+	byEdge := map[string]map[time.Duration]float64{}
+	for _, se := range buckets.Series {
+		v := se.Labels["destination_version"]
+		if m != nil && v == m.Version {
+			continue
+		}
+		le, err := bucketEdge(se.Labels["le"])
+		if err != nil {
+			continue
+		}
+		if byEdge[v] == nil {
+			byEdge[v] = map[time.Duration]float64{}
+		}
+		byEdge[v][le] += se.Increase
+	}
+	for v, edges := range byEdge {
+		c := out[v]
+		for le, n := range edges {
+			c.Buckets = append(c.Buckets, decide.Bucket{Le: le, Count: n})
+		}
+		out[v] = c
+	}
+	return out
+}
+
+// bucketEdge reads a histogram's le label, in milliseconds.
+func bucketEdge(le string) (time.Duration, error) {
+	if le == "+Inf" {
+		return decide.Inf, nil
+	}
+	ms, err := strconv.ParseFloat(le, 64)
+	if err != nil || ms < 0 || ms > 1e9 {
+		return 0, fmt.Errorf("le %q: want milliseconds", le)
+	}
+	return time.Duration(ms * float64(time.Millisecond)), nil
 }
 
 // serverDecision feeds the server counts to a fresh Sequential, interleaved
@@ -118,6 +188,7 @@ func (g *gate) judge(s *Server, res prom.Result) {
 // burst at the start.
 func serverDecision(c decide.Criteria, ok, bad map[string]float64) decide.Decision {
 	c.MaxRequests = decide.DefaultMaxRequests * 40
+	c.Health = nil // counts carry no latency; the health checks read pages
 	seq, err := decide.NewSequential(c)
 	if err != nil {
 		return decide.Decision{Verdict: decide.Inconclusive, Reason: err.Error()}
@@ -151,7 +222,7 @@ func serverDecision(c decide.Criteria, ok, bad map[string]float64) decide.Decisi
 			break
 		}
 		next.done++
-		seq.Add(next.v, next.ok)
+		seq.Add(next.v, next.ok, 0)
 	}
 	return seq.Decision()
 }

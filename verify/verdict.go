@@ -35,6 +35,8 @@ func serverVerdict(o *Options, s *Server) (decide.Verdict, string) {
 		return decide.Inconclusive, strings.Join(parts, "; ")
 	case s.Decision.Verdict == decide.Fail:
 		return decide.Fail, "server: " + s.Decision.Reason
+	case len(s.Health.Regressions()) > 0:
+		return decide.Fail, "server (" + s.Source + "): " + strings.Join(s.Health.Regressions(), "; ")
 	}
 	for _, a := range s.Agreement {
 		if !a.OK {
@@ -116,6 +118,10 @@ func overall(o *Options, r *Result) (decide.Verdict, string) {
 	s := r.Server
 	if s == nil {
 		return decide.Pass, c.Reason
+	}
+	if held := heldChecks(s.Health); s.Ran && s.Verdict == decide.Pass && len(held) > 0 {
+		return decide.Inconclusive, fmt.Sprintf("client: %s; but the server's health witness is past the margin and undecided after %d more pages: %s",
+			c.Reason, r.Extended, strings.Join(held, ", "))
 	}
 	if !s.Ran || s.Verdict != decide.Pass {
 		why := s.Error

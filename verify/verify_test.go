@@ -170,18 +170,30 @@ func goldenResult() *Result {
 
 // passResult is a PASS decided by the engine itself from a fixed page
 // sequence (v1 every other page and one more every 25), so the golden files
-// show the one-sided PASS tests beside the intervals.
+// show the one-sided PASS tests beside the intervals, and the health checks
+// of v3 (0.15 ms slower, as on the local mesh) against v1.
 func passResult(t testing.TB) *Result {
-	s, err := decide.NewSequential(decide.DefaultCriteria(mustParse(t, "v1=50,v3=50")))
+	return engineResult(t, 0)
+}
+
+// slowResult is the same sequence with v3 5 ms slower: a latency FAIL.
+func slowResult(t testing.TB) *Result {
+	return engineResult(t, 5*time.Millisecond)
+}
+
+func engineResult(t testing.TB, slower time.Duration) *Result {
+	c := decide.DefaultCriteria(mustParse(t, "v1=50,v3=50"))
+	c.Health = decide.DefaultHealth("v1")
+	s, err := decide.NewSequential(c)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; s.Verdict() == decide.Pending; i++ {
-		v := "v3"
+		v, lat := "v3", 1150*time.Microsecond+slower+time.Duration(i*53%500)*time.Microsecond
 		if i%2 == 0 || i%25 == 0 {
-			v = "v1"
+			v, lat = "v1", 1000*time.Microsecond+time.Duration(i*37%400)*time.Microsecond
 		}
-		s.Add(v, true)
+		s.Add(v, true, lat)
 	}
 	d := s.Decision()
 	start := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
@@ -200,7 +212,7 @@ func mustParse(t testing.TB, expect string) decide.Expectation {
 
 func TestWriteGolden(t *testing.T) {
 	t.Parallel()
-	cases := map[string]*Result{"fail": goldenResult(), "pass": passResult(t)}
+	cases := map[string]*Result{"fail": goldenResult(), "pass": passResult(t), "slow": slowResult(t)}
 	for _, format := range Formats {
 		for name, r := range cases {
 			t.Run(name+"/"+format, func(t *testing.T) {
