@@ -87,51 +87,57 @@ func (h *Health) countErrors(canary string, c, b Counts, level float64) HealthCh
 	return k
 }
 
-// bucketLatency bounds quantile q from cumulative buckets: the baseline's
-// quantile is at most the first edge with enough requests below it, the
-// canary's at least the last edge with enough above it.
+// bucketLatency runs the split-point test (see splitTest) once on
+// cumulative buckets. The split points are cut at the baseline's edges:
+// for x above edge e_j and up to the next, the baseline's requests up to
+// e_j are below x, and the canary's above the first canary edge at or past
+// lim(the next edge) are above lim(x). Values inside a bucket are never
+// guessed, so the edges bound what a quantile can show.
 func (h *Health) bucketLatency(canary string, q float64, c, b Counts, level float64) HealthCheck {
 	nc, nb := total(c.Buckets), total(b.Buckets)
 	k := HealthCheck{Canary: canary, Check: "latency " + QuantileName(q), Quantile: q, Status: HealthNoData,
-		BaselinePages: nb, CanaryPages: nc, Level: level}
+		BaselinePages: nb, CanaryPages: nc, Level: level, Threshold: 1 / level, EValue: 1}
 	if nc == 0 || nb == 0 {
 		return k
 	}
 	k.Status = HealthOK
 	k.Baseline, k.Value = ms(bucketQuantile(b.Buckets, q)), ms(bucketQuantile(c.Buckets, q))
-	below := quantileTest(q, level/2)
-	above := quantileTest(1-q, level/2)
-	if kb := walkMin(nb, 1, func(S int) bool { return below.rejects(S, nb) }); kb <= nb {
-		// The kb-th smallest request took at most the first edge that
-		// counts kb requests.
-		for _, bk := range b.Buckets {
-			if round(bk.Count) >= kb && bk.Le < Inf {
-				k.BaselineHigh = ptr(ms(bk.Le))
-				k.Limit = ptr(ms(h.latencyLimit(bk.Le)))
-				break
-			}
-		}
-	}
-	if ka := walkMin(nc, 1, func(S int) bool { return above.rejects(S, nc) }); ka <= nc {
-		// The ka-th largest took more than the last edge below which at
-		// most nc − ka requests fall.
-		low := time.Duration(0)
+	k.Limit = ptr(ms(h.latencyLimit(bucketQuantile(b.Buckets, q))))
+	t := newSplitTest(q, level, 0)
+	// upTo is the canary's count certainly at most y: its count at the
+	// first edge at or past y.
+	upTo := func(y time.Duration) int {
 		for _, bk := range c.Buckets {
-			if round(bk.Count) <= nc-ka {
-				low = bk.Le
+			if bk.Le >= y {
+				return round(bk.Count)
 			}
 		}
-		k.CanaryLow = ptr(ms(low))
+		return nc
 	}
+	cells := func(yield func(cell) bool) {
+		prev, below := time.Duration(0), 0
+		for _, bk := range b.Buckets {
+			above := 0
+			if bk.Le < Inf {
+				above = nc - upTo(h.latencyLimit(bk.Le))
+			}
+			if !yield(cell{below: below, above: above, at: prev}) || bk.Le == Inf {
+				return
+			}
+			prev, below = bk.Le, round(bk.Count)
+		}
+		yield(cell{below: below, at: prev}) // past the last edge
+	}
+	logE, at := t.weakest(nb, nc, cells)
+	k.EValue, k.Split = math.Exp(math.Min(logE, 700)), ptr(ms(at))
 	// Observed past the margin only when the buckets say so whatever the
 	// values inside them: the canary's quantile bucket starts above what
 	// the margin allows at the top of the baseline's. Reading both at
 	// their tops would hold a PASS on a p99 that merely crossed an edge.
-	tail := float64(min(nb, nc)) * (1 - q)
 	switch {
-	case k.Limit != nil && k.CanaryLow != nil && *k.CanaryLow > *k.Limit:
+	case logE >= t.logC:
 		k.Status = HealthRegressed
-	case tail < minTail:
+	case float64(min(nb, nc))*(1-q) < minTail:
 		k.Status = HealthFew
 	case bucketFloor(c.Buckets, q) > h.latencyLimit(bucketQuantile(b.Buckets, q)):
 		k.Status = HealthHeld

@@ -11,7 +11,7 @@ import (
 )
 
 // HealthMethod names the statistics behind the health checks.
-const HealthMethod = "canary against baseline, one-sided anytime-valid tests of a margin: errors by a universal-inference e-value conditioned on page counts, latency quantiles by order-statistic confidence sequences; a check only fails, and PASS waits while a check lacks data or its observed values are past the margin"
+const HealthMethod = "canary against baseline, one-sided anytime-valid tests of a margin: errors by a universal-inference e-value conditioned on page counts, latency quantiles by split-point tests on order-statistic counts (the product of both sides' e-values at every split point); a check only fails, and PASS waits while a check lacks data or its observed values are past the margin"
 
 // HealthResult is the health part of a Decision: every canary's checks
 // against the baseline.
@@ -72,18 +72,17 @@ type HealthCheck struct {
 	Value         float64 `json:"value"`
 	BaselinePages int     `json:"baseline_pages"`
 	CanaryPages   int     `json:"canary_pages"`
-	// Limit is the most the margin allows the canary: at the observed
-	// baseline rate for errors, at the baseline's upper bound for latency.
-	// Absent while there is no such bound.
+	// Limit is the most the margin allows the canary at the observed
+	// baseline value; absent with no baseline pages.
 	Limit *float64 `json:"limit,omitempty"`
-	// BaselineHigh and CanaryLow bound the latency quantiles at the
-	// check's confidence, at every page at once; absent until a side has
-	// enough pages for a bound. The check fails when CanaryLow > Limit.
-	BaselineHigh *float64 `json:"baseline_high,omitempty"`
-	CanaryLow    *float64 `json:"canary_low,omitempty"`
-	// EValue is the error check's e-value; it fails at Threshold (1/level).
-	EValue    float64 `json:"e_value,omitempty"`
-	Threshold float64 `json:"threshold,omitempty"`
+	// EValue is the check's e-value; it fails at Threshold (1/level). For
+	// latency it is the weakest over split points, and Split (ms) is where
+	// that is: the evidence that the baseline's quantile is below Split
+	// times the evidence that the canary's is above the margin's limit
+	// there.
+	EValue    float64  `json:"e_value"`
+	Threshold float64  `json:"threshold"`
+	Split     *float64 `json:"split_ms,omitempty"`
 	// Level is the check's own error rate.
 	Level float64 `json:"level"`
 }
@@ -115,7 +114,7 @@ func (s *Sequential) healthResult() *HealthResult {
 	for _, ci := range hs.canaries {
 		c := &s.tracks[ci]
 		r.Checks = append(r.Checks, hs.errorResult(c, b))
-		for qi := range hs.qt {
+		for qi := range hs.lt {
 			r.Checks = append(r.Checks, hs.latencyResult(qi, ci, c.name))
 		}
 	}
@@ -167,23 +166,19 @@ func (hs *healthState) errorResult(c, b *track) HealthCheck {
 
 func (hs *healthState) latencyResult(qi, ci int, canary string) HealthCheck {
 	lb, lc := &hs.lat[hs.base], &hs.lat[ci]
-	p := hs.qt[qi].p
+	p := hs.lt[qi].p
 	k := HealthCheck{
 		Canary: canary, Check: "latency " + QuantileName(p), Quantile: p,
 		Status:   hs.latencyCheck(qi, ci).String(),
 		Baseline: ms(lb.quantile(p)), Value: ms(lc.quantile(p)),
-		BaselinePages: lb.n, CanaryPages: lc.n, Level: hs.latLevel,
+		BaselinePages: lb.n, CanaryPages: lc.n, Level: hs.latLevel, Threshold: 1 / hs.latLevel, EValue: 1,
 	}
 	if lb.n == 0 || lc.n == 0 {
-		k.Status = HealthNoData
+		return k
 	}
-	high, low, okH, okL := hs.latencyBounds(qi, lb, lc)
-	if okH {
-		k.BaselineHigh, k.Limit = ptr(ms(high)), ptr(ms(hs.h.latencyLimit(high)))
-	}
-	if okL {
-		k.CanaryLow = ptr(ms(low))
-	}
+	k.Limit = ptr(ms(hs.h.latencyLimit(lb.quantile(p))))
+	logE, at := hs.latencyEvidence(qi, lb, lc)
+	k.EValue, k.Split = math.Exp(math.Min(logE, 700)), ptr(ms(at))
 	return k
 }
 
@@ -227,8 +222,8 @@ func (r *HealthResult) regression(i int) string {
 		return fmt.Sprintf("%s's error rate is past %s's by more than the margin: %s of %d %s against %s of %d (%s: %s at most), e-value %s ≥ %s",
 			k.Canary, r.Baseline, fmtPct(k.Value), k.CanaryPages, r.Witness, fmtPct(k.Baseline), k.BaselinePages, r.ErrorMargin, fmtPct(*k.Limit), eNum(k.EValue), eNum(k.Threshold))
 	}
-	return fmt.Sprintf("%s's latency %s is past %s's by more than the margin: at least %s against at most %s (%s: %s at most) at %s confidence after %d canary and %d baseline %s",
-		k.Canary, QuantileName(k.Quantile), r.Baseline, fmtMs(*k.CanaryLow), fmtMs(*k.BaselineHigh), r.LatencyMargin, fmtMs(*k.Limit), fmtConf(1-k.Level), k.CanaryPages, k.BaselinePages, r.Witness)
+	return fmt.Sprintf("%s's latency %s is past %s's by more than the margin: %s against %s (%s: %s at most), e-value %s ≥ %s at every split point (weakest at %s) after %d canary and %d baseline %s",
+		k.Canary, QuantileName(k.Quantile), r.Baseline, fmtMs(k.Value), fmtMs(k.Baseline), r.LatencyMargin, fmtMs(*k.Limit), eNum(k.EValue), eNum(k.Threshold), fmtMs(*k.Split), k.CanaryPages, k.BaselinePages, r.Witness)
 }
 
 // healthHeldReason names the checks that hold a PASS back; "" if none.

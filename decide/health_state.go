@@ -2,7 +2,10 @@ package decide
 
 import (
 	"math"
+	"sort"
 	"time"
+
+	"github.com/canary-gate/canary/results"
 )
 
 // healthState runs the health checks inside a Sequential: the baseline's
@@ -13,7 +16,11 @@ type healthState struct {
 	base     int   // track index of the baseline
 	canaries []int // track indices of the canaries
 	lat      []latencies
-	qt       []quantileTables
+	lt       []*splitTest // per latency quantile
+	// edgeLim[j] is the bucket holding lim(the top of bucket j): the
+	// canary values certainly at most lim(x) for x in bucket j are those
+	// in buckets up to it.
+	edgeLim []int
 	// errLevel is each error check's level, latLevel each latency
 	// check's (its two bounds get half each).
 	errLevel, latLevel float64
@@ -40,7 +47,16 @@ func newHealthState(c Criteria, tracks []track) *healthState {
 		hs.lat[i] = newLatencies()
 	}
 	for _, q := range h.Quantiles {
-		hs.qt = append(hs.qt, newQuantileTables(q, hs.latLevel, c.MaxRequests))
+		hs.lt = append(hs.lt, newSplitTest(q, hs.latLevel, c.MaxRequests))
+	}
+	hs.edgeLim = make([]int, results.LatencyBuckets)
+	for j := range hs.edgeLim {
+		if j+1 == results.LatencyBuckets {
+			hs.edgeLim[j] = results.LatencyBuckets - 1 // the last bucket runs to any latency
+			continue
+		}
+		next, _ := results.LatencyBucketRange(j + 1)
+		hs.edgeLim[j] = results.LatencyBucket(h.latencyLimit(next))
 	}
 	return hs
 }
@@ -87,7 +103,7 @@ func (hs *healthState) judge(tracks []track) (fail, held bool) {
 		case checkHeld, checkNoData:
 			held = true
 		}
-		for qi := range hs.qt {
+		for qi := range hs.lt {
 			switch hs.latencyCheck(qi, ci) {
 			case checkRegressed:
 				return true, false
@@ -142,10 +158,10 @@ func (hs *healthState) latencyCheck(qi, ci int) checkState {
 	if lb.n == 0 || lc.n == 0 {
 		return checkNoData
 	}
-	if hs.latencyRegressed(qi, lb, lc) {
+	if hs.maybePast(qi, lb, lc) && hs.latencyRegressed(qi, lb, lc) {
 		return checkRegressed
 	}
-	p := hs.qt[qi].p
+	p := hs.lt[qi].p
 	switch {
 	case float64(min(lb.n, lc.n))*(1-p) < minTail:
 		return checkFew
@@ -162,16 +178,75 @@ func (hs *healthState) latencyCheck(qi, ci int) checkState {
 // regression).
 const minTail = 10
 
-// latencyBounds are the baseline quantile's upper bound and the canary
-// quantile's lower bound, ok false while a side has too few pages.
-func (hs *healthState) latencyBounds(qi int, lb, lc *latencies) (high, low time.Duration, okHigh, okLow bool) {
-	t := &hs.qt[qi]
-	high, okHigh = lb.atMost(int(t.below[lb.n]))
-	low, okLow = lc.atLeast(int(t.above[lc.n]))
-	return
+// maybePast reports whether the test could reject: only when the canary's
+// empirical quantile lies in a bucket above lim of the top of the
+// baseline's. Otherwise, at the split point of the baseline's empirical
+// quantile, both sides' counts sit on their nulls' side, both e-values
+// are at most 1, and so is their product.
+func (hs *healthState) maybePast(qi int, lb, lc *latencies) bool {
+	p := hs.lt[qi].p
+	jb := lb.bucket(max(1, int(math.Ceil(p*float64(lb.n)))))
+	jc := lc.bucket(max(1, int(math.Ceil(p*float64(lc.n)))))
+	return jc > hs.edgeLim[jb]
 }
 
+// latencyRegressed runs the split-point test, looking only at the split
+// points where neither side alone is decisive.
 func (hs *healthState) latencyRegressed(qi int, lb, lc *latencies) bool {
-	high, low, okH, okL := hs.latencyBounds(qi, lb, lc)
-	return okH && okL && low > hs.h.latencyLimit(high)
+	t := hs.lt[qi]
+	last := results.LatencyBuckets - 1
+	hi := last
+	if kb := int(t.aloneBelow[lb.n]); kb <= lb.n {
+		hi = lb.bucket(kb) // past it the baseline's count below alone reaches kb
+	}
+	lo := 0
+	if kc := int(t.aloneAbove[lc.n]); kc <= lc.n {
+		// Before it the canary's count above lim alone reaches kc.
+		q := lc.bucket(lc.n - kc + 1)
+		lo = sort.SearchInts(hs.edgeLim, q)
+	}
+	if lo > hi {
+		return true
+	}
+	// The split point at the baseline's empirical quantile is usually the
+	// weakest: one look there settles most pages without a scan.
+	jb := min(max(lb.bucket(max(1, int(math.Ceil(t.p*float64(lb.n))))), lo), hi)
+	for c := range hs.cells(lb, lc, jb, jb) {
+		if t.side(&t.below, c.below, lb.n)+t.side(&t.above, c.above, lc.n) < t.logC {
+			return false
+		}
+	}
+	logE, _ := t.weakest(lb.n, lc.n, hs.cells(lb, lc, lo, hi))
+	return logE >= t.logC
+}
+
+// cells yields the split-point cells of buckets lo..hi: for x in bucket
+// j, the baseline values in buckets below j are below x, and the canary
+// values in buckets above edgeLim[j] are above lim(x).
+func (hs *healthState) cells(lb, lc *latencies, lo, hi int) func(yield func(cell) bool) {
+	return func(yield func(cell) bool) {
+		below := lb.before(lo)
+		ptr := hs.edgeLim[lo] + 1
+		upTo := lc.before(ptr)
+		for j := lo; j <= hi; j++ {
+			for ; ptr <= hs.edgeLim[j]; ptr++ {
+				upTo += int(lc.counts[ptr])
+			}
+			above := lc.n - upTo
+			if j == results.LatencyBuckets-1 {
+				above = 0
+			}
+			at, _ := results.LatencyBucketRange(j)
+			if !yield(cell{below: below, above: above, at: at}) {
+				return
+			}
+			below += int(lb.counts[j])
+		}
+	}
+}
+
+// latencyEvidence is the test's weakest log e-value over every split
+// point and where it is, for the report.
+func (hs *healthState) latencyEvidence(qi int, lb, lc *latencies) (float64, time.Duration) {
+	return hs.lt[qi].weakest(lb.n, lc.n, hs.cells(lb, lc, 0, results.LatencyBuckets-1))
 }

@@ -131,7 +131,7 @@ func FuzzParseHealthFlags(f *testing.F) {
 }
 
 // TestLatenciesOrderStatistics checks the Fenwick tree's order statistics
-// and bounds against a sorted slice.
+// and counts against a sorted slice.
 func TestLatenciesOrderStatistics(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(7, 7))
@@ -144,22 +144,62 @@ func TestLatenciesOrderStatistics(t *testing.T) {
 	}
 	slices.Sort(all)
 	for _, k := range []int{1, 2, 500, 1500, 2999, 3000} {
-		if got, want := l.bucket(k), results.LatencyBucket(all[k-1]); got != want {
-			t.Errorf("bucket(%d) = %d; want %d (value %s)", k, got, want, all[k-1])
+		b := l.bucket(k)
+		if want := results.LatencyBucket(all[k-1]); b != want {
+			t.Errorf("bucket(%d) = %d; want %d (value %s)", k, b, want, all[k-1])
 		}
-		if hi, ok := l.atMost(k); !ok || hi < all[k-1] {
-			t.Errorf("atMost(%d) = %s; want ≥ %s", k, hi, all[k-1])
+		lo, _ := results.LatencyBucketRange(b)
+		below := 0
+		for _, d := range all {
+			if d < lo {
+				below++
+			}
 		}
-		if lo, ok := l.atLeast(k); !ok || lo > all[len(all)-k] {
-			t.Errorf("atLeast(%d) = %s; want ≤ %s", k, lo, all[len(all)-k])
+		if got := l.before(b); got != below {
+			t.Errorf("before(%d) = %d; want %d", b, got, below)
 		}
-	}
-	if _, ok := l.atMost(3001); ok {
-		t.Error("atMost(n+1) gave a bound")
 	}
 	l.reset()
-	if l.n != 0 || l.quantile(0.5) != 0 {
+	if l.n != 0 || l.quantile(0.5) != 0 || l.before(results.LatencyBuckets) != 0 {
 		t.Error("reset left values behind")
+	}
+}
+
+// TestSplitWindow: the split-point test that looks only where neither
+// side alone is decisive decides exactly as a look at every split point.
+func TestSplitWindow(t *testing.T) {
+	t.Parallel()
+	c := DefaultCriteria(mustExpect(t, "v1=50,v3=50"))
+	c.Health = DefaultHealth("v1")
+	s := mustSequential(t, c)
+	hs := s.health
+	rng := rand.New(rand.NewPCG(11, 12))
+	agree, rejected := 0, 0
+	for run := range 300 {
+		hs.reset()
+		lb, lc := &hs.lat[hs.base], &hs.lat[1]
+		slower := 1 + float64(run%6)*0.08
+		n := 20 + rng.IntN(400)
+		for range n {
+			x := 20 * math.Exp(0.5*rng.NormFloat64())
+			lb.add(time.Duration(x * float64(time.Millisecond)))
+			lc.add(time.Duration(x * slower * float64(time.Millisecond)))
+		}
+		for qi := range hs.lt {
+			full, _ := hs.latencyEvidence(qi, lb, lc)
+			want := full >= hs.lt[qi].logC
+			got := hs.maybePast(qi, lb, lc) && hs.latencyRegressed(qi, lb, lc)
+			if got != want {
+				t.Fatalf("run %d, quantile %g: windowed test %v, every split point %v (log e %g)", run, hs.lt[qi].p, got, want, full)
+			}
+			agree++
+			if got {
+				rejected++
+			}
+		}
+	}
+	if rejected == 0 || rejected == agree {
+		t.Errorf("%d of %d states rejected: the comparison did not cover both outcomes", rejected, agree)
 	}
 }
 
@@ -269,7 +309,7 @@ func TestHealthDecision(t *testing.T) {
 		says   string
 	}{
 		{0, Pass, "no canary shown worse than baseline v1 by more than the margins"},
-		{5 * time.Millisecond, Fail, "v3's latency p50 is past v1's by more than the margin: at least"},
+		{5 * time.Millisecond, Fail, "v3's latency p50 is past v1's by more than the margin: 6."},
 	} {
 		s := mustSequential(t, c)
 		for i := 0; s.Verdict() == Pending; i++ {

@@ -69,21 +69,33 @@ func lineMax(ec, fc, eb, fb, s, c float64) float64 {
 	return math.Max(f(lo), f(hi))
 }
 
-// Latency: for each quantile p, an anytime-valid upper bound on the
-// baseline's p-quantile and a lower bound on the canary's; the canary
-// fails when its lower bound is above what the margin allows at the
-// baseline's upper bound. The bounds are order statistics, as in Howard
-// and Ramdas' confidence sequences for quantiles (the bands Netflix's
-// KDD'22 paper compares): the count of values below the true p-quantile
-// grows as Bernoulli trials with rate at most p, whatever the latency
-// distribution, so a one-sided test of "rate ≤ p" that has not rejected a
-// count k bounds the quantile by the k-th smallest value at every page at
-// once. Each bound is tested at half the check's level, so the check is
-// wrong at most at its level; no distribution is assumed.
+// Latency, per quantile p: the null "the canary's p-quantile is at most
+// lim(the baseline's)", lim the margin (max(ratio·x, x + diff)). It holds
+// exactly when some split point x has both
+//
+//	P(baseline < x) ≤ p   and   P(canary > lim(x)) ≤ 1 − p
+//
+// (x = the baseline's p-quantile is one). For a fixed x each side is a
+// Bernoulli rate with a one-sided likelihood-ratio test against
+// alternatives above it, whatever the latency distribution; the two
+// streams are independent and each page moves one of them, so the product
+// of the two ratios is a nonnegative supermartingale under that x's null.
+// The check fails when the product reaches 1/β at every split point: then
+// it has at the baseline's true quantile, which happens with probability
+// at most β under the null (Ville). Pooling the two sides' evidence this
+// way needs about 40% fewer pages than bounding each quantile on its own
+// (two confidence sequences at β/2 each), in TestHealthSimulation's 20%
+// slowdown. Each ratio is mixed with weight keepWeight on 1, so a side
+// that favours its null costs at most log(1/keepWeight): the split points
+// where one side alone is decisive need no look, which keeps the search
+// to a narrow window.
 
-// quantileSteps are the alternatives of a bound's test, as log-odds
-// beyond the null's rate: small ones for tight bounds at many pages,
-// large ones for early bounds on a clear regression.
+// keepWeight is the weight of the constant 1 in each side's mixture.
+const keepWeight = 0.5
+
+// quantileSteps are the alternatives of each side's test, as log-odds
+// beyond the null's rate: small ones for small slowdowns over many pages,
+// large ones for a clear regression early.
 var quantileSteps = [len(failSteps)]float64{0.05, 0.15, 0.4, 1}
 
 // quantileTest tests "a share ≤ p0" against shares at quantileSteps
@@ -98,24 +110,64 @@ func quantileTest(p0, level float64) edgeTest {
 	return t
 }
 
-// quantileTables hold, per number of values n, the rank of each bound:
-// the baseline's p-quantile is at most its below[n]-th smallest value and
-// the canary's at least its above[n]-th largest; n+1 means no bound yet.
-type quantileTables struct {
-	p            float64
-	below, above []int32
+// splitTest is the latency check at one quantile.
+type splitTest struct {
+	p float64
+	// below tests the baseline's count below x, above the canary's count
+	// above lim(x).
+	below, above edgeTest
+	logC         float64 // log(1/level)
+	// alone[n] is the count of n values at which one side's log e-value
+	// alone reaches logC − log(keepWeight): split points there need no
+	// look (n+1: none).
+	aloneBelow, aloneAbove []int32
 }
 
-func newQuantileTables(p, level float64, maxN int) quantileTables {
-	lo, hi := quantileTest(p, level/2), quantileTest(1-p, level/2)
-	t := quantileTables{p: p, below: make([]int32, maxN+1), above: make([]int32, maxN+1)}
+func newSplitTest(p, level float64, maxN int) *splitTest {
+	t := &splitTest{p: p, below: quantileTest(p, level), above: quantileTest(1-p, level), logC: -math.Log(level),
+		aloneBelow: make([]int32, maxN+1), aloneAbove: make([]int32, maxN+1)}
+	enough := t.logC - math.Log(keepWeight)
 	a, b := 1, 1
 	for n := 0; n <= maxN; n++ {
-		a = walkMin(n, a, func(S int) bool { return lo.rejects(S, n) })
-		b = walkMin(n, b, func(S int) bool { return hi.rejects(S, n) })
-		t.below[n], t.above[n] = int32(a), int32(b)
+		a = walkMin(n, a, func(S int) bool { return t.side(&t.below, S, n) >= enough })
+		b = walkMin(n, b, func(S int) bool { return t.side(&t.above, S, n) >= enough })
+		t.aloneBelow[n], t.aloneAbove[n] = int32(a), int32(b)
 	}
 	return t
+}
+
+// side is one side's log e-value for S of n values beyond the split.
+func (t *splitTest) side(e *edgeTest, S, n int) float64 {
+	if n == 0 {
+		return 0
+	}
+	lr := e.logRatio(S, n)
+	return math.Log(keepWeight + (1-keepWeight)*math.Exp(math.Min(lr, 700)))
+}
+
+// cell is a range of split points: the baseline's values certainly below
+// every point in it, the canary's certainly above lim of every point, and
+// the range's first point (to report).
+type cell struct {
+	below, above int
+	at           time.Duration
+}
+
+// weakest returns the smallest log e-value over cells and where it is;
+// +Inf when there are no cells.
+func (t *splitTest) weakest(nb, nc int, cells func(yield func(cell) bool)) (logE float64, at time.Duration) {
+	logE = math.Inf(1)
+	last := cell{below: -1}
+	for c := range cells {
+		if c.below == last.below && c.above == last.above {
+			continue
+		}
+		last = c
+		if v := t.side(&t.below, c.below, nb) + t.side(&t.above, c.above, nc); v < logE {
+			logE, at = v, c.at
+		}
+	}
+	return logE, at
 }
 
 // latencies counts one version's latencies in results' histogram buckets
@@ -124,26 +176,41 @@ func newQuantileTables(p, level float64, maxN int) quantileTables {
 // read at a bucket's top and lower bounds at its bottom, so rounding only
 // widens them.
 type latencies struct {
-	tree []int32
-	n    int
+	tree   []int32
+	counts []int32 // per bucket, for scans in order
+	n      int
 }
 
 // latencyTreeSize is the Fenwick tree's size: a power of two at least
 // results.LatencyBuckets.
 const latencyTreeSize = 4096
 
-func newLatencies() latencies { return latencies{tree: make([]int32, latencyTreeSize+1)} }
+func newLatencies() latencies {
+	return latencies{tree: make([]int32, latencyTreeSize+1), counts: make([]int32, results.LatencyBuckets)}
+}
 
 func (l *latencies) add(d time.Duration) {
-	for i := results.LatencyBucket(d) + 1; i <= latencyTreeSize; i += i & -i {
+	b := results.LatencyBucket(d)
+	for i := b + 1; i <= latencyTreeSize; i += i & -i {
 		l.tree[i]++
 	}
+	l.counts[b]++
 	l.n++
 }
 
 func (l *latencies) reset() {
 	clear(l.tree)
+	clear(l.counts)
 	l.n = 0
+}
+
+// before is the number of values in buckets below bucket i.
+func (l *latencies) before(i int) int {
+	s := int32(0)
+	for ; i > 0; i -= i & -i {
+		s += l.tree[i]
+	}
+	return int(s)
 }
 
 // bucket returns the bucket of the k-th smallest value, 1 ≤ k ≤ n.
@@ -156,25 +223,6 @@ func (l *latencies) bucket(k int) int {
 		}
 	}
 	return pos // the tree is 1-based, buckets 0-based
-}
-
-// atMost is an upper bound on the k-th smallest value; ok is false when k
-// is beyond the count (no bound yet).
-func (l *latencies) atMost(k int) (time.Duration, bool) {
-	if k < 1 || k > l.n {
-		return 0, false
-	}
-	_, hi := results.LatencyBucketRange(l.bucket(k))
-	return hi + time.Microsecond - 1, true // values are truncated to the µs
-}
-
-// atLeast is a lower bound on the k-th largest value.
-func (l *latencies) atLeast(k int) (time.Duration, bool) {
-	if k < 1 || k > l.n {
-		return 0, false
-	}
-	lo, _ := results.LatencyBucketRange(l.bucket(l.n - k + 1))
-	return lo, true
 }
 
 // quantile is the empirical p-quantile, the ⌈p·n⌉-th smallest value, at

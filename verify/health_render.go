@@ -30,17 +30,9 @@ func healthRows(h *decide.HealthResult) []healthRow {
 		if k.Limit != nil {
 			rw.Limit = value(*k.Limit, k)
 		}
-		if k.Quantile == 0 {
-			rw.Bounds = fmt.Sprintf("e-value %s (fails at %s)", ratio(k.EValue), ratio(k.Threshold))
-		} else {
-			lo, hi := "none yet", "none yet"
-			if k.CanaryLow != nil {
-				lo = "≥ " + value(*k.CanaryLow, k)
-			}
-			if k.BaselineHigh != nil {
-				hi = "≤ " + value(*k.BaselineHigh, k)
-			}
-			rw.Bounds = fmt.Sprintf("canary %s, baseline %s", lo, hi)
+		rw.Bounds = fmt.Sprintf("e-value %s (fails at %s)", ratio(k.EValue), ratio(k.Threshold))
+		if k.Split != nil {
+			rw.Bounds += fmt.Sprintf(", weakest split %s", value(*k.Split, k))
 		}
 		out = append(out, rw)
 	}
@@ -64,7 +56,7 @@ func healthLines(h *decide.HealthResult, label string) []string {
 	head := fmt.Sprintf("%s: canaries against baseline %s from %s at %g%% confidence for all checks; a check fails only when shown past its margin (errors %s, latency %s)",
 		label, h.Baseline, h.Witness, 100*h.Confidence, h.ErrorMargin, h.LatencyMargin)
 	if h.Witness == "requests" {
-		head += "; latency bounds fall on the histogram's bucket edges, which limit what they can show"
+		head += "; latency is read at the histogram's bucket edges, which limit what it can show"
 	}
 	out := []string{head}
 	for _, rw := range healthRows(h) {
