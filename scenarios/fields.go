@@ -50,12 +50,17 @@ func (d *decoder) gateFields(g *Gate) map[string]field {
 			g.Prometheus = &Prometheus{}
 			return d.mapping(n, p, d.prometheusFields(g.Prometheus))
 		},
-		"scrape":    d.strList(&g.Scrape, "a metrics URL"),
-		"headers":   d.strMap(&g.Headers),
-		"login":     d.str(&g.Login, "a user name"),
-		"host":      d.str(&g.Host, "a service name such as reviews"),
-		"backends":  d.strList(&g.Backends, "a Service name such as reviews-v1"),
-		"namespace": d.str(&g.Namespace, "a namespace such as default"),
+		"scrape":            d.strList(&g.Scrape, "a metrics URL"),
+		"headers":           d.strMap(&g.Headers),
+		"login":             d.str(&g.Login, "a user name"),
+		"host":              d.str(&g.Host, "a service name such as reviews"),
+		"backends":          d.strList(&g.Backends, "a Service name such as reviews-v1"),
+		"namespace":         d.str(&g.Namespace, "a namespace such as default"),
+		"health":            d.boolean(func(b bool) { g.Health = &b }),
+		"baseline":          d.str(&g.Baseline, "a version such as v1"),
+		"error-margin":      d.str(&g.ErrorMargin, "RATIOx,POINTS such as 2x,0.1"),
+		"latency-margin":    d.str(&g.LatencyMargin, "PERCENT%,DURATION such as 10%,2ms"),
+		"latency-quantiles": d.str(&g.LatencyQuantiles, "quantiles such as p50,p90,p99"),
 	}
 }
 

@@ -55,6 +55,16 @@ type Gate struct {
 	// check counts them with Host.
 	Backends  []string
 	Namespace string // the service's namespace
+	// Health turns the health checks (each canary against its baseline)
+	// on or off; nil leaves them on wherever two versions serve.
+	// Baseline, ErrorMargin, LatencyMargin and LatencyQuantiles are
+	// `canary verify`'s --baseline, --error-margin, --latency-margin and
+	// --latency-quantiles, checked when the run starts.
+	Health           *bool
+	Baseline         string
+	ErrorMargin      string
+	LatencyMargin    string
+	LatencyQuantiles string
 }
 
 // Prometheus says how to reach the Prometheus of the mesh.
@@ -123,6 +133,9 @@ func (s *Scenario) StageGate(i int) Gate {
 		Confidence:  clone(pick(o.Confidence, d.Confidence)),
 		MaxRequests: clone(pick(o.MaxRequests, d.MaxRequests)), MaxErrorRate: clone(pick(o.MaxErrorRate, d.MaxErrorRate)),
 		Headers: mergeMaps(d.Headers, o.Headers),
+		Health:  clone(pick(o.Health, d.Health)), Baseline: pick(o.Baseline, d.Baseline),
+		ErrorMargin: pick(o.ErrorMargin, d.ErrorMargin), LatencyMargin: pick(o.LatencyMargin, d.LatencyMargin),
+		LatencyQuantiles: pick(o.LatencyQuantiles, d.LatencyQuantiles),
 	}
 	backends := d.Backends
 	if len(o.Backends) > 0 {

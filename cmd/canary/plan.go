@@ -5,15 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/canary-gate/canary/attack"
 	"github.com/canary-gate/canary/decide"
+	"github.com/canary-gate/canary/internal/textfmt"
 	"github.com/urfave/cli/v3"
 )
 
 func planCommand() *cli.Command {
-	return &cli.Command{
+	c := &cli.Command{
 		Name:  "plan",
 		Usage: "print the requests and time a verify decision would likely need",
 		Flags: []cli.Flag{
@@ -23,10 +26,19 @@ func planCommand() *cli.Command {
 			&cli.Float64Flag{Name: "max-error-rate", Value: 100 * decide.DefaultMaxErrorRate, Usage: "error budget: percent of pages per version that may be not ok"},
 			&cli.Float64Flag{Name: "error-rate", Usage: "percent of pages expected not ok, each version alike (a PASS waits while an observed rate is above the budget)"},
 			&cli.StringFlag{Name: "rate", Value: "20/s", Usage: "request rate of the gate"},
+			&cli.Float64Flag{Name: "slower", Usage: "also plan health: a canary `PERCENT` slower than its baseline at every quantile (latency log-normal, σ of log 0.5)"},
+			&cli.Float64Flag{Name: "canary-error-rate", Usage: "also plan health: a canary failing `PERCENT` of pages (the baseline fails --error-rate)"},
 		},
 		Action: planAction,
 	}
+	c.Flags = append(c.Flags, healthFlags()...)
+	return c
 }
+
+// planHealthRuns is the number of simulated gates behind a health plan:
+// each runs to its verdict with every page's latency, so fewer than the
+// split's.
+const planHealthRuns = 200
 
 func planAction(ctx context.Context, c *cli.Command) error {
 	if c.String("expect") == "" {
@@ -65,5 +77,61 @@ func planAction(ctx context.Context, c *cli.Command) error {
 	if p.PassP90 > decide.DefaultMaxRequests {
 		fmt.Fprintf(w, "  warning: 90%% of passing runs need more than --max-requests %d: raise it or widen --tolerance\n", decide.DefaultMaxRequests)
 	}
+	if !c.IsSet("slower") && !c.IsSet("canary-error-rate") {
+		return nil
+	}
+	return planHealth(c, crit, errorRate, at)
+}
+
+// planHealth prints how a gate with health checks would likely decide a
+// canary --slower and failing --canary-error-rate of pages.
+func planHealth(c *cli.Command, crit decide.Criteria, errorRate float64, at func(int) string) error {
+	h, err := healthCriteria(c, crit.Expect)
+	if err != nil {
+		return usageError(err)
+	}
+	if h == nil {
+		return usageError(errors.New("plan: --slower and --canary-error-rate need health checks: two versions expected above 0% and --health"))
+	}
+	crit.Health = h
+	if err := crit.Validate(); err != nil {
+		return usageError(err)
+	}
+	truth := decide.HealthTruth{BaselineErrors: errorRate, CanaryErrors: c.Float64("canary-error-rate") / 100, Slower: c.Float64("slower") / 100}
+	if !c.IsSet("canary-error-rate") {
+		truth.CanaryErrors = errorRate
+	}
+	if !(truth.CanaryErrors >= 0 && truth.CanaryErrors < 1) || !(truth.Slower >= 0 && truth.Slower <= 100) {
+		return usageError(fmt.Errorf("--canary-error-rate %g, --slower %g: want percents in [0, 100) and [0, 10000]", c.Float64("canary-error-rate"), c.Float64("slower")))
+	}
+	p := decide.PlanHealth(crit, truth, planHealthRuns)
+	canary := slices.DeleteFunc(crit.Expect.Serving(), func(v string) bool { return v == h.Baseline })[0]
+	like := fmt.Sprintf("failing %s%% of pages (%s: %s%%)", textfmt.Num(100*truth.CanaryErrors), h.Baseline, textfmt.Num(100*truth.BaselineErrors))
+	if truth.Slower > 0 {
+		like = fmt.Sprintf("%s%% slower at every quantile, %s", textfmt.Num(100*truth.Slower), like)
+	}
+	fmt.Fprintf(c.Writer, "  health (%s against %s; errors %s, latency %s at %s): a canary %s should %s:\n",
+		canary, h.Baseline, h.ErrorMarginString(), h.LatencyMarginString(), quantileNames(h.Quantiles), like, p.Want)
+	fmt.Fprintf(c.Writer, "    %s in %s%% of %d simulated gates within %d requests: median %s requests (%s), 90%% within %s (%s)\n",
+		p.Want, textfmt.Num(math.Round(1000*p.Rate)/10), p.Runs, p.Limit, orMore(p.Median, p.Limit), at(p.Median), orMore(p.P90, p.Limit), at(p.P90))
 	return nil
+}
+
+func quantileNames(qs []float64) string {
+	if len(qs) == 0 {
+		return "no quantiles"
+	}
+	names := make([]string, len(qs))
+	for i, q := range qs {
+		names[i] = decide.QuantileName(q)
+	}
+	return strings.Join(names, ", ")
+}
+
+// orMore prints n, "≥ limit" when it is the limit (runs that never got there).
+func orMore(n, limit int) string {
+	if n >= limit {
+		return fmt.Sprintf("≥ %d", limit)
+	}
+	return fmt.Sprint(n)
 }

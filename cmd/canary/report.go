@@ -25,7 +25,7 @@ func reportCommand() *cli.Command {
 		Usage:     "re-render results files (from attack, verify, soak or run) without re-running; several files merge",
 		ArgsUsage: "FILE...",
 		Description: "Streams each results file (a 24-hour file is never loaded at once) into windows, judges every\n" +
-			"window against --expect, --max-error-rate and --latency-p99, and renders the report. A torn last\n" +
+			"window against --expect, --max-error-rate, --latency-p99 and the health margins, and renders the report. A torn last\n" +
 			"line (a killed run) is skipped with a warning; every record before it counts.",
 		Flags: append(windowFlags(),
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "text, json, junit, markdown or html (one self-contained file)"},
@@ -38,7 +38,7 @@ func reportCommand() *cli.Command {
 
 // windowFlags are the per-window criteria shared by report and soak.
 func windowFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.DurationFlag{Name: "window", Value: time.Minute, Usage: "window size"},
 		&cli.StringFlag{Name: "expect", Usage: "expected split per window, e.g. `v1=90,v3=10` (report: optional; without it no window is judged)"},
 		&cli.Float64Flag{Name: "tolerance", Value: decide.DefaultTolerance, Usage: "allowed distance from each expected share, in percentage points"},
@@ -46,7 +46,7 @@ func windowFlags() []cli.Flag {
 		&cli.Float64Flag{Name: "max-error-rate", Value: 100 * decide.DefaultMaxErrorRate, Usage: "percent of requests per version that may be not ok"},
 		&cli.DurationFlag{Name: "latency-p99", Usage: "alarm when a version's p99 is over `D` (0: off)"},
 		&cli.StringFlag{Name: "jaeger", Usage: "Jaeger query `URL`: the failed requests link to their traces"},
-	}
+	}, healthFlags()...)
 }
 
 // windowCriteria builds the per-window criteria; windows is the expected
@@ -67,6 +67,11 @@ func windowCriteria(c *cli.Command, windows int) (decide.WindowCriteria, error) 
 	if len(wc.Expect.Versions()) == 0 {
 		return wc, nil // nothing to judge windows against: report only
 	}
+	h, err := healthCriteria(c, wc.Expect)
+	if err != nil {
+		return wc, usageError(err)
+	}
+	wc.Health = h
 	if err := wc.Validate(); err != nil {
 		return wc, usageError(err)
 	}

@@ -85,6 +85,9 @@ func loadScenario(arg string) (*scenarios.Scenario, string, error) {
 	if err != nil {
 		return nil, "", usageError(err)
 	}
+	if err := verify.CheckScenario(sc); err != nil {
+		return nil, "", usageError(fmt.Errorf("%s: %w", arg, err))
+	}
 	return sc, filepath.Dir(arg), nil
 }
 

@@ -35,7 +35,7 @@ var gateSettings = []string{
 	"max-error-rate", "settle", "settle-timeout", "settle-min", "mirror", "prometheus", "server-wait",
 	"require-prometheus", "rate", "workers", "max-workers", "request-timeout", "header", "login", "host-header",
 	"sni", "http2", "insecure", "ingress", "prometheus-service", "preflight", "jaeger", "trace-check", "trace-wait", "trace-sample",
-	"backend", "reporter",
+	"backend", "reporter", "health", "baseline", "error-margin", "latency-margin", "latency-quantiles",
 }
 
 func serveCommand() *cli.Command {

@@ -102,6 +102,13 @@ func TestServeGates(t *testing.T) {
 	if code, body := flagger("confirm-traffic-increase", gate("v1=50,v3=50")); code != 200 || !strings.HasPrefix(body, "PASS") {
 		t.Errorf("Flagger confirm-traffic-increase, right split: %d %.200q; want 200 PASS", code, body)
 	}
+	// A bad build of the canary: routed right, 5 ms slower. The health
+	// checks fail it, so Flagger holds the weight.
+	mp.ctl(t, "degrade", "reviews-v3", "--delay", "5ms")
+	if code, body := flagger("confirm-traffic-increase", gate("v1=50,v3=50")); code != 403 || !strings.HasPrefix(body, "FAIL") || !strings.Contains(body, "v3's latency") {
+		t.Errorf("Flagger confirm-traffic-increase, degraded canary: %d %.300q; want 403 FAIL naming v3's latency", code, body)
+	}
+	mp.ctl(t, "degrade", "reviews-v3", "--delay", "0")
 	if code, body := flagger("confirm-promotion", gate("v3=100")); code != 403 || !strings.HasPrefix(body, "FAIL") {
 		t.Errorf("Flagger confirm-promotion, wrong split: %d %.200q; want 403 FAIL", code, body)
 	}

@@ -22,7 +22,8 @@ func soakCommand() *cli.Command {
 		Name:  "soak",
 		Usage: "hold a steady rate for hours, judge every window, keep every result on disk",
 		Description: "Per --window: the split with its interval, the error rate and p50/p90/p99 per version; a window\n" +
-			"outside tolerance, over the error budget or over --latency-p99 raises an alarm line. Memory stays\n" +
+			"outside tolerance, over the error budget or over --latency-p99, or whose canary is shown worse than\n" +
+			"--baseline by more than the health margins, raises an alarm line. Memory stays\n" +
 			"constant (windows are aggregates). --results is appended and flushed every second; Ctrl-C or\n" +
 			"SIGTERM ends the current window, writes the final report and exits. Exit 0 if no window alarmed, 1 if\n" +
 			"one did, 3 if nothing was measured, 4 if the results file failed.",

@@ -24,7 +24,8 @@ func verifyCommand() *cli.Command {
 		Name:  "verify",
 		Usage: "check that the traffic really splits as expected: PASS, FAIL or INCONCLUSIVE, with an exit code to gate on",
 		Description: "Sends load to --target, tells from every page which version served it, and decides with\n" +
-			"anytime-valid tests whether each version's share is within --tolerance of --expect.\n" +
+			"anytime-valid tests whether each version's share is within --tolerance of --expect, and whether any\n" +
+			"canary is shown worse than --baseline by more than the health margins (errors, latency quantiles).\n" +
 			"With --prometheus (or --scrape) it checks the same split in Istio's istio_requests_total.\n" +
 			"On a cluster (--kubeconfig, KUBECONFIG, ~/.kube/config) it discovers what is not given: the target from the\n" +
 			"ingress gateway, Prometheus, and without --expect the live VirtualService's split; then a preflight runs first.\n" +
@@ -35,7 +36,7 @@ func verifyCommand() *cli.Command {
 }
 
 func verifyFlags() []cli.Flag {
-	return []cli.Flag{
+	return slices.Concat([]cli.Flag{
 		&cli.StringFlag{Name: "expect", Usage: "expected split, e.g. `v1=50,v3=50` (versions not listed expect 0%)"},
 		&cli.StringFlag{Name: "expect-from", Usage: "take the expected split from the VirtualService in `FILE` (its first route for --host)"},
 		&cli.StringFlag{Name: "host", Value: "reviews", Usage: "service whose split is checked (VirtualService host, destination_service_name)"},
@@ -47,6 +48,7 @@ func verifyFlags() []cli.Flag {
 		&cli.IntFlag{Name: "max-requests", Value: decide.DefaultMaxRequests, Usage: "pages after which an undecided gate is INCONCLUSIVE"},
 		&cli.DurationFlag{Name: "timeout", Value: 10 * time.Minute, Usage: "overall time limit; an undecided gate is then INCONCLUSIVE"},
 		&cli.Float64Flag{Name: "max-error-rate", Value: 100 * decide.DefaultMaxErrorRate, Usage: "error budget: percent of pages per version that may be not ok"},
+	}, healthFlags(), []cli.Flag{
 		&cli.StringFlag{Name: "settle", Value: "auto", Usage: "auto: leave out pages until the new weights are in force (see README); 0: off"},
 		&cli.DurationFlag{Name: "settle-timeout", Value: 60 * time.Second, Usage: "longest settling time"},
 		&cli.DurationFlag{Name: "settle-min", Usage: "leave out the pages of the first `D` whatever they show (for changes without strays: 90/10 to 50/50, adding a mirror)"},
@@ -65,6 +67,18 @@ func verifyFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "trace-wait", Value: verify.DefaultTraceWait, Usage: "longest wait for traces to arrive in Jaeger after the last page"},
 		&cli.StringFlag{Name: "format", Value: "text", Usage: "output: text, json, junit, markdown or html"},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` (the text verdict still goes to stdout)"},
+	})
+}
+
+// healthFlags judge canaries against their baseline; verify, soak, run
+// and plan share them.
+func healthFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "health", Value: true, Usage: "also judge each canary's errors and latency against --baseline; needs two versions expected above 0% (see README)"},
+		&cli.StringFlag{Name: "baseline", Usage: "the `VERSION` canaries are compared with (default: the first version of the expectation)"},
+		&cli.StringFlag{Name: "error-margin", Value: "2x,0.1", Usage: "a canary fails on errors only when shown to fail more than `RATIOx,POINTS` allow: RATIO times the baseline's rate and POINTS percentage points more"},
+		&cli.StringFlag{Name: "latency-margin", Value: "10%,2ms", Usage: "a canary fails on a latency quantile only when shown slower than `PERCENT%,DURATION` allow: PERCENT and DURATION more than the baseline's"},
+		&cli.StringFlag{Name: "latency-quantiles", Value: "p50,p90,p99", Usage: "latency quantiles compared, e.g. `p50,p99` (none: errors only)"},
 	}
 }
 
@@ -238,10 +252,43 @@ func criteria(c *cli.Command) (crit decide.Criteria, backends []string, err erro
 	crit = decide.DefaultCriteria(e)
 	crit.Tolerance, crit.Confidence = c.Float64("tolerance"), c.Float64("confidence")
 	crit.MaxRequests, crit.MaxErrorRate = c.Int("max-requests"), c.Float64("max-error-rate")/100
+	if crit.Health, err = healthCriteria(c, e); err != nil {
+		return crit, nil, usageError(err)
+	}
 	if err := crit.Validate(); err != nil {
 		return crit, nil, usageError(err)
 	}
 	return crit, backends, nil
+}
+
+// healthCriteria reads --health, --baseline and the margins. Health is
+// off (nil) with --health=false, and when fewer than two versions are
+// expected above 0% and no --baseline asks for it: a stage that sends all
+// traffic to one version has nothing to compare.
+func healthCriteria(c *cli.Command, e decide.Expectation) (*decide.Health, error) {
+	if !c.Bool("health") {
+		return nil, nil
+	}
+	base := c.String("baseline")
+	serving := e.Serving()
+	if base == "" {
+		if len(serving) < 2 {
+			return nil, nil
+		}
+		base = serving[0]
+	}
+	h := decide.DefaultHealth(base)
+	var err error
+	if h.ErrorRatio, h.ErrorDiff, err = decide.ParseErrorMargin(c.String("error-margin")); err != nil {
+		return nil, fmt.Errorf("--error-margin: %w", err)
+	}
+	if h.LatencyRatio, h.LatencyDiff, err = decide.ParseLatencyMargin(c.String("latency-margin")); err != nil {
+		return nil, fmt.Errorf("--latency-margin: %w", err)
+	}
+	if h.Quantiles, err = decide.ParseQuantiles(c.String("latency-quantiles")); err != nil {
+		return nil, fmt.Errorf("--latency-quantiles: %w", err)
+	}
+	return h, nil
 }
 
 func settleOptions(c *cli.Command, o *verify.Options) error {
