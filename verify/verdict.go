@@ -97,10 +97,10 @@ func (g *gate) mirror(s *Server) *MirrorResult {
 func overall(o *Options, r *Result) (decide.Verdict, string) {
 	c := r.Client
 	if c.Verdict == decide.Fail {
-		return decide.Fail, c.Reason
+		return decide.Fail, c.Reason + witnessNote(c.Health, serverHealth(r), "Istio's counts and buckets")
 	}
 	if s := r.Server; s != nil && s.Ran && s.Verdict == decide.Fail {
-		return decide.Fail, s.Reason
+		return decide.Fail, s.Reason + witnessNote(s.Health, c.Health, "the pages")
 	}
 	if t := r.Traces; t != nil && t.Verdict == decide.Fail {
 		return decide.Fail, "traces: " + t.Reason
@@ -134,4 +134,35 @@ func overall(o *Options, r *Result) (decide.Verdict, string) {
 		return decide.Pass, c.Reason + " (server-side check not used: " + why + ")"
 	}
 	return decide.Pass, c.Reason + "; " + s.Reason
+}
+
+// serverHealth is the server's health view when the server check ran.
+func serverHealth(r *Result) *decide.HealthResult {
+	if r.Server == nil || !r.Server.Ran {
+		return nil
+	}
+	return r.Server.Health
+}
+
+// witnessNote says when a health regression one witness shows is not
+// shown by the other, check by check: "; the pages do not show v3's
+// errors (held)". Empty when both show it, or when other did not judge.
+func witnessNote(shown, other *decide.HealthResult, otherName string) string {
+	if shown == nil || other == nil {
+		return ""
+	}
+	status := map[string]string{}
+	for _, k := range other.Checks {
+		status[k.Canary+" "+k.Check] = k.Status
+	}
+	var parts []string
+	for _, k := range shown.Checks {
+		if st, ok := status[k.Canary+" "+k.Check]; k.Status == decide.HealthRegressed && ok && st != decide.HealthRegressed {
+			parts = append(parts, fmt.Sprintf("%s's %s (%s)", k.Canary, k.Check, st))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; %s do not show %s", otherName, strings.Join(parts, ", "))
 }
