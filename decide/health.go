@@ -64,6 +64,58 @@ func DefaultHealth(baseline string) *Health {
 	}
 }
 
+// HealthSettings are the health checks as people set them: verify's and
+// soak's flags, a scenario stage's keys, canary serve's settings. Empty
+// margins and quantiles take the defaults; "none" compares no quantile.
+type HealthSettings struct {
+	Off                                          bool
+	Baseline                                     string
+	ErrorMargin, LatencyMargin, LatencyQuantiles string
+}
+
+// SettingError is a health setting that cannot be read, with its key
+// (error-margin, latency-margin, latency-quantiles) for callers to name
+// the flag or field.
+type SettingError struct {
+	Key string
+	Err error
+}
+
+func (e *SettingError) Error() string { return e.Key + ": " + e.Err.Error() }
+func (e *SettingError) Unwrap() error { return e.Err }
+
+// Health reads s for expectation e. It is nil when s is Off, or when no
+// baseline is named and fewer than two versions are expected above 0%
+// (nothing to compare); the baseline defaults to the first version expected
+// above 0%. The settings are read only when there is something to judge.
+func (s HealthSettings) Health(e Expectation) (*Health, error) {
+	base := s.Baseline
+	if serving := e.Serving(); base == "" && len(serving) >= 2 {
+		base = serving[0]
+	}
+	if s.Off || base == "" {
+		return nil, nil
+	}
+	h := DefaultHealth(base)
+	var err error
+	if s.ErrorMargin != "" {
+		if h.ErrorRatio, h.ErrorDiff, err = ParseErrorMargin(s.ErrorMargin); err != nil {
+			return nil, &SettingError{"error-margin", err}
+		}
+	}
+	if s.LatencyMargin != "" {
+		if h.LatencyRatio, h.LatencyDiff, err = ParseLatencyMargin(s.LatencyMargin); err != nil {
+			return nil, &SettingError{"latency-margin", err}
+		}
+	}
+	if s.LatencyQuantiles != "" {
+		if h.Quantiles, err = ParseQuantiles(s.LatencyQuantiles); err != nil {
+			return nil, &SettingError{"latency-quantiles", err}
+		}
+	}
+	return h, nil
+}
+
 // healthAlphaShare is the part of 1 − Confidence given to the health
 // checks when they are on; the split's FAIL parts give it up (see
 // failLevel), so a healthy canary with the expected split is failed at

@@ -5,8 +5,6 @@ import (
 	"math"
 	"slices"
 	"time"
-
-	"github.com/canary-gate/canary/internal/textfmt"
 )
 
 // Counts are one version's requests in a window as a server reports them:
@@ -37,20 +35,22 @@ func CountHealth(c Criteria, counts map[string]Counts) *HealthResult {
 	}
 	canaries := h.canaries(c.Expect)
 	errLevel, latLevel := healthLevels(c, len(canaries))
-	r := &HealthResult{
-		Baseline: h.Baseline, Witness: "requests", Confidence: 1 - c.alpha()*healthAlphaShare,
-		ErrorMargin: h.ErrorMarginString(), LatencyMargin: h.LatencyMarginString(), Method: HealthMethod,
+	r := newHealthResult(c, "requests")
+	versions := append([]string{h.Baseline}, canaries...)
+	byVersion := make(map[string]Counts, len(versions))
+	for _, v := range versions {
+		byVersion[v] = sorted(counts[v])
 	}
-	b := sorted(counts[h.Baseline])
+	b := byVersion[h.Baseline]
 	for _, v := range canaries {
-		cv := sorted(counts[v])
-		r.Checks = append(r.Checks, h.countErrors(v, cv, b, errLevel))
+		cv := byVersion[v]
+		r.Checks = append(r.Checks, h.errorResult(v, round(cv.Errors), round(cv.Requests), round(b.Errors), round(b.Requests), errLevel))
 		for _, q := range h.Quantiles {
 			r.Checks = append(r.Checks, h.bucketLatency(v, q, cv, b, latLevel))
 		}
 	}
-	for _, v := range append([]string{h.Baseline}, canaries...) {
-		bs := sorted(counts[v]).Buckets
+	for _, v := range versions {
+		bs := byVersion[v].Buckets
 		n := total(bs)
 		if n == 0 {
 			continue
@@ -64,27 +64,6 @@ func CountHealth(c Criteria, counts map[string]Counts) *HealthResult {
 		r.Distributions = append(r.Distributions, d)
 	}
 	return r
-}
-
-func (h *Health) countErrors(canary string, c, b Counts, level float64) HealthCheck {
-	nc, ec, nb, eb := round(c.Requests), round(c.Errors), round(b.Requests), round(b.Errors)
-	k := HealthCheck{Canary: canary, Check: "errors", Status: HealthNoData, BaselinePages: nb, CanaryPages: nc,
-		Threshold: 1 / level, Level: level, EValue: 1}
-	if nc == 0 || nb == 0 {
-		return k
-	}
-	k.Baseline, k.Value = textfmt.Percent(eb, nb), textfmt.Percent(ec, nc)
-	rb := float64(eb) / float64(nb)
-	k.Limit = ptr(roundPct(h.errorLimit(rb) * 100))
-	k.Status = HealthOK
-	if float64(ec)/float64(nc) > h.errorLimit(rb) {
-		k.Status = HealthHeld
-		k.EValue = math.Exp(math.Min(h.errorLogE(ec, nc, eb, nb), 700))
-		if k.EValue >= k.Threshold {
-			k.Status = HealthRegressed
-		}
-	}
-	return k
 }
 
 // bucketLatency runs the split-point test (see splitTest) once on

@@ -72,9 +72,12 @@ func (sim *healthSim) run() (Verdict, int) {
 // needs against a given canary: to FAIL a regression, or to PASS a canary
 // that matches its baseline.
 type HealthPlanResult struct {
-	Truth HealthTruth `json:"truth"`
-	Runs  int         `json:"runs"`
-	Limit int         `json:"limit"`
+	// Canary is the version simulated against Baseline: the first canary.
+	Canary   string      `json:"canary"`
+	Baseline string      `json:"baseline"`
+	Truth    HealthTruth `json:"truth"`
+	Runs     int         `json:"runs"`
+	Limit    int         `json:"limit"`
 	// Want is the verdict the truth calls for: FAIL when the canary is
 	// past a margin, PASS otherwise. Median and P90 are pages (of all
 	// versions) to it; Limit means "at least Limit". Rate is the share of
@@ -102,7 +105,7 @@ func PlanHealth(c Criteria, truth HealthTruth, runs int) HealthPlanResult {
 		want = Fail
 	}
 	sim := newHealthSim(s, rand.New(rand.NewPCG(planSeed, 2)), truth)
-	r := HealthPlanResult{Truth: truth, Runs: runs, Limit: c.MaxRequests, Want: want}
+	r := HealthPlanResult{Canary: sim.canary, Baseline: sim.base, Truth: truth, Runs: runs, Limit: c.MaxRequests, Want: want}
 	ns := make([]int, runs)
 	hits := 0
 	for i := range ns {

@@ -101,19 +101,11 @@ func (s *Sequential) healthResult() *HealthResult {
 	if hs == nil {
 		return nil
 	}
-	h := hs.h
-	r := &HealthResult{
-		Baseline:      h.Baseline,
-		Witness:       "pages",
-		Confidence:    1 - s.c.alpha()*healthAlphaShare,
-		ErrorMargin:   h.ErrorMarginString(),
-		LatencyMargin: h.LatencyMarginString(),
-		Method:        HealthMethod,
-	}
+	r := newHealthResult(s.c, "pages")
 	b := &s.tracks[hs.base]
 	for _, ci := range hs.canaries {
 		c := &s.tracks[ci]
-		r.Checks = append(r.Checks, hs.errorResult(c, b))
+		r.Checks = append(r.Checks, hs.h.errorResult(c.name, c.errs, c.count, b.errs, b.count, hs.errLevel))
 		for qi := range hs.lt {
 			r.Checks = append(r.Checks, hs.latencyResult(qi, ci, c.name))
 		}
@@ -140,26 +132,35 @@ func (l *latencies) cdf() []CDFPoint {
 		out = append(out, p)
 	}
 	for pct := 1; pct < 100; pct++ {
-		add(max(1, int(math.Ceil(float64(pct)/100*float64(l.n)))))
+		add(l.rank(float64(pct) / 100))
 	}
-	add(max(1, int(math.Ceil(0.999*float64(l.n)))))
+	add(l.rank(0.999))
 	add(l.n)
 	return out
 }
 
-func (hs *healthState) errorResult(c, b *track) HealthCheck {
-	k := HealthCheck{
-		Canary: c.name, Check: "errors", Status: hs.errorCheck(c, b).String(),
-		Baseline: textfmt.Percent(b.errs, b.count), Value: textfmt.Percent(c.errs, c.count),
-		BaselinePages: b.count, CanaryPages: c.count,
-		Threshold: 1 / hs.errLevel, Level: hs.errLevel,
+// newHealthResult starts the health part of a decision on c, whose
+// evidence is witness.
+func newHealthResult(c Criteria, witness string) *HealthResult {
+	h := c.Health
+	return &HealthResult{
+		Baseline: h.Baseline, Witness: witness, Confidence: 1 - c.alpha()*healthAlphaShare,
+		ErrorMargin: h.ErrorMarginString(), LatencyMargin: h.LatencyMarginString(), Method: HealthMethod,
 	}
-	if b.count > 0 {
-		k.Limit = ptr(roundPct(hs.h.errorLimit(float64(b.errs)/float64(b.count)) * 100))
+}
+
+// errorResult reports the error check of ec errors in nc canary pages (or
+// requests) against eb in nb of the baseline's, at its level.
+func (h *Health) errorResult(canary string, ec, nc, eb, nb int, level float64) HealthCheck {
+	state, logE := h.errorState(ec, nc, eb, nb, -math.Log(level))
+	k := HealthCheck{Canary: canary, Check: "errors", Status: state.String(), BaselinePages: nb, CanaryPages: nc,
+		Threshold: 1 / level, Level: level, EValue: math.Exp(math.Min(logE, 700))}
+	if nb > 0 {
+		k.Baseline = textfmt.Percent(eb, nb)
+		k.Limit = ptr(roundPct(h.errorLimit(float64(eb)/float64(nb)) * 100))
 	}
-	k.EValue = 1
-	if c.count > 0 && b.count > 0 && hs.errorsPast(c, b) {
-		k.EValue = math.Exp(math.Min(hs.h.errorLogE(c.errs, c.count, b.errs, b.count), 700))
+	if nc > 0 {
+		k.Value = textfmt.Percent(ec, nc)
 	}
 	return k
 }

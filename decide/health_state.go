@@ -22,7 +22,7 @@ type healthState struct {
 	// in buckets up to it.
 	edgeLim []int
 	// errLevel is each error check's level, latLevel each latency
-	// check's (its two bounds get half each).
+	// check's.
 	errLevel, latLevel float64
 	logCErr            float64
 }
@@ -132,24 +132,26 @@ func (s checkState) String() string { return checkNames[s] }
 
 // errorCheck judges the canary's errors against the baseline's.
 func (hs *healthState) errorCheck(c, b *track) checkState {
-	if c.count == 0 || b.count == 0 {
-		return checkNoData
-	}
-	if !hs.errorsPast(c, b) {
-		return checkOK
-	}
-	if hs.h.errorLogE(c.errs, c.count, b.errs, b.count) >= hs.logCErr {
-		return checkRegressed
-	}
-	return checkHeld
+	state, _ := hs.h.errorState(c.errs, c.count, b.errs, b.count, hs.logCErr)
+	return state
 }
 
-// errorsPast reports whether the observed canary rate is past what the
-// margin allows at the observed baseline rate.
-func (hs *healthState) errorsPast(c, b *track) bool {
-	rc := float64(c.errs) / float64(c.count)
-	rb := float64(b.errs) / float64(b.count)
-	return rc > hs.h.errorLimit(rb)
+// errorState judges ec errors of nc canary pages against eb of nb
+// baseline pages at log(1/level) logC, with the log e-value behind it (0
+// while the observed rates are inside the margin, where it is at most 0
+// and cannot decide).
+func (h *Health) errorState(ec, nc, eb, nb int, logC float64) (checkState, float64) {
+	switch {
+	case nc == 0 || nb == 0:
+		return checkNoData, 0
+	case float64(ec)/float64(nc) <= h.errorLimit(float64(eb)/float64(nb)):
+		return checkOK, 0
+	}
+	logE := h.errorLogE(ec, nc, eb, nb)
+	if logE >= logC {
+		return checkRegressed, logE
+	}
+	return checkHeld, logE
 }
 
 // latencyCheck judges quantile qi of canary track ci.
@@ -185,8 +187,7 @@ const minTail = 10
 // are at most 1, and so is their product.
 func (hs *healthState) maybePast(qi int, lb, lc *latencies) bool {
 	p := hs.lt[qi].p
-	jb := lb.bucket(max(1, int(math.Ceil(p*float64(lb.n)))))
-	jc := lc.bucket(max(1, int(math.Ceil(p*float64(lc.n)))))
+	jb, jc := lb.bucket(lb.rank(p)), lc.bucket(lc.rank(p))
 	return jc > hs.edgeLim[jb]
 }
 
@@ -210,7 +211,7 @@ func (hs *healthState) latencyRegressed(qi int, lb, lc *latencies) bool {
 	}
 	// The split point at the baseline's empirical quantile is usually the
 	// weakest: one look there settles most pages without a scan.
-	jb := min(max(lb.bucket(max(1, int(math.Ceil(t.p*float64(lb.n))))), lo), hi)
+	jb := min(max(lb.bucket(lb.rank(t.p)), lo), hi)
 	for c := range hs.cells(lb, lc, jb, jb) {
 		if t.side(&t.below, c.below, lb.n)+t.side(&t.above, c.above, lc.n) < t.logC {
 			return false

@@ -231,7 +231,9 @@ func (l *latencies) quantile(p float64) time.Duration {
 	if l.n == 0 {
 		return 0
 	}
-	k := max(1, int(math.Ceil(p*float64(l.n))))
-	lo, hi := results.LatencyBucketRange(l.bucket(k))
+	lo, hi := results.LatencyBucketRange(l.bucket(l.rank(p)))
 	return (lo + hi) / 2
 }
+
+// rank is the rank of the empirical p-quantile, ⌈p·n⌉, at least 1.
+func (l *latencies) rank(p float64) int { return max(1, int(math.Ceil(p*float64(l.n)))) }

@@ -388,45 +388,23 @@ func stageExpect(st scenarios.Stage, env ScenarioEnv, host string) (decide.Expec
 }
 
 // StageHealth is a stage gate's health checks against expectation e, as
-// `canary verify` reads them from its flags: nil when the gate turns them
-// off, or leaves them on with fewer than two versions serving and no
-// baseline named. Errors name the scenario key.
+// `canary verify` reads them from its flags (decide.HealthSettings). Errors
+// name the scenario key.
 func StageHealth(g scenarios.Gate, e decide.Expectation) (*decide.Health, error) {
-	if g.Health != nil && !*g.Health {
-		return nil, nil
-	}
-	base := g.Baseline
-	if serving := e.Serving(); base == "" && len(serving) >= 2 {
-		base = serving[0]
-	}
-	h := decide.DefaultHealth(base)
-	var err error
-	if g.ErrorMargin != "" {
-		if h.ErrorRatio, h.ErrorDiff, err = decide.ParseErrorMargin(g.ErrorMargin); err != nil {
-			return nil, fmt.Errorf("error-margin: %w", err)
-		}
-	}
-	if g.LatencyMargin != "" {
-		if h.LatencyRatio, h.LatencyDiff, err = decide.ParseLatencyMargin(g.LatencyMargin); err != nil {
-			return nil, fmt.Errorf("latency-margin: %w", err)
-		}
-	}
-	if g.LatencyQuantiles != "" {
-		if h.Quantiles, err = decide.ParseQuantiles(g.LatencyQuantiles); err != nil {
-			return nil, fmt.Errorf("latency-quantiles: %w", err)
-		}
-	}
-	if base == "" {
-		return nil, nil
-	}
-	return h, nil
+	return decide.HealthSettings{Off: g.Health != nil && !*g.Health, Baseline: g.Baseline,
+		ErrorMargin: g.ErrorMargin, LatencyMargin: g.LatencyMargin, LatencyQuantiles: g.LatencyQuantiles}.Health(e)
 }
 
 // CheckScenario checks what Load cannot, as the engine reads it: every
-// stage's health settings. It runs before any stage changes routing.
+// stage's health settings. It runs before any stage changes routing, so
+// it reads them against a split with two versions, where they are read
+// whatever the stage's own split.
 func CheckScenario(sc *scenarios.Scenario) error {
+	e, err := decide.ParseExpect("v1=50,v2=50")
+	if err != nil {
+		return err
+	}
 	for i, st := range sc.Stages {
-		e, _ := decide.ParseExpect("v1=50,v2=50") // the settings' syntax does not depend on the split
 		if _, err := StageHealth(sc.StageGate(i), e); err != nil {
 			return fmt.Errorf("stage %q (line %d): %w", st.Name, st.Line, err)
 		}

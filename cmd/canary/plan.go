@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"strings"
 	"time"
 
@@ -105,13 +104,12 @@ func planHealth(c *cli.Command, crit decide.Criteria, errorRate float64, at func
 		return usageError(fmt.Errorf("--canary-error-rate %g, --slower %g: want percents in [0, 100) and [0, 10000]", c.Float64("canary-error-rate"), c.Float64("slower")))
 	}
 	p := decide.PlanHealth(crit, truth, planHealthRuns)
-	canary := slices.DeleteFunc(crit.Expect.Serving(), func(v string) bool { return v == h.Baseline })[0]
 	like := fmt.Sprintf("failing %s%% of pages (%s: %s%%)", textfmt.Num(100*truth.CanaryErrors), h.Baseline, textfmt.Num(100*truth.BaselineErrors))
 	if truth.Slower > 0 {
 		like = fmt.Sprintf("%s%% slower at every quantile, %s", textfmt.Num(100*truth.Slower), like)
 	}
 	fmt.Fprintf(c.Writer, "  health (%s against %s; errors %s, latency %s at %s): a canary %s should %s:\n",
-		canary, h.Baseline, h.ErrorMarginString(), h.LatencyMarginString(), quantileNames(h.Quantiles), like, p.Want)
+		p.Canary, p.Baseline, h.ErrorMarginString(), h.LatencyMarginString(), quantileNames(h.Quantiles), like, p.Want)
 	fmt.Fprintf(c.Writer, "    %s in %s%% of %d simulated gates within %d requests: median %s requests (%s), 90%% within %s (%s)\n",
 		p.Want, textfmt.Num(math.Round(1000*p.Rate)/10), p.Runs, p.Limit, orMore(p.Median, p.Limit), at(p.Median), orMore(p.P90, p.Limit), at(p.P90))
 	return nil

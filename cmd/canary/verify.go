@@ -261,34 +261,20 @@ func criteria(c *cli.Command) (crit decide.Criteria, backends []string, err erro
 	return crit, backends, nil
 }
 
-// healthCriteria reads --health, --baseline and the margins. Health is
-// off (nil) with --health=false, and when fewer than two versions are
-// expected above 0% and no --baseline asks for it: a stage that sends all
-// traffic to one version has nothing to compare.
+// healthCriteria reads --health, --baseline and the margins (see
+// decide.HealthSettings): nil with --health=false, and when fewer than two
+// versions are expected above 0% and no --baseline asks for it.
 func healthCriteria(c *cli.Command, e decide.Expectation) (*decide.Health, error) {
-	if !c.Bool("health") {
-		return nil, nil
+	q := c.String("latency-quantiles")
+	if strings.TrimSpace(q) == "" {
+		q = "none" // an empty flag asks for no quantile, as ParseQuantiles reads it
 	}
-	base := c.String("baseline")
-	serving := e.Serving()
-	if base == "" {
-		if len(serving) < 2 {
-			return nil, nil
-		}
-		base = serving[0]
+	h, err := decide.HealthSettings{Off: !c.Bool("health"), Baseline: c.String("baseline"),
+		ErrorMargin: c.String("error-margin"), LatencyMargin: c.String("latency-margin"), LatencyQuantiles: q}.Health(e)
+	if se := (*decide.SettingError)(nil); errors.As(err, &se) {
+		return nil, fmt.Errorf("--%s: %w", se.Key, se.Err)
 	}
-	h := decide.DefaultHealth(base)
-	var err error
-	if h.ErrorRatio, h.ErrorDiff, err = decide.ParseErrorMargin(c.String("error-margin")); err != nil {
-		return nil, fmt.Errorf("--error-margin: %w", err)
-	}
-	if h.LatencyRatio, h.LatencyDiff, err = decide.ParseLatencyMargin(c.String("latency-margin")); err != nil {
-		return nil, fmt.Errorf("--latency-margin: %w", err)
-	}
-	if h.Quantiles, err = decide.ParseQuantiles(c.String("latency-quantiles")); err != nil {
-		return nil, fmt.Errorf("--latency-quantiles: %w", err)
-	}
-	return h, nil
+	return h, err
 }
 
 func settleOptions(c *cli.Command, o *verify.Options) error {
