@@ -79,19 +79,13 @@ func parseInto(r io.Reader, endpoint string, snap *Snapshot) error {
 		return err
 	}
 	for _, m := range fams["istio_requests_total"].GetMetric() {
-		labels := map[string]string{"endpoint": endpoint}
-		for _, lp := range m.GetLabel() {
-			labels[lp.GetName()] = lp.GetValue()
-		}
+		labels := metricLabels(m, endpoint)
 		key := seriesKey(labels)
 		snap.Values[key] = counterValue(m)
 		snap.Labels[key] = labels
 	}
 	for _, m := range fams[DurationMetric].GetMetric() {
-		labels := map[string]string{"endpoint": endpoint}
-		for _, lp := range m.GetLabel() {
-			labels[lp.GetName()] = lp.GetValue()
-		}
+		labels := metricLabels(m, endpoint)
 		h := m.GetHistogram()
 		for _, b := range h.GetBucket() {
 			bl := maps.Clone(labels)
@@ -107,6 +101,15 @@ func parseInto(r io.Reader, endpoint string, snap *Snapshot) error {
 		snap.Uptime[endpoint] = gaugeValue(up[0])
 	}
 	return nil
+}
+
+// metricLabels are m's labels plus the endpoint it was scraped from.
+func metricLabels(m *dto.Metric, endpoint string) map[string]string {
+	labels := map[string]string{"endpoint": endpoint}
+	for _, lp := range m.GetLabel() {
+		labels[lp.GetName()] = lp.GetValue()
+	}
+	return labels
 }
 
 func counterValue(m *dto.Metric) float64 {
@@ -166,24 +169,27 @@ func sameValues(a, b map[string]float64) bool {
 // rules as the Prometheus walk: a series absent before counts from 0, a
 // drop is a reset, and a proxy whose uptime went down restarted in between.
 func Diff(before, after Snapshot) Result {
-	res := Result{Query: "scrape diff of istio_requests_total", Start: before.At, End: after.At}
-	res.Series = diffSeries(before.Values, after.Values, after.Labels)
-	for ep, up := range after.Uptime {
-		if was, ok := before.Uptime[ep]; ok && up < was {
-			res.Restarted = append(res.Restarted, ep)
-		}
-	}
-	sort.Strings(res.Restarted)
-	return res
+	return Result{Query: "scrape diff of istio_requests_total", Start: before.At, End: after.At,
+		Series: diffSeries(before.Values, after.Values, after.Labels), Restarted: restarted(before, after)}
 }
 
 // DiffBuckets is Diff for the latency histogram's buckets: what each
 // cumulative bucket grew by, with label "le".
 func DiffBuckets(before, after Snapshot) Result {
-	res := Diff(Snapshot{Uptime: before.Uptime}, Snapshot{Uptime: after.Uptime})
-	res.Query, res.Start, res.End = "scrape diff of "+DurationMetric+"_bucket", before.At, after.At
-	res.Series = diffSeries(before.Buckets, after.Buckets, after.BucketLabels)
-	return res
+	return Result{Query: "scrape diff of " + DurationMetric + "_bucket", Start: before.At, End: after.At,
+		Series: diffSeries(before.Buckets, after.Buckets, after.BucketLabels), Restarted: restarted(before, after)}
+}
+
+// restarted lists the endpoints whose proxy uptime went down in between.
+func restarted(before, after Snapshot) []string {
+	var out []string
+	for ep, up := range after.Uptime {
+		if was, ok := before.Uptime[ep]; ok && up < was {
+			out = append(out, ep)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // diffSeries is what every counter in after grew by since before.
