@@ -16,6 +16,7 @@ func (s *Sequential) Decision() Decision {
 		Expect:     s.c.Expect.String(),
 		N:          s.n,
 		Pages:      s.pages,
+		Unit:       s.unit(),
 		Versions:   s.versionResults(),
 		Errors:     s.errorBudget(),
 		Tolerance:  s.c.Tolerance,
@@ -28,6 +29,14 @@ func (s *Sequential) Decision() Decision {
 	}
 	d.Reason = reason(d, s.nExact)
 	return d
+}
+
+// unit is what the evidence counts: pages, or a server's requests.
+func (s *Sequential) unit() string {
+	if s.counted != nil {
+		return "request"
+	}
+	return "page"
 }
 
 func (s *Sequential) versionResults() []VersionResult {
@@ -154,7 +163,7 @@ func (s *Sequential) errorBucket(version string, pages, errs int) ErrorBucket {
 	}
 	r0 := s.c.MaxErrorRate
 	switch {
-	case errs >= int(s.errTable[pages]):
+	case s.errorsOver(errs, pages):
 		k.Status = Outside
 	case r0 > 0 && ev.highBelow(r0):
 		k.Status = Within
@@ -188,6 +197,11 @@ func (s *Sequential) morePages() int {
 	}
 	return 0
 }
+
+// MorePages is morePages for a caller that stops a run itself (a passive
+// gate's timeout): how many more pages or requests would likely decide if
+// the observed shares held; 0 for no estimate.
+func (s *Sequential) MorePages() int { return s.morePages() }
 
 // splitShown reports whether the split alone would pass: every PASS part
 // shown and enough clean pages for the exact versions.

@@ -178,6 +178,43 @@
 // after 125. A one-look TOST needs 857 pages for 80% power at 50/50, and
 // may look only once. canary plan simulates any expectation the same way.
 //
+// # Counts
+//
+// NewCounted decides from a server's counts instead of pages: canary
+// verify --passive feeds it each scrape's increase of Istio's
+// istio_requests_total per version, with no request sent. Every test above
+// depends on the counts alone (the split's ratios on S and F, the error
+// buckets' mixtures on errors and requests, the health checks on counts at
+// bucket edges; see CountHealth), so judging once per batch is judging at
+// a subset of the pages: the guarantees hold as they are. A batch past
+// MaxRequests is judged by the tests directly rather than the tables, and
+// the run ends INCONCLUSIVE after it if undecided.
+//
+// What a batch costs is looks: a PASS part whose ratio crossed 1/α inside
+// a batch and fell back by its end is not shown there, so PASS comes a
+// little later than page by page. TestCountedSimulation measures it, with
+// the verdict checked at every scrape for an hour (go test ./decide -run
+// TestCountedSimulation -args -sim.full writes
+// testdata/counted_simulation.golden, shown here and in the README):
+//
+//	| truth | expect | traffic | PASS | FAIL | requests to the verdict: median (p90) | bound checked |
+//	|---|---|---|---|---|---|---|
+//	| 50/50 | v1=50,v3=50 ±5 | 20/s, scraped every 1s | 0.9997 | 0.0003 | PASS 856 (1627) | false FAIL ≤ 0.05 |
+//	| 55/45 (edge) | v1=50,v3=50 ±5 | 20/s, scraped every 1s | 0.0404 | 0.0149 | - | false PASS ≤ 0.05, false FAIL ≤ 0.05 |
+//	| 45/55 (edge) | v1=50,v3=50 ±5 | 20/s, scraped every 1s | 0.0403 | 0.0147 | - | false PASS ≤ 0.05, false FAIL ≤ 0.05 |
+//	| 60/40 | v1=50,v3=50 ±5 | 20/s, scraped every 1s | 0.0001 | 1.0000 | FAIL 829 (1754) | false PASS ≤ 0.05 |
+//	| 50/50 | v1=50,v3=50 ±5 | 5/s, scraped every 15s | 0.9999 | 0.0001 | PASS 927 (1732) | false FAIL ≤ 0.05 |
+//	| 55/45 (edge) | v1=50,v3=50 ±5 | 5/s, scraped every 15s | 0.0336 | 0.0100 | - | false PASS ≤ 0.05, false FAIL ≤ 0.05 |
+//	| 90/10 | v1=90,v2=10 ±2 | 20/s, scraped every 1s | 0.9997 | 0.0003 | PASS 1861 (3604) | false FAIL ≤ 0.05 |
+//	| 88/12 (edge) | v1=90,v2=10 ±2 | 20/s, scraped every 1s | 0.0445 | 0.0160 | - | false PASS ≤ 0.05, false FAIL ≤ 0.05 |
+//
+//	20000 seeded runs per row, 95% confidence, Poisson requests per scrape, the verdict checked at every scrape for an hour (runs that never decide count as the hour's requests); each rate is held to its bound plus Monte Carlo slack 3·sqrt(p(1−p)/runs).
+//
+// The counts must be a sample of the weights: one proxy's reports between
+// two of its scrapes (package prom's Follow aligns them per target), from
+// a route without matches. Retries break independence a little: a caller
+// reports a retried request once, under the version that answered last.
+//
 // # Cost
 //
 // NewSequential precomputes, per version and per page count n, the counts

@@ -97,6 +97,12 @@ func (c HealthCheck) Unit() string {
 
 // healthResult describes the health checks as they stand.
 func (s *Sequential) healthResult() *HealthResult {
+	if cs := s.counted; cs != nil {
+		if s.c.Health != nil && cs.health == nil {
+			cs.judge(s) // no batch yet: every check has no data
+		}
+		return cs.health
+	}
 	hs := s.health
 	if hs == nil {
 		return nil

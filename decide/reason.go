@@ -19,8 +19,8 @@ func reason(d Decision, nExact int) string {
 	case Inconclusive:
 		return inconclusiveReason(d, nExact)
 	}
-	r := fmt.Sprintf("undecided after %d pages: %s", d.Pages, shareList(d.Versions, false))
-	if held := heldErrors(d.Errors); held != "" {
+	r := fmt.Sprintf("undecided after %d %s: %s", d.Pages, d.units(), shareList(d.Versions, false))
+	if held := heldErrors(d.Errors, d.units()); held != "" {
 		r += "; PASS waits: " + held
 	}
 	if held := healthHeldReason(d.Health); held != "" {
@@ -38,21 +38,21 @@ func failReason(d Decision) string {
 	for _, v := range d.Versions {
 		switch {
 		case v.Status == Stray:
-			parts = append(parts, fmt.Sprintf("%d %s from %s, which should get 0%%", v.Count, textfmt.Plural(v.Count, "page"), v.Version))
+			parts = append(parts, fmt.Sprintf("%d %s from %s, which should get 0%%", v.Count, textfmt.Plural(v.Count, d.unit()), v.Version))
 		case v.Status == Outside && v.Expected < 100 && (outside == 0 || splitCount(d) != 2):
 			outside++
 			side := "above"
 			if v.High < v.Expected {
 				side = "below"
 			}
-			parts = append(parts, fmt.Sprintf("%s share %s %s is %s %s%% ± %s at %s confidence after %d pages",
-				v.Version, fmtPct(v.Share), fmtInterval(v.Low, v.High), side, textfmt.Num(v.Expected), textfmt.Num(d.Tolerance), fmtConf(d.Confidence), d.N))
+			parts = append(parts, fmt.Sprintf("%s share %s %s is %s %s%% ± %s at %s confidence after %d %s",
+				v.Version, fmtPct(v.Share), fmtInterval(v.Low, v.High), side, textfmt.Num(v.Expected), textfmt.Num(d.Tolerance), fmtConf(d.Confidence), d.N, d.units()))
 		}
 	}
 	for _, k := range d.Errors.Buckets {
 		if k.Status == Outside {
-			parts = append(parts, fmt.Sprintf("%s error rate %s %s (%d of %d pages not ok) is above the %s%% budget at %s confidence",
-				bucketName(k.Version), fmtPct(k.Rate), fmtInterval(k.Low, k.High), k.Errors, k.Pages, textfmt.Num(d.Errors.Budget), fmtConf(d.Confidence)))
+			parts = append(parts, fmt.Sprintf("%s error rate %s %s (%d of %d %s not ok) is above the %s%% budget at %s confidence",
+				bucketName(k.Version), fmtPct(k.Rate), fmtInterval(k.Low, k.High), k.Errors, k.Pages, d.units(), textfmt.Num(d.Errors.Budget), fmtConf(d.Confidence)))
 		}
 	}
 	parts = append(parts, d.Health.Regressions()...)
@@ -73,11 +73,11 @@ func passReason(d Decision) string {
 	}
 	var r string
 	if sole != "" {
-		r = fmt.Sprintf("all %d pages came from %s, which should get 100%%, so any other version's share is below %s%% at %s confidence",
-			d.N, sole, textfmt.Num(d.Tolerance), fmtConf(d.Confidence))
+		r = fmt.Sprintf("all %d %s came from %s, which should get 100%%, so any other version's share is below %s%% at %s confidence",
+			d.N, d.units(), sole, textfmt.Num(d.Tolerance), fmtConf(d.Confidence))
 	} else {
-		r = fmt.Sprintf("every share is within its expected value ± %s at %s confidence after %d pages, each side shown by a one-sided test at %s (intersection-union): %s; no page came from another version",
-			textfmt.Num(d.Tolerance), fmtConf(d.Confidence), d.N, fmtConf(d.Confidence), passList(split))
+		r = fmt.Sprintf("every share is within its expected value ± %s at %s confidence after %d %s, each side shown by a one-sided test at %s (intersection-union): %s; no %s came from another version",
+			textfmt.Num(d.Tolerance), fmtConf(d.Confidence), d.N, d.units(), fmtConf(d.Confidence), passList(split, d.unit()), d.unit())
 	}
 	if e := errorSummary(d.Errors); e != "" {
 		r += "; " + e
@@ -115,36 +115,36 @@ func inconclusiveReason(d Decision, nExact int) string {
 	var r string
 	switch {
 	case d.N == 0:
-		return fmt.Sprintf("after %d pages none had a known version, so the split is undecided", d.Pages)
-	case len(open) == 0 && d.N >= nExact && heldErrors(d.Errors) != "":
-		r = fmt.Sprintf("after %d pages every share is within its band, but PASS waits: %s", d.Pages, heldErrors(d.Errors))
+		return fmt.Sprintf("after %d %s none had a known version, so the split is undecided", d.Pages, d.units())
+	case len(open) == 0 && d.N >= nExact && heldErrors(d.Errors, d.units()) != "":
+		r = fmt.Sprintf("after %d %s every share is within its band, but PASS waits: %s", d.Pages, d.units(), heldErrors(d.Errors, d.units()))
 	case len(open) == 0 && d.N >= nExact && healthHeldReason(d.Health) != "":
-		return fmt.Sprintf("after %d pages every share is within its band, but PASS waits on the health checks: %s", d.Pages, healthHeldReason(d.Health))
+		return fmt.Sprintf("after %d %s every share is within its band, but PASS waits on the health checks: %s", d.Pages, d.units(), healthHeldReason(d.Health))
 	case len(open) == 0:
-		r = fmt.Sprintf("after %d pages only %d had a version; %d clean pages are needed to show other versions below %s%%",
-			d.Pages, d.N, nExact, textfmt.Num(d.Tolerance))
+		r = fmt.Sprintf("after %d %s only %d had a version; %d clean %s are needed to show other versions below %s%%",
+			d.Pages, d.units(), d.N, nExact, d.units(), textfmt.Num(d.Tolerance))
 	default:
 		verb := "is"
 		if len(open) > 1 {
 			verb = "are"
 		}
-		r = fmt.Sprintf("after %d pages %s %s still undecided", d.Pages, joinAnd(open), verb)
+		r = fmt.Sprintf("after %d %s %s %s still undecided", d.Pages, d.units(), joinAnd(open), verb)
 	}
 	if d.MorePages == 0 {
-		return r + "; the observed split sits on a tolerance edge, so more pages may not decide either"
+		return r + "; the observed split sits on a tolerance edge, so more " + d.units() + " may not decide either"
 	}
-	return fmt.Sprintf("%s; about %s more pages would likely decide", r, roughCount(d.MorePages))
+	return fmt.Sprintf("%s; about %s more %s would likely decide", r, roughCount(d.MorePages), d.units())
 }
 
 // passList lists versions that passed as "v1 50.1% (expected 50%) above
 // 45% from page 412 and below 55% from page 781".
-func passList(vs []VersionResult) string {
+func passList(vs []VersionResult, unit string) string {
 	parts := make([]string, 0, len(vs))
 	for _, v := range vs {
 		p := fmt.Sprintf("%s %s (expected %s%%)", v.Version, fmtPct(v.Share), textfmt.Num(v.Expected))
 		var sides []string
 		for _, e := range v.Tests {
-			sides = append(sides, fmt.Sprintf("%s %s%% from page %d", e.Side, textfmt.Num(e.Edge), e.ShownAt))
+			sides = append(sides, fmt.Sprintf("%s %s%% from %s %d", e.Side, textfmt.Num(e.Edge), unit, e.ShownAt))
 		}
 		if len(sides) > 0 {
 			p += " " + strings.Join(sides, " and ")
@@ -172,17 +172,28 @@ func partsShown(tests []EdgeTest) string {
 	return " (" + strings.Join(sides, ", ") + ")"
 }
 
+// unit is what the decision counts, "page" when unset (a Decision read
+// from JSON written before requests were counted).
+func (d Decision) unit() string {
+	if d.Unit == "" {
+		return "page"
+	}
+	return d.Unit
+}
+
+func (d Decision) units() string { return d.unit() + "s" }
+
 // roundPct rounds away the float noise of a percentage such as 0.45·100.
 func roundPct(x float64) float64 { return math.Round(x*1e6) / 1e6 }
 
 // heldErrors names the error buckets whose observed rate is above the
 // budget but not yet shown above it, which hold a PASS back; "" if none.
-func heldErrors(b ErrorBudget) string {
+func heldErrors(b ErrorBudget, units string) string {
 	var parts []string
 	for _, k := range b.Buckets {
 		if k.Status == Undecided && k.Rate > b.Budget {
-			parts = append(parts, fmt.Sprintf("%s error rate %s %s (%d of %d pages not ok)",
-				bucketName(k.Version), fmtPct(k.Rate), fmtInterval(k.Low, k.High), k.Errors, k.Pages))
+			parts = append(parts, fmt.Sprintf("%s error rate %s %s (%d of %d %s not ok)",
+				bucketName(k.Version), fmtPct(k.Rate), fmtInterval(k.Low, k.High), k.Errors, k.Pages, units))
 		}
 	}
 	if len(parts) == 0 {

@@ -26,8 +26,9 @@ type Sequential struct {
 	pages, n   int // all pages; pages with a known version
 	unknownErr int // not-ok pages without a version
 	strays     int
-	strayName  string       // the first stray version seen
-	health     *healthState // nil when Criteria.Health is
+	strayName  string        // the first stray version seen
+	health     *healthState  // nil when Criteria.Health is, or counted is set
+	counted    *countedState // set by NewCounted: evidence comes in batches of counts
 	// healthFail and healthHeld are the health checks' state after the
 	// last page: a canary shown worse, or a PASS that must wait.
 	healthFail, healthHeld bool
@@ -57,8 +58,20 @@ type shown struct {
 // show marks the PASS parts that the version's count of n pages shows,
 // by the tables.
 func (tr *track) show(n int) {
+	if n >= len(tr.t.passLo) { // a batch of counts past MaxRequests
+		tr.mark(n, tr.tests.above.rejects(tr.count, n), tr.tests.below.rejects(tr.count, n))
+		return
+	}
 	S := int32(tr.count)
 	tr.mark(n, S >= tr.t.passLo[n], S <= tr.t.passHi[n])
+}
+
+// outside reports whether a FAIL part rejects the version's count of n.
+func (tr *track) outside(n int) bool {
+	if n >= len(tr.t.failHi) {
+		return tr.tests.outside(tr.count, n)
+	}
+	return tr.t.outside(tr.count, n)
 }
 
 // mark records the PASS parts shown at page n that were not shown before.
@@ -72,7 +85,11 @@ func (tr *track) mark(n int, above, below bool) {
 }
 
 // NewSequential validates c and precomputes the decision thresholds.
-func NewSequential(c Criteria) (*Sequential, error) {
+func NewSequential(c Criteria) (*Sequential, error) { return newSequential(c, false) }
+
+// newSequential builds a Sequential fed page by page or, counted, by
+// batches of counts (see NewCounted).
+func newSequential(c Criteria, counted bool) (*Sequential, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -97,7 +114,10 @@ func NewSequential(c Criteria) (*Sequential, error) {
 		}
 		tr.t = buildTables(tr.tests, c.MaxRequests)
 	}
-	if c.Health != nil {
+	switch {
+	case counted:
+		s.counted = newCountedState()
+	case c.Health != nil:
 		s.health = newHealthState(c, s.tracks)
 	}
 	s.errMix = errorMixture(c.MaxErrorRate, errorLevel(c, s.buckets()))
@@ -158,6 +178,19 @@ func (s *Sequential) eachBucket(f func(version string, pages, errs int)) {
 	f("", s.pages, s.unknownErr)
 }
 
+// errorsOver reports whether errs of pages put an error bucket's rate
+// above the budget at its confidence: by the table, or past it (a batch
+// of counts beyond MaxRequests) by the mixture itself.
+func (s *Sequential) errorsOver(errs, pages int) bool {
+	if pages < len(s.errTable) {
+		return errs >= int(s.errTable[pages])
+	}
+	if s.c.MaxErrorRate == 0 {
+		return errs > 0
+	}
+	return s.errMix.at(errs, pages).lowAbove(s.c.MaxErrorRate)
+}
+
 // over reports whether errs of pages is an observed rate above the budget.
 func (s *Sequential) over(pages, errs int) bool {
 	return float64(errs) > s.c.MaxErrorRate*float64(pages)
@@ -210,24 +243,28 @@ func (s *Sequential) index(version string) int {
 
 // judge is the decision rule, O(versions). FAIL wins over PASS.
 func (s *Sequential) judge() Verdict {
-	if s.strays > 0 || s.unknownErr >= int(s.errTable[s.pages]) {
+	if s.strays > 0 || s.errorsOver(s.unknownErr, s.pages) {
 		return Fail
 	}
-	if s.health != nil {
-		if s.healthFail, s.healthHeld = s.health.judge(s.tracks); s.healthFail {
-			return Fail
-		}
+	switch {
+	case s.health != nil:
+		s.healthFail, s.healthHeld = s.health.judge(s.tracks)
+	case s.counted != nil && s.c.Health != nil:
+		s.healthFail, s.healthHeld = s.counted.judge(s)
+	}
+	if s.healthFail {
+		return Fail
 	}
 	within := s.n >= s.nExact
 	for i := range s.tracks {
 		tr := &s.tracks[i]
-		if tr.share > 0 && tr.errs >= int(s.errTable[tr.count]) {
+		if tr.share > 0 && s.errorsOver(tr.errs, tr.count) {
 			return Fail
 		}
 		if tr.tests == nil {
 			continue
 		}
-		if tr.t.outside(tr.count, s.n) {
+		if tr.outside(s.n) {
 			return Fail
 		}
 		tr.show(s.n)
@@ -278,6 +315,9 @@ func (s *Sequential) Reset() {
 	s.strayName = ""
 	if s.health != nil {
 		s.health.reset()
+	}
+	if s.counted != nil {
+		s.counted = newCountedState()
 	}
 	s.healthFail, s.healthHeld = false, false
 	s.verdict = Pending

@@ -101,16 +101,38 @@ func simulateRow(t testing.TB, row simRow, runs int) simResult {
 	r := simResult{row: row, maxRequests: c.MaxRequests, rates: map[Verdict]float64{}, limits: map[Verdict]float64{}}
 	sim := simulation{s: s, names: names, rng: rng}
 	r.tally = playRuns(runs, c.MaxRequests, row.speed, func() (Verdict, int) { return sim.run(row.shares) })
-	for _, b := range row.bounds {
-		limit := row.bound()
+	r.rate()
+	return r
+}
+
+// rate sets the row's bounded rates and their limits: the bound plus
+// Monte Carlo slack of three standard errors.
+func (r *simResult) rate() {
+	for _, b := range r.row.bounds {
+		limit := r.row.bound()
 		hits := r.pass
 		if b == Fail {
 			hits = r.fail
 		}
-		r.rates[b] = float64(hits) / float64(runs)
-		r.limits[b] = limit + 3*math.Sqrt(limit*(1-limit)/float64(runs))
+		r.rates[b] = float64(hits) / float64(r.runs)
+		r.limits[b] = limit + 3*math.Sqrt(limit*(1-limit)/float64(r.runs))
 	}
-	return r
+}
+
+// simulateRows runs every row in a goroutine of its own.
+func simulateRows[R any](rows []R, run func(R) simResult) []simResult {
+	res := make([]simResult, len(rows))
+	done := make(chan int)
+	for i, row := range rows {
+		go func() {
+			res[i] = run(row)
+			done <- i
+		}()
+	}
+	for range rows {
+		<-done
+	}
+	return res
 }
 
 // tally is what runs of one row showed: verdicts, and the median and 90th
@@ -149,34 +171,31 @@ func playRuns(runs, limit int, speed Verdict, run func() (Verdict, int)) tally {
 func TestSimulation(t *testing.T) {
 	t.Parallel()
 	runs := simRunsPerRow()
-	res := make([]simResult, len(simRows))
-	done := make(chan int)
-	for i, row := range simRows {
-		go func() {
-			res[i] = simulateRow(t, row, runs)
-			done <- i
-		}()
-	}
-	for range simRows {
-		<-done
-	}
+	res := simulateRows(simRows, func(row simRow) simResult { return simulateRow(t, row, runs) })
 	for _, r := range res {
-		for _, b := range r.row.bounds {
-			if r.rates[b] > r.limits[b] {
-				t.Errorf("%s against %s: %s rate %.4f over %d runs; want ≤ %.4f", r.row.truth, r.row.expect, b, r.rates[b], r.runs, r.limits[b])
-			}
-		}
-		// Goals are for the full run; the smaller default run gets 5% of
-		// Monte Carlo slack, as its medians wander by about that much.
-		goal := r.row.goal
-		if !*simFull {
-			goal += goal / 20
-		}
-		if r.row.goal > 0 && !testing.Short() && r.median > goal {
-			t.Errorf("%s against %s: median pages to %s = %d; want ≤ %d", r.row.truth, r.row.expect, r.row.speed, r.median, goal)
-		}
+		r.check(t, r.row.truth+" against "+r.row.expect, "pages")
 	}
 	checkSimGolden(t, simGolden, simTable(res))
+}
+
+// check holds a row's bounded rates to their limits and its median to
+// its goal, naming the row as label and what the median counts as unit.
+func (r simResult) check(t *testing.T, label, unit string) {
+	t.Helper()
+	for _, b := range r.row.bounds {
+		if r.rates[b] > r.limits[b] {
+			t.Errorf("%s: %s rate %.4f over %d runs; want ≤ %.4f", label, b, r.rates[b], r.runs, r.limits[b])
+		}
+	}
+	// Goals are for the full run; the smaller default run gets 5% of
+	// Monte Carlo slack, as its medians wander by about that much.
+	goal := r.row.goal
+	if !*simFull {
+		goal += goal / 20
+	}
+	if r.row.goal > 0 && !testing.Short() && r.median > goal {
+		t.Errorf("%s: median %s to %s = %d; want ≤ %d", label, unit, r.row.speed, r.median, goal)
+	}
 }
 
 // checkSimGolden logs a simulation's table and, in a full run, compares it
@@ -237,7 +256,7 @@ func TestSimulationTableInDocs(t *testing.T) {
 		"doc.go":                         func(line string) string { return strings.TrimRight("//\t"+line, "\t") },
 		filepath.Join("..", "README.md"): func(line string) string { return line },
 	}
-	for _, golden := range []string{simGolden, healthGolden} {
+	for _, golden := range []string{simGolden, healthGolden, countedGolden} {
 		table, err := os.ReadFile(golden)
 		if err != nil {
 			t.Fatal(err)

@@ -59,7 +59,10 @@ type Decision struct {
 	// N is the number of pages in the split (those with a known version).
 	N int `json:"n"`
 	// Pages counts every page added, with or without a version.
-	Pages      int             `json:"pages"`
+	Pages int `json:"pages"`
+	// Unit is what N and Pages count: "page" (a client's) or "request"
+	// (a server's counts, fed by AddCounts).
+	Unit       string          `json:"unit"`
 	Versions   []VersionResult `json:"versions"`
 	Errors     ErrorBudget     `json:"errors"`
 	Tolerance  float64         `json:"tolerance_pct"`

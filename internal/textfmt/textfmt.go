@@ -7,6 +7,7 @@ package textfmt
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -53,6 +54,9 @@ func SpansDays(start, end time.Time) bool {
 func Plural(n int, word string) string {
 	if n == 1 {
 		return word
+	}
+	if strings.HasSuffix(word, "y") && !strings.HasSuffix(word, "ay") && !strings.HasSuffix(word, "ey") {
+		return word[:len(word)-1] + "ies"
 	}
 	return word + "s"
 }
