@@ -28,6 +28,11 @@ type Result struct {
 	End       time.Time `json:"end"`
 	Series    []Series  `json:"series"`
 	Restarted []string  `json:"restarted,omitempty"` // proxies that started inside the window: counts may be short
+	// Targets and Scrapes say what a Follow's counts rest on, for a report
+	// of "N scrapes of M targets": the scrape targets counted, and their
+	// scrapes after each one's first at or after Start, summed.
+	Targets int `json:"targets,omitempty"`
+	Scrapes int `json:"scrapes,omitempty"`
 }
 
 // Sum adds the increases up by the value of one label ("" when absent).
@@ -59,21 +64,11 @@ func (r Result) Filter(keep func(map[string]string) bool) Result {
 func (c *Client) Increase(ctx context.Context, selector string, start, end time.Time) (Result, error) {
 	// Five minutes of lookback find the baseline of a series Prometheus
 	// scrapes as rarely as Istio's slow job does.
-	rng := end.Sub(start) + 5*time.Minute
-	q := selector + "[" + strconv.FormatInt(int64(rng/time.Second)+1, 10) + "s]"
+	q := rangeSelector(selector, end.Sub(start)+5*time.Minute)
 	res := Result{Query: q, Start: start, End: end}
-	var val model.Value
-	err := c.retry(ctx, "query "+q, func(ctx context.Context) error {
-		var err error
-		val, _, _, err = c.api.Query(ctx, q, end)
-		return err
-	})
+	m, err := c.samples(ctx, q, end)
 	if err != nil {
 		return res, err
-	}
-	m, ok := val.(model.Matrix)
-	if !ok {
-		return res, fmt.Errorf("query %s: got a %s, want a range of raw samples", q, val.Type())
 	}
 	first := model.TimeFromUnixNano(start.UnixNano())
 	for _, ss := range m {
@@ -83,6 +78,31 @@ func (c *Client) Increase(ctx context.Context, selector string, start, end time.
 	}
 	sort.Slice(res.Series, func(i, j int) bool { return seriesKey(res.Series[i].Labels) < seriesKey(res.Series[j].Labels) })
 	return res, nil
+}
+
+// rangeSelector is selector's range vector over rng, in whole seconds
+// rounded up.
+func rangeSelector(selector string, rng time.Duration) string {
+	return selector + "[" + strconv.FormatInt(int64(rng/time.Second)+1, 10) + "s]"
+}
+
+// samples runs a range-vector query at the time at: the raw samples of
+// every series it selects.
+func (c *Client) samples(ctx context.Context, q string, at time.Time) (model.Matrix, error) {
+	var val model.Value
+	err := c.retry(ctx, "query "+q, func(ctx context.Context) error {
+		var err error
+		val, _, _, err = c.api.Query(ctx, q, at)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	m, ok := val.(model.Matrix)
+	if !ok {
+		return nil, fmt.Errorf("query %s: got a %s, want a range of raw samples", q, val.Type())
+	}
+	return m, nil
 }
 
 // walk sums a counter's increments after first.
