@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"istio.io/api/networking/v1alpha3"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
@@ -52,6 +53,24 @@ type Expectation struct {
 	Expect string // e.g. "v1=50,v3=50"
 	Why    string
 	Mirror string // the version a mirror sends copies to, if any
+	// Route names the route read ("VirtualService default/reviews"), and
+	// Changed is when it was last written: a passive gate never counts
+	// requests from before it. Both empty without a route.
+	Route   string
+	Changed time.Time
+}
+
+// lastWrite is when an object was last written: the newest of its
+// managedFields times (every apply and update records one), else its
+// creation.
+func lastWrite(m metav1.ObjectMeta) time.Time {
+	t := m.CreationTimestamp.Time
+	for _, f := range m.ManagedFields {
+		if f.Time != nil && f.Time.After(t) {
+			t = f.Time.Time
+		}
+	}
+	return t
 }
 
 // Expect reads the split the mesh applies to host now: from the
@@ -104,7 +123,7 @@ func (c *Cluster) Expect(ctx context.Context, host, ns, vsName string) (Expectat
 		parts = append(parts, v+"="+strconv.Itoa(int(w.Percent)))
 		via = append(via, how)
 	}
-	e := Expectation{Expect: strings.Join(parts, ","),
+	e := Expectation{Expect: strings.Join(parts, ","), Changed: lastWrite(vs.ObjectMeta), Route: "VirtualService " + ns + "/" + vs.Name,
 		Why: fmt.Sprintf("VirtualService %s/%s (generation %d): %s", ns, vs.Name, vs.Generation, strings.Join(via, ", "))}
 	if m := vs.Spec.GetHttp()[0].GetMirror(); m != nil {
 		if v, _, err := c.destinationVersion(ctx, m.GetHost(), m.GetSubset(), ns); err == nil {

@@ -168,7 +168,7 @@ func (c *Cluster) routeExpect(ctx context.Context, r *gatewayv1.HTTPRoute, host,
 		parts = append(parts, v+"="+strconv.FormatFloat(b.Percent, 'f', -1, 64))
 		via = append(via, how)
 	}
-	return Expectation{Expect: strings.Join(parts, ","),
+	return Expectation{Expect: strings.Join(parts, ","), Changed: lastWrite(r.ObjectMeta), Route: "HTTPRoute " + ns + "/" + r.Name,
 		Why: fmt.Sprintf("HTTPRoute %s/%s (generation %d) on Service %s: %s", ns, r.Name, r.Generation, ns+"/"+host, strings.Join(via, ", "))}, nil
 }
 

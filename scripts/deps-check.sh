@@ -48,7 +48,7 @@ check bookinfo/mesh bookinfo/istio bookinfo/app
 check bookinfo/internal/pagetest
 check bookinfo/kube bookinfo/istio bookinfo/mesh
 check bookinfo
-check verify attack classify decide jaeger prom report results scenarios
+check verify attack classify decide jaeger prom report results scenarios internal/textfmt
 check prom
 check jaeger
 check serve

@@ -20,6 +20,7 @@ type htmlPage struct {
 // htmlGate is one gate's section.
 type htmlGate struct {
 	Name, Verdict, Reason string
+	Witness               string // the evidence column: client pages, or requests in a passive gate
 	Facts                 [][2]string
 	Versions              []htmlRow
 	Health                []healthRow
@@ -63,7 +64,7 @@ func scenarioHTML(w io.Writer, r *ScenarioResult) error {
 
 func gateSection(name string, r *Result) htmlGate {
 	c := r.Client
-	g := htmlGate{Name: name, Verdict: r.Verdict.String(), Reason: r.Reason, Traces: r.Traces, Pages: r.Pages}
+	g := htmlGate{Name: name, Verdict: r.Verdict.String(), Reason: r.Reason, Traces: r.Traces, Pages: r.Pages, Witness: witness(r)}
 	shown := map[string]bool{} // the traces and pages of note have sections of their own
 	for _, l := range traceLines(r) {
 		shown[l] = true
@@ -153,7 +154,7 @@ a{color:#1a5fb4}
 <p class="reason">{{.Reason}}</p>
 {{end}}{{if .Facts}}<section><dl>{{range .Facts}}<dt>{{index . 0}}</dt><dd>{{index . 1}}</dd>{{end}}</dl></section>
 <section><h2>Versions</h2>
-<table><thead><tr><th>version</th><th>expected</th><th>client</th><th>interval</th><th>server</th><th class="text">status</th></tr></thead><tbody>
+<table><thead><tr><th>version</th><th>expected</th><th>{{.Witness}}</th><th>interval</th><th>server</th><th class="text">status</th></tr></thead><tbody>
 {{range .Versions}}<tr><td>{{.Version}}</td><td>{{.Expected}}</td><td>{{.Client}}</td><td>{{.Interval}}</td><td>{{.Server}}</td><td class="text">{{.Status}}</td></tr>
 {{end}}</tbody></table></section>
 {{end}}{{if .Health}}<section><h2>Health against baseline {{.Baseline}}</h2>

@@ -61,6 +61,16 @@ type Options struct {
 	// checks sampled pages' traces against the pages.
 	Traces *Traces
 
+	// Passive gates send no request (RunPassive): the evidence is the
+	// live traffic's counts in Prometheus from Since (zero: the gate's
+	// start; SinceWhy says why then) or RouteChanged, whichever is later,
+	// read every Poll (zero: Prometheus' scrape interval).
+	Passive      bool
+	Since        time.Time
+	SinceWhy     string
+	RouteChanged time.Time
+	Poll         time.Duration
+
 	// Progress, if set, is called about once a second from a goroutine of
 	// its own with the evidence so far.
 	Progress func(Progress)
@@ -107,6 +117,9 @@ func (o *Options) Validate() error {
 	if err := o.Criteria.Validate(); err != nil {
 		return err
 	}
+	if o.Passive {
+		return o.validatePassive()
+	}
 	if err := o.Attack.Validate(); err != nil {
 		return err
 	}
@@ -137,6 +150,28 @@ func (o *Options) Validate() error {
 			o.Traces = nil
 		}
 	}
+	return nil
+}
+
+// validatePassive checks a passive gate's options: no load, so nothing
+// of the attack; Prometheus, since Istio's counts are the evidence.
+func (o *Options) validatePassive() error {
+	switch r := o.passiveReporter(); {
+	case o.Prometheus == nil:
+		return errNoPrometheus
+	case len(o.Scrape) > 0:
+		return errors.New("--passive and --scrape: a passive gate reads Prometheus, which keeps every scrape; give --prometheus")
+	case r != "source" && r != "destination" && r != "waypoint":
+		return fmt.Errorf("--reporter %q: want source (the callers' sidecars; the default with --passive), destination or waypoint", r)
+	case o.Poll < 0:
+		return fmt.Errorf("--poll %s: want > 0", o.Poll)
+	case !o.Since.IsZero() && o.Since.After(time.Now()):
+		return fmt.Errorf("--since %s: want a time in the past", o.Since.Format(time.RFC3339))
+	}
+	if m := o.Mirror; m != nil && (m.Version == "" || m.Percent <= 0 || m.Percent > 100) {
+		return fmt.Errorf("--mirror %s=%g: want VERSION or VERSION=PERCENT with 0 < PERCENT ≤ 100", m.Version, m.Percent)
+	}
+	o.Traces = nil // no pages to link
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -77,7 +78,7 @@ func writeText(w io.Writer, r *Result) error {
 	c := r.Client
 	fmt.Fprintf(w, "%s  expect %s ±%g points at %g%% confidence: %s\n", r.Verdict, c.Expect, c.Tolerance, 100*c.Confidence, r.Reason)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "VERSION\tEXPECTED\tCLIENT\tINTERVAL\tSERVER\tSTATUS")
+	fmt.Fprintf(tw, "VERSION\tEXPECTED\t%s\tINTERVAL\tSERVER\tSTATUS\n", strings.ToUpper(witness(r)))
 	for _, rw := range rows(r) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", rw.version, rw.expected, rw.client, rw.interval, rw.server, rw.status)
 	}
@@ -93,13 +94,15 @@ func writeText(w io.Writer, r *Result) error {
 // details are the lines under the table: samples, timing, errors, server.
 func details(r *Result) []string {
 	c := r.Client
-	out := []string{fmt.Sprintf("samples: %d pages in the split (%d in all) over %s; method: %s",
-		c.N, c.Pages, r.End.Sub(r.Start).Round(100*time.Millisecond), c.Method)}
+	units := unitName(c) + "s"
+	out := []string{fmt.Sprintf("samples: %d %s in the split (%d in all) over %s; method: %s",
+		c.N, units, c.Pages, r.End.Sub(r.Start).Round(100*time.Millisecond), c.Method)}
+	out = append(out, passiveLines(r.Passive)...)
 	split := false
 	for _, v := range c.Versions {
 		if len(v.Tests) > 0 {
 			split = true
-			out = append(out, fmt.Sprintf("pass tests: %s %s", v.Version, passTests(v)))
+			out = append(out, fmt.Sprintf("pass tests: %s %s", v.Version, passTests(v, unitName(c))))
 		}
 	}
 	if split {
@@ -122,8 +125,8 @@ func details(r *Result) []string {
 			if name == "" {
 				name = "unknown version"
 			}
-			out = append(out, fmt.Sprintf("errors: %s %d of %d pages (%.2f%%, [%.2f, %.2f]) against a %g%% budget: %s",
-				name, b.Errors, b.Pages, b.Rate, b.Low, b.High, e.Budget, b.Status))
+			out = append(out, fmt.Sprintf("errors: %s %d of %d %s (%.2f%%, [%.2f, %.2f]) against a %g%% budget: %s",
+				name, b.Errors, b.Pages, units, b.Rate, b.Low, b.High, e.Budget, b.Status))
 		}
 	}
 	if l := r.Load; l != nil {
@@ -136,12 +139,82 @@ func details(r *Result) []string {
 	if r.Extended > 0 {
 		out = append(out, fmt.Sprintf("extended: %d more pages after the pages passed, while the server's health witness had a check past its margin and undecided", r.Extended))
 	}
-	out = append(out, serverLines(r)...)
+	if r.Passive == nil {
+		out = append(out, serverLines(r)...)
+	} else if m := r.Mirror; m != nil {
+		out = append(out, "mirror: "+m.Reason)
+	}
 	out = append(out, traceLines(r)...)
 	if c.MorePages > 0 {
-		out = append(out, fmt.Sprintf("about %d more pages would likely decide", c.MorePages))
+		out = append(out, fmt.Sprintf("about %d more %s would likely decide", c.MorePages, units))
 	}
 	return out
+}
+
+// witness names the table's evidence column: the client's pages, or in a
+// passive gate Istio's requests.
+func witness(r *Result) string {
+	if r.Passive != nil {
+		return "requests"
+	}
+	return "client"
+}
+
+// unitName is what the decision counted: page or request.
+func unitName(d decide.Decision) string {
+	if d.Unit == "" {
+		return "page"
+	}
+	return d.Unit
+}
+
+// passiveLines say what a passive gate read: whose counts, from when, how
+// often, the queries, the rates and what departs from the model.
+func passiveLines(p *Passive) []string {
+	if p == nil {
+		return nil
+	}
+	out := []string{
+		fmt.Sprintf("evidence: live traffic, no request sent: istio_requests_total as reporter=%q counts it via %s, from %s (%s)",
+			p.Reporter, p.Source, p.From.UTC().Format(time.RFC3339), p.FromWhy),
+		fmt.Sprintf("looks: %d, one every %s; %d scrapes of %d targets; query: %s", p.Polls, p.Poll, p.Scrapes, p.Targets, p.Query),
+		"per version, as the walkthrough asks: " + p.PerVersion,
+	}
+	if !p.RouteChanged.IsZero() {
+		out = append(out, "route last changed: "+p.RouteChanged.UTC().Format(time.RFC3339))
+	}
+	if len(p.PerSecond) > 0 {
+		out = append(out, "requests/s since then: "+perVersion(p.PerSecond, "%.2f"))
+	}
+	if len(p.Destination) > 0 {
+		out = append(out, "destination sidecars counted: "+perVersion(p.Destination, "%.0f"))
+	}
+	for _, rs := range p.Responses {
+		if rs.Code != "200" {
+			out = append(out, fmt.Sprintf("responses: %s answered %.0f requests with %s (flags %s)", rs.Version, rs.Count, rs.Code, rs.Flags))
+		}
+	}
+	for _, n := range p.Notes {
+		out = append(out, "note: "+n)
+	}
+	if p.Error != "" {
+		out = append(out, "prometheus: stopped answering: "+p.Error)
+	}
+	return out
+}
+
+// perVersion prints "v1 0.49, v3 0.47", versions in order.
+func perVersion(m map[string]float64, format string) string {
+	vs := make([]string, 0, len(m))
+	for v := range m {
+		vs = append(vs, v)
+	}
+	sort.Strings(vs)
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = v + " " + fmt.Sprintf(format, m[v])
+	}
+	return strings.Join(parts, ", ")
 }
 
 func serverLines(r *Result) []string {
@@ -215,7 +288,7 @@ func writeMarkdown(w io.Writer, r *Result) error {
 	c := r.Client
 	fmt.Fprintf(w, "### canary verify: %s\n\n", r.Verdict)
 	fmt.Fprintf(w, "Expect `%s` ±%g points at %g%% confidence. %s\n\n", c.Expect, c.Tolerance, 100*c.Confidence, r.Reason)
-	fmt.Fprintln(w, "| version | expected | client | interval | server | status |")
+	fmt.Fprintf(w, "| version | expected | %s | interval | server | status |\n", witness(r))
 	fmt.Fprintln(w, "|---|---|---|---|---|---|")
 	for _, rw := range rows(r) {
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", rw.version, rw.expected, rw.client, rw.interval, rw.server, rw.status)
@@ -285,7 +358,7 @@ func writeJUnit(w io.Writer, r *Result) error {
 	}
 	for _, v := range r.Client.Versions {
 		add("share of "+v.Version, statusVerdict(v.Status, r.Client.Verdict),
-			strings.TrimSuffix(fmt.Sprintf("%.1f%% [%.1f, %.1f] of %d pages, expected %g%% ± %g; %s", v.Share, v.Low, v.High, r.Client.N, v.Expected, r.Client.Tolerance, passTests(v)), "; "))
+			strings.TrimSuffix(fmt.Sprintf("%.1f%% [%.1f, %.1f] of %d %ss, expected %g%% ± %g; %s", v.Share, v.Low, v.High, r.Client.N, unitName(r.Client), v.Expected, r.Client.Tolerance, passTests(v, unitName(r.Client))), "; "))
 	}
 	add("error budget", statusVerdict(r.Client.Errors.Status, decide.Pass), fmt.Sprintf("budget %g%%", r.Client.Errors.Budget))
 	healthCases(r.Client.Health, "health", add)
@@ -314,12 +387,12 @@ func writeJUnit(w io.Writer, r *Result) error {
 // passTests says where a version's one-sided PASS tests stand: "above
 // 45% shown at page 412 (ratio 21.43 ≥ 20), below 55% not shown (ratio 3.172
 // < 20)".
-func passTests(v decide.VersionResult) string {
+func passTests(v decide.VersionResult, unit string) string {
 	parts := make([]string, 0, len(v.Tests))
 	for _, t := range v.Tests {
 		edge := strconv.FormatFloat(t.Edge, 'f', -1, 64)
 		if t.ShownAt > 0 {
-			parts = append(parts, fmt.Sprintf("%s %s%% shown at page %d (ratio %s ≥ %s)", t.Side, edge, t.ShownAt, ratio(t.Ratio), ratio(t.Threshold)))
+			parts = append(parts, fmt.Sprintf("%s %s%% shown at %s %d (ratio %s ≥ %s)", t.Side, edge, unit, t.ShownAt, ratio(t.Ratio), ratio(t.Threshold)))
 		} else {
 			parts = append(parts, fmt.Sprintf("%s %s%% not shown (ratio %s < %s)", t.Side, edge, ratio(t.Ratio), ratio(t.Threshold)))
 		}

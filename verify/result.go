@@ -9,10 +9,13 @@ import (
 
 // Result is a gate's verdict with everything behind it.
 type Result struct {
-	Verdict decide.Verdict  `json:"verdict"`
-	Reason  string          `json:"reason"`
-	Target  string          `json:"target"`
+	Verdict decide.Verdict `json:"verdict"`
+	Reason  string         `json:"reason"`
+	Target  string         `json:"target"`
+	// Client is the decision on the pages; in a passive gate, on Istio's
+	// counts (Passive says whose and which).
 	Client  decide.Decision `json:"client"`
+	Passive *Passive        `json:"passive,omitempty"`
 	Server  *Server         `json:"server,omitempty"`
 	Mirror  *MirrorResult   `json:"mirror,omitempty"`
 	Settle  SettleInfo      `json:"settle"`

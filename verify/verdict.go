@@ -72,23 +72,32 @@ func (g *gate) mirror(s *Server) *MirrorResult {
 			r.Primary += rs.Count
 		}
 	}
+	if r.Pages > 0 {
+		r.Reason = fmt.Sprintf("%d pages came from %s: mirrored answers must never reach clients", r.Pages, m.Version)
+		return r
+	}
+	r.judge(g.o.Criteria.Tolerance, "no primary requests in the window", ", and served no page")
+	return r
+}
+
+// judge compares the mirrored requests with the primary's: within
+// tolerance points of the expected percent. none is the reason when there
+// are no primary requests; okNote ends a passing reason.
+func (r *MirrorResult) judge(tolerance float64, none, okNote string) {
 	if r.Primary > 0 {
 		r.Observed = 100 * r.Mirrored / r.Primary
 	}
 	switch {
-	case r.Pages > 0:
-		r.Reason = fmt.Sprintf("%d pages came from %s: mirrored answers must never reach clients", r.Pages, m.Version)
 	case r.Primary == 0:
-		r.Reason = "no primary requests in the window"
-	case math.Abs(r.Observed-r.Expected) > g.o.Criteria.Tolerance:
+		r.Reason = none
+	case math.Abs(r.Observed-r.Expected) > tolerance:
 		r.Reason = fmt.Sprintf("%s received %.0f mirrored requests, %.1f%% of the primary's %.0f; expected %g%% ± %g",
-			m.Version, r.Mirrored, r.Observed, r.Primary, r.Expected, g.o.Criteria.Tolerance)
+			r.Version, r.Mirrored, r.Observed, r.Primary, r.Expected, tolerance)
 	default:
 		r.OK = true
-		r.Reason = fmt.Sprintf("%s received %.0f mirrored requests, %.1f%% of the primary's %.0f (expected %g%%), and served no page",
-			m.Version, r.Mirrored, r.Observed, r.Primary, r.Expected)
+		r.Reason = fmt.Sprintf("%s received %.0f mirrored requests, %.1f%% of the primary's %.0f (expected %g%%)%s",
+			r.Version, r.Mirrored, r.Observed, r.Primary, r.Expected, okNote)
 	}
-	return r
 }
 
 // overall combines the checks: any FAIL fails the gate; a client verdict

@@ -212,7 +212,7 @@ func mustParse(t testing.TB, expect string) decide.Expectation {
 
 func TestWriteGolden(t *testing.T) {
 	t.Parallel()
-	cases := map[string]*Result{"fail": goldenResult(), "pass": passResult(t), "slow": slowResult(t)}
+	cases := map[string]*Result{"fail": goldenResult(), "pass": passResult(t), "slow": slowResult(t), "passive": passiveResult(t)}
 	for _, format := range Formats {
 		for name, r := range cases {
 			t.Run(name+"/"+format, func(t *testing.T) {
@@ -273,7 +273,7 @@ func TestPassTests(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			if got := passTests(tc.v); got != tc.want {
+			if got := passTests(tc.v, "page"); got != tc.want {
 				t.Errorf("passTests() = %q; want %q", got, tc.want)
 			}
 		})

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/canary-gate/canary/cluster"
 	"github.com/urfave/cli/v3"
@@ -26,8 +27,39 @@ func clusterFlags() []cli.Flag {
 // clusterFound is what verify took from the cluster.
 type clusterFound struct {
 	cl        *cluster.Cluster
-	transport http.RoundTripper // for a Prometheus behind the API server's proxy
-	jaeger    http.RoundTripper // for a Jaeger behind it
+	transport http.RoundTripper    // for a Prometheus behind the API server's proxy
+	jaeger    http.RoundTripper    // for a Jaeger behind it
+	live      *cluster.Expectation // the live route, when it was read
+}
+
+// route reads, for a passive gate, the live route of --host even when
+// --expect names the split: a route that matches on the request makes the
+// traffic's split depend on who sends it, so the counts of all of it are
+// no sample of the weights, and the route's last change is when evidence
+// may begin.
+func (f *clusterFound) route(ctx context.Context, c *cli.Command) error {
+	e := f.live
+	if e == nil {
+		got, err := f.cl.Expect(ctx, c.String("host"), c.String("namespace"), "")
+		if err != nil {
+			return usageError(fmt.Errorf("--passive: the live route of --host %s: %w", c.String("host"), err))
+		}
+		e = &got
+	}
+	f.live = e
+	if !e.Changed.IsZero() {
+		fmt.Fprintf(c.ErrWriter, "cluster %s: %s last changed at %s: no request before it is evidence\n", f.cl.Where, e.Route, e.Changed.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// routeChanged is when the live route was last written; zero when it was
+// not read.
+func (f *clusterFound) routeChanged() time.Time {
+	if f == nil || f.live == nil {
+		return time.Time{}
+	}
+	return f.live.Changed
 }
 
 // preflightFlag turns verify's preflight off.
@@ -55,6 +87,11 @@ func (f *clusterFound) jaegerTransport() http.RoundTripper {
 // names everything behaves the same on any machine.
 func usesCluster(c *cli.Command) bool {
 	from := c.String("expect-from")
+	if c.Bool("passive") {
+		// No target to find; Prometheus and the expectation may be.
+		return c.IsSet("kubeconfig") || c.String("prometheus") == "" || from == "cluster" || strings.HasPrefix(from, "vs/") ||
+			(from == "" && c.String("expect") == "")
+	}
 	return c.IsSet("kubeconfig") || c.String("target") == "" || from == "cluster" || strings.HasPrefix(from, "vs/")
 }
 
@@ -72,7 +109,8 @@ func discover(ctx context.Context, c *cli.Command) (*clusterFound, error) {
 		fmt.Fprintf(c.ErrWriter, "cluster %s: %s %s: %s\n", cl.Where, what, f.URL, f.Why)
 	}
 	found := &clusterFound{cl: cl}
-	if c.String("target") == "" {
+	passive := c.Bool("passive")
+	if c.String("target") == "" && !passive {
 		ns, name, err := nsName(c, "ingress")
 		if err != nil {
 			return nil, err
@@ -97,7 +135,7 @@ func discover(ctx context.Context, c *cli.Command) (*clusterFound, error) {
 		_ = c.Set("prometheus", p.URL)
 		found.transport = p.Transport
 	}
-	if c.String("jaeger") == "" {
+	if c.String("jaeger") == "" && !passive {
 		// Tracing is optional in a mesh: without a Jaeger the gate runs
 		// without links to traces and says so.
 		j, err := cl.Jaeger(ctx, cluster.DefaultJaeger)
@@ -114,6 +152,11 @@ func discover(ctx context.Context, c *cli.Command) (*clusterFound, error) {
 	}
 	if err := found.expectation(ctx, c); err != nil {
 		return nil, err
+	}
+	if passive {
+		if err := found.route(ctx, c); err != nil {
+			return nil, err
+		}
 	}
 	if err := found.reporter(ctx, c); err != nil {
 		return nil, err
@@ -171,6 +214,7 @@ func (f *clusterFound) expectation(ctx context.Context, c *cli.Command) error {
 	if err != nil {
 		return usageError(fmt.Errorf("--expect-from %s: %w", cmp.Or(from, "cluster"), err))
 	}
+	f.live = &e
 	fmt.Fprintf(c.ErrWriter, "cluster %s: expect %s: %s\n", f.cl.Where, e.Expect, e.Why)
 	_ = c.Set("expect-from", "")
 	_ = c.Set("expect", e.Expect)

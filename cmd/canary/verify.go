@@ -42,13 +42,16 @@ func verifyFlags() []cli.Flag {
 		&cli.StringFlag{Name: "host", Value: "reviews", Usage: "service whose split is checked (VirtualService host, destination_service_name)"},
 		&cli.StringFlag{Name: "namespace", Value: "default", Usage: "the service's namespace (destination_service_namespace)"},
 		&cli.StringSliceFlag{Name: "backend", Usage: "also count the server-side requests Istio reports under Service `NAME`, a route's backend for --host (an HTTPRoute's reviews-v1); default: read from the cluster's routes or --expect-from"},
-		&cli.StringFlag{Name: "reporter", Usage: "whose istio_requests_total the server check counts: `destination` (sidecars) or waypoint (ambient mode); default: waypoint when the cluster runs --host in ambient mode, else destination"},
+		&cli.StringFlag{Name: "reporter", Usage: "whose istio_requests_total the server check counts: `destination` (sidecars) or waypoint (ambient mode); default: waypoint when the cluster runs --host in ambient mode, else destination (with --passive: source, the callers' sidecars)"},
 		&cli.Float64Flag{Name: "tolerance", Value: decide.DefaultTolerance, Usage: "allowed distance from each expected share, in percentage `POINTS`"},
 		&cli.Float64Flag{Name: "confidence", Value: decide.DefaultConfidence, Usage: "confidence of the verdict (bounds both false PASS and false FAIL)"},
 		&cli.IntFlag{Name: "max-requests", Value: decide.DefaultMaxRequests, Usage: "pages after which an undecided gate is INCONCLUSIVE"},
 		&cli.DurationFlag{Name: "timeout", Value: 10 * time.Minute, Usage: "overall time limit; an undecided gate is then INCONCLUSIVE"},
 		&cli.Float64Flag{Name: "max-error-rate", Value: 100 * decide.DefaultMaxErrorRate, Usage: "error budget: percent of pages per version that may be not ok"},
 	}, healthFlags(), []cli.Flag{
+		&cli.BoolFlag{Name: "passive", Usage: "send no request: judge the live traffic from Istio's counts in Prometheus, re-read at every scrape (see README)"},
+		&cli.StringFlag{Name: "since", Usage: "with --passive: count requests from `DURATION` ago or from TIME (RFC 3339) instead of the gate's start"},
+		&cli.DurationFlag{Name: "poll", Usage: "with --passive: look every `D` (default: Prometheus' scrape interval)"},
 		&cli.StringFlag{Name: "settle", Value: "auto", Usage: "auto: leave out pages until the new weights are in force (see README); 0: off"},
 		&cli.DurationFlag{Name: "settle-timeout", Value: 60 * time.Second, Usage: "longest settling time"},
 		&cli.DurationFlag{Name: "settle-min", Usage: "leave out the pages of the first `D` whatever they show (for changes without strays: 90/10 to 50/50, adding a mirror)"},
@@ -136,7 +139,12 @@ func verifyAction(ctx context.Context, c *cli.Command) error {
 			return err
 		}
 	}
-	res, err := verify.Run(ctx, o)
+	run := verify.Run
+	if o.Passive {
+		run = verify.RunPassive
+		o.RouteChanged = found.routeChanged()
+	}
+	res, err := run(ctx, o)
 	if err != nil {
 		if errors.Is(err, decide.ErrInvalid) {
 			return usageError(err)
@@ -196,6 +204,9 @@ func verifyOptions(c *cli.Command, promTransport, jaegerTransport http.RoundTrip
 		return o, noop, err
 	}
 	o.Criteria = crit
+	if c.Bool("passive") {
+		return passiveOptions(c, o, promTransport)
+	}
 	ao, closeResults, err := attackOptions(c)
 	if err != nil {
 		return o, noop, err
@@ -337,4 +348,56 @@ func traceOptions(c *cli.Command, o *verify.Options, transport http.RoundTripper
 	}
 	o.Traces = t
 	return nil
+}
+
+// passiveOptions reads a passive gate's flags: no load, so none of the
+// attack's; Prometheus and the window's start.
+func passiveOptions(c *cli.Command, o verify.Options, promTransport http.RoundTripper) (verify.Options, func() error, error) {
+	noop := func() error { return nil }
+	for _, f := range []string{"target", "rate", "login", "results", "scrape", "jaeger", "trace-check"} {
+		if c.IsSet(f) {
+			return o, noop, usageError(fmt.Errorf("--%s: a passive gate sends no request and reads only Prometheus; drop --%s or --passive", f, f))
+		}
+	}
+	o.Passive = true
+	o.Timeout, o.Service, o.Namespace = c.Duration("timeout"), c.String("host"), c.String("namespace")
+	o.Backends, o.Reporter, o.Poll = c.StringSlice("backend"), c.String("reporter"), c.Duration("poll")
+	if since := c.String("since"); since != "" {
+		t, err := parseSince(since, time.Now())
+		if err != nil {
+			return o, noop, usageError(err)
+		}
+		o.Since, o.SinceWhy = t, "--since "+since
+	}
+	if m := c.String("mirror"); m != "" {
+		if err := settleOptions(c, &o); err != nil {
+			return o, noop, err
+		}
+		o.Settle = false
+	}
+	if err := serverOptions(c, &o, promTransport); err != nil {
+		return o, noop, err
+	}
+	if err := o.Validate(); err != nil {
+		return o, noop, usageError(err)
+	}
+	return o, noop, nil
+}
+
+// parseSince reads --since: a duration before now, or an RFC 3339 time.
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if d, err := time.ParseDuration(s); err == nil {
+		if d <= 0 {
+			return time.Time{}, fmt.Errorf("--since %q: want a positive duration such as 2m, or a time such as 2026-12-07T10:00:00Z", s)
+		}
+		return now.Add(-d), nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--since %q: want a duration such as 2m, or an RFC 3339 time such as 2026-12-07T10:00:00Z", s)
+	}
+	if t.After(now) {
+		return time.Time{}, fmt.Errorf("--since %q: want a time in the past", s)
+	}
+	return t, nil
 }
