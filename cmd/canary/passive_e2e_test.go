@@ -176,3 +176,37 @@ func TestLabPassive(t *testing.T) {
 	}
 }
 
+
+// TestServePassive: Flagger and Argo Rollouts gate on the real traffic with
+// no load at all: canary serve runs passive gates on the local mesh's
+// traffic (from another process) as Istio counts it in a real Prometheus.
+func TestServePassive(t *testing.T) {
+	t.Parallel()
+	seed := sharedtest.Dir(t, "seed-manifests")
+	promtest.Binary(t)
+	mp := startMesh(t, "--propagation-delay", "0")
+	prom := promtest.Start(t, mp.ctl(t, "prometheus-config", "--scrape-interval", "1s"))
+	mp.ctl(t, "apply", "-f", filepath.Join(seed, "virtual-service-reviews-50-50.yaml"))
+	users(t, mp.url("/productpage"))
+	srv := startServe(t)
+	gate := func(expect string) map[string]string {
+		return map[string]string{"passive": "true", "expect": expect, "prometheus": prom.URL, "timeout": "60s"}
+	}
+	code, body := postJSON(t, srv+"/flagger/confirm-traffic-increase", "", map[string]any{
+		"name": "reviews", "namespace": "default", "phase": "Progressing", "metadata": gate("v1=50,v3=50")})
+	if code != 200 || !strings.HasPrefix(body, "PASS") || !strings.Contains(body, "requests") {
+		t.Errorf("Flagger confirm-traffic-increase, passive, right split: %d %.300q; want 200 PASS counting requests", code, body)
+	}
+	code, body = postJSON(t, srv+"/v1/verdict", "", gate("v1=80,v3=20"))
+	var ans struct {
+		Verdict string `json:"verdict"`
+		Report  struct {
+			Passive struct {
+				Reporter string `json:"reporter"`
+			} `json:"passive"`
+		} `json:"report"`
+	}
+	if err := json.Unmarshal([]byte(body), &ans); err != nil || code != 200 || ans.Verdict != "FAIL" || ans.Report.Passive.Reporter != "source" {
+		t.Errorf("Argo web metric, passive, wrong split: %d %.300s (%v); want FAIL from the callers' counts", code, body, err)
+	}
+}

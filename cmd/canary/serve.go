@@ -36,6 +36,7 @@ var gateSettings = []string{
 	"require-prometheus", "rate", "workers", "max-workers", "request-timeout", "header", "login", "host-header",
 	"sni", "http2", "insecure", "ingress", "prometheus-service", "preflight", "jaeger", "trace-check", "trace-wait", "trace-sample",
 	"backend", "reporter", "health", "baseline", "error-margin", "latency-margin", "latency-quantiles",
+	"passive", "since", "poll",
 }
 
 func serveCommand() *cli.Command {
