@@ -68,8 +68,8 @@ func renderHTML(w io.Writer, v *view) error {
 	for _, r := range v.rows(v.total) {
 		p.Versions = append(p.Versions, htmlVersion{Name: versionName(r.Version), Requests: itoa(r.Requests),
 			Share: fmtShare(r.Share, boolInt(r.Version != "")), Expected: fmtExpected(r),
-			Errors: fmtShare(r.Errors, r.Requests), P50: textfmt.Latency(r.P50), P90: textfmt.Latency(r.P90),
-			P99: textfmt.Latency(r.P99), Server: fmtShare(r.Server, boolInt(r.HasServer))})
+			Errors: fmtShare(r.Errors, r.Requests), P50: latencyCell(r.P50), P90: latencyCell(r.P90),
+			P99: latencyCell(r.P99), Server: fmtShare(r.Server, boolInt(r.HasServer))})
 	}
 	for _, a := range v.alarms {
 		p.Alarms = append(p.Alarms, htmlAlarm{v.clock(a.Start), string(a.Kind), versionName(a.Version), a.Message})
@@ -95,7 +95,7 @@ func (v *view) htmlWindows() (cols []string, note string, rows []htmlWindow) {
 			Errors: fmtShare(g.ErrorRate(), g.Total()), Alarms: alarmSummary(v.alarmsIn(g))}
 		for _, c := range cols {
 			r.Shares = append(r.Shares, fmtShare(textfmt.Percent(g.Count(c), named), named))
-			r.P99s = append(r.P99s, textfmt.Latency(g.Quantile(c, 0.99)))
+			r.P99s = append(r.P99s, latencyCell(g.Quantile(c, 0.99)))
 		}
 		rows = append(rows, r)
 	}

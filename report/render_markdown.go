@@ -30,7 +30,7 @@ func renderMarkdown(w io.Writer, v *view) error {
 	for _, r := range v.rows(v.total) {
 		ew.printf("| %s | %d | %s | %s | %s | %s | %s | %s |", mdEscape(versionName(r.Version)), r.Requests,
 			fmtShare(r.Share, boolInt(r.Version != "")), fmtExpected(r), fmtShare(r.Errors, r.Requests),
-			textfmt.Latency(r.P50), textfmt.Latency(r.P90), textfmt.Latency(r.P99))
+			latencyCell(r.P50), latencyCell(r.P90), latencyCell(r.P99))
 		if v.server {
 			ew.printf(" %s |", fmtShare(r.Server, boolInt(r.HasServer)))
 		}
@@ -80,7 +80,7 @@ func (v *view) markdownWindows(ew *errWriter) {
 		}
 		ew.printf(" %s |", fmtShare(g.ErrorRate(), g.Total()))
 		for _, c := range cols {
-			ew.printf(" %s |", textfmt.Latency(g.Quantile(c, 0.99)))
+			ew.printf(" %s |", latencyCell(g.Quantile(c, 0.99)))
 		}
 		ew.printf(" %s |\n", mdEscape(alarmSummary(v.alarmsIn(g))))
 	}

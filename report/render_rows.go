@@ -122,3 +122,12 @@ func versionName(v string) string {
 
 // maxRows bounds the window tables of the text, markdown and html formats.
 const maxRows = 60
+
+// latencyCell prints a latency quantile for a table; "-" when the window
+// has no latencies (a passive soak's windows are Istio's counts).
+func latencyCell(d time.Duration) string {
+	if d == 0 {
+		return "-"
+	}
+	return textfmt.Latency(d)
+}

@@ -87,7 +87,7 @@ func (v *view) textTotals(w io.Writer) {
 	for _, r := range rows {
 		fmt.Fprintf(tw, "%-*s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t", width, versionName(r.Version), r.Requests,
 			fmtShare(r.Share, boolInt(r.Version != "")), fmtExpected(r),
-			fmtShare(r.Errors, r.Requests), textfmt.Latency(r.P50), textfmt.Latency(r.P90), textfmt.Latency(r.P99))
+			fmtShare(r.Errors, r.Requests), latencyCell(r.P50), latencyCell(r.P90), latencyCell(r.P99))
 		if v.server {
 			fmt.Fprintf(tw, "%s\t", fmtShare(r.Server, boolInt(r.HasServer)))
 		}
@@ -116,7 +116,7 @@ func (v *view) textWindows(w io.Writer) {
 		}
 		fmt.Fprintf(tw, "%s\t", fmtShare(g.ErrorRate(), g.Total()))
 		for _, c := range cols {
-			fmt.Fprintf(tw, "%s\t", textfmt.Latency(g.Quantile(c, 0.99)))
+			fmt.Fprintf(tw, "%s\t", latencyCell(g.Quantile(c, 0.99)))
 		}
 		if a := alarmSummary(v.alarmsIn(g)); a != "" {
 			fmt.Fprintf(tw, "  %s", a)

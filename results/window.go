@@ -43,6 +43,19 @@ func newWindow(start, end time.Time) *Window {
 	}
 }
 
+// CountWindow is a window of requests known only by their counts, as a
+// server reports them (a passive soak's Istio counts): no latencies.
+func CountWindow(start, end time.Time) *Window { return newWindow(start, end) }
+
+// AddCount counts n requests from version with one outcome and status.
+func (w *Window) AddCount(version string, outcome classify.Outcome, status, n int) {
+	if n <= 0 {
+		return
+	}
+	w.Counts[Key{version, outcome}] += n
+	w.Status[status] += n
+}
+
 // add counts one record; it never allocates once the record's version has
 // been seen in the window.
 func (w *Window) add(r *Record) {

@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -442,3 +444,64 @@ func passiveVerdict(o *Options, r *Result, more int) (decide.Verdict, string) {
 
 // errNoPrometheus is the passive gate's one requirement.
 var errNoPrometheus = errors.New("--passive: needs --prometheus URL (or a cluster to find it in): its evidence is Istio's counts")
+
+// Watch follows the live traffic's requests for a passive soak: Next
+// returns the requests each version answered, by response code, since the
+// last call, as reporter counts them (one query per call, aligned per
+// scrape target as a passive gate's are).
+type Watch struct {
+	follow   *prom.Follow
+	reporter string
+	prev     map[[2]string]float64
+}
+
+// Response is a number of requests one version answered with one code.
+type Response struct {
+	Version string // "" for requests without a version (Istio's "unknown")
+	Code    int    // 0 when the code is not a number
+	Count   int
+}
+
+// NewWatch follows q's requests from the time from; q.Reporter is the
+// reporter counted, the callers' sidecars (source) when empty.
+func NewWatch(c *prom.Client, q ServerQuery, from time.Time) *Watch {
+	o := &Options{Service: q.Service, Namespace: q.Namespace, Backends: q.Backends}
+	o.defaults()
+	return &Watch{follow: c.Follow(o.passiveSelector(), from), reporter: cmp.Or(q.Reporter, "source"), prev: map[[2]string]float64{}}
+}
+
+// Next reads the counts once and returns what is new since the last call.
+// A failed read changes nothing: the next call returns its requests too.
+func (w *Watch) Next(ctx context.Context) ([]Response, error) {
+	res, err := w.follow.Poll(ctx, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	cum := map[[2]string]float64{}
+	for _, se := range res.Series {
+		l := se.Labels
+		if l["__name__"] != "istio_requests_total" || l["reporter"] != w.reporter {
+			continue
+		}
+		v := l["destination_version"]
+		if v == "unknown" {
+			v = ""
+		}
+		cum[[2]string{v, l["response_code"]}] += se.Increase
+	}
+	var out []Response
+	for k, n := range cum {
+		if d := int(math.Round(n - w.prev[k])); d > 0 {
+			code, _ := strconv.Atoi(k[1])
+			out = append(out, Response{Version: k[0], Code: code, Count: d})
+		}
+	}
+	w.prev = cum
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Version != out[j].Version {
+			return out[i].Version < out[j].Version
+		}
+		return out[i].Code < out[j].Code
+	})
+	return out, nil
+}

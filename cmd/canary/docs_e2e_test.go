@@ -195,7 +195,7 @@ func newDocEnv(t *testing.T, seed, fixtures string) *docEnv {
 		{old: "--duration 8h", new: "--duration 8s", why: "an 8-hour soak, shortened"},
 		{old: "--window 1m", new: "--window 2s", why: "windows that fit the shortened soak"},
 		{old: "--duration 1m", new: "--duration 3s", why: "a one-minute attack, shortened"},
-		{old: "--duration 2m", new: "--duration 30s", why: "the users of a passive gate, for as long as its two gates take here"},
+		{old: "--duration 2m", new: "--duration 45s", why: "the users of the passive gates and soak, for as long as they take here"},
 		{old: "--target http://$INGRESS/productpage --mesh-admin 127.0.0.1:15000", new: "--target " + plain.url("/productpage") + " --mesh-admin " + plain.admin,
 			why: "a local mesh of its own: the lab's mesh follows the cluster and refuses admin applies"},
 		{old: "http://$(kubectl -n istio-system get svc prometheus -o jsonpath='{.spec.clusterIP}'):9090",

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -102,6 +103,23 @@ func TestVerifyPassive(t *testing.T) {
 	if res.Passive.FromWhy != "--since 30s" || res.Passive.Polls > 3 {
 		t.Errorf("passive --since 30s: want the evidence from 30 s ago deciding in a look or two, got %+v", res.Passive)
 	}
+	// Hours of watching, shortened: windows of the real traffic, then a
+	// canary answering 20% with 503 raises alarms naming it.
+	report := filepath.Join(t.TempDir(), "soak.html")
+	out, errOut, code := run(t, "", "soak", "--passive", "--expect", "v1=50,v3=50", "--prometheus", prom.URL, "--window", "2s", "--duration", "6s",
+		"--format", "html", "--output", report)
+	if code != ExitPass || !strings.Contains(out, "PASS: no alarm in 3 windows") {
+		t.Errorf("soak --passive on a healthy 50/50: exit %d:\n%s\n%s", code, out, errOut)
+	}
+	if html, err := os.ReadFile(report); err != nil || !strings.Contains(string(html), "no request sent") {
+		t.Errorf("soak --passive HTML report: %v; want it naming its source", err)
+	}
+	mp.ctl(t, "degrade", "reviews-v3", "--error-rate", "20")
+	out, errOut, code = run(t, "", "soak", "--passive", "--expect", "v1=50,v3=50", "--prometheus", prom.URL, "--window", "2s", "--duration", "4s")
+	mp.ctl(t, "degrade", "reviews-v3", "--error-rate", "0")
+	if code != ExitFail || !strings.Contains(errOut, "ALARM") || !strings.Contains(out, "errors v3") {
+		t.Errorf("soak --passive with v3 failing 20%%: exit %d, want 1 with alarms naming v3:\n%s\n%s", code, out, errOut)
+	}
 	for _, bad := range [][]string{
 		{"--expect", "v1=50,v3=50", "--prometheus", prom.URL, "--target", mp.url("/productpage")},
 		{"--expect", "v1=50,v3=50", "--prometheus", prom.URL, "--since", "yesterday"},
@@ -175,7 +193,6 @@ func TestLabPassive(t *testing.T) {
 		t.Errorf("passive gate on a header-routed VirtualService: stderr does not name the match:\n%s", errOut)
 	}
 }
-
 
 // TestServePassive: Flagger and Argo Rollouts gate on the real traffic with
 // no load at all: canary serve runs passive gates on the local mesh's

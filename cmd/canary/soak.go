@@ -30,12 +30,13 @@ func soakCommand() *cli.Command {
 		Flags: append(append(loadFlags(), windowFlags()...),
 			&cli.DurationFlag{Name: "duration", Usage: "stop after `D` (default: until Ctrl-C)"},
 			&cli.BoolFlag{Name: "fail-fast", Usage: "stop at the first alarm"},
+			&cli.BoolFlag{Name: "passive", Usage: "send no request: judge every window of the live traffic from Istio's counts in --prometheus (see README)"},
 			&cli.DurationFlag{Name: "every", Value: 10 * time.Second, Usage: "log a status line this often when not on a terminal"},
 			&cli.StringFlag{Name: "prometheus", Usage: "Prometheus `URL`: server-side requests per version for every window"},
 			&cli.StringSliceFlag{Name: "scrape", Usage: "without Prometheus: sidecar metrics `URL` read at every window boundary (repeatable)"},
 			&cli.StringFlag{Name: "host", Value: "reviews", Usage: "service whose split is checked (destination_service_name)"},
 			&cli.StringSliceFlag{Name: "backend", Usage: "also count the server-side requests Istio reports under Service `NAME`, a route's backend for --host (an HTTPRoute's reviews-v1)"},
-			&cli.StringFlag{Name: "reporter", Value: "destination", Usage: "whose istio_requests_total the server side counts: `destination` (sidecars) or waypoint (ambient mode)"},
+			&cli.StringFlag{Name: "reporter", Value: "destination", Usage: "whose istio_requests_total the server side counts: `destination` (sidecars) or waypoint (ambient mode); with --passive: source (the callers' sidecars) unless given"},
 			&cli.StringFlag{Name: "namespace", Value: "default", Usage: "the service's namespace"},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "final report: text, json, junit, markdown or html"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the final report to `FILE`"},
@@ -78,6 +79,9 @@ func soakAction(ctx context.Context, c *cli.Command) error {
 	format := c.String("format")
 	if !slices.Contains(reportFormats, format) {
 		return usageError(fmt.Errorf("--format %q: want one of %s", format, strings.Join(reportFormats, ", ")))
+	}
+	if c.Bool("passive") {
+		return soakPassive(ctx, c)
 	}
 	o, s, closeResults, err := soakOptions(c)
 	if err != nil {
