@@ -376,7 +376,7 @@ func (e *docEnv) canary(ctx context.Context, hc interp.HandlerContext, args []st
 		}()
 		return e.serve(t, hc, args)
 	}
-	if len(args) > 0 && args[0] == "verify" && !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--rate") }) {
+	if len(args) > 0 && args[0] == "verify" && !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--rate") || a == "--passive" }) {
 		// The default 20/s takes about a minute per gate; the verdict is the same.
 		args = append(args, "--rate", "200/s")
 	}
