@@ -3,6 +3,7 @@ package attack
 import (
 	"context"
 	"fmt"
+	"github.com/canary-gate/canary/internal/redact"
 	"io"
 	"net/http"
 	"net/url"
@@ -42,6 +43,7 @@ func (w *worker) login(id, tp string) (classify.Result, int, bool) {
 	resp.Body.Close()
 	for _, c := range resp.Cookies() {
 		if c.Name == "session" && c.Value != "" {
+			redact.Add(c.Value) // a session is a credential: never printed
 			w.cookie = "session=" + c.Value
 			w.req.Load().cancel()
 			w.req.Store(w.newReqState())

@@ -16,6 +16,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/canary-gate/canary/internal/redact"
 	"math"
 	"net/http"
 	"net/url"
@@ -117,6 +118,11 @@ func (o *Options) Validate() error {
 // validate is Validate that also returns what it parsed and built: the
 // target and the TLS configuration for it.
 func (o *Options) validate() (*url.URL, *tls.Config, error) {
+	for name, values := range o.Headers {
+		if sensitiveHeader(name) {
+			redact.Add(values...)
+		}
+	}
 	u, err := parseTarget(o.Target)
 	if err != nil {
 		return nil, nil, err
@@ -221,4 +227,17 @@ func ParseRate(s string) (float64, error) {
 		return 0, fmt.Errorf("rate %q: want a positive duration after '/', such as 1s or 1m", s)
 	}
 	return n / d.Seconds(), nil
+}
+
+// sensitiveHeader reports whether a header's values are credentials that
+// must never be printed: Authorization, cookies, and any header whose name
+// says token, key, secret, session or password.
+func sensitiveHeader(name string) bool {
+	n := strings.ToLower(name)
+	for _, w := range []string{"authorization", "cookie", "token", "key", "secret", "session", "password"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
 }

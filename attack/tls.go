@@ -5,8 +5,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/canary-gate/canary/internal/files"
 	"net/url"
-	"os"
 	"strings"
 )
 
@@ -24,7 +24,7 @@ func (o *Options) tlsConfig(u *url.URL) (*tls.Config, error) {
 		cfg.NextProtos = []string{"h2"}
 	}
 	if o.CAFile != "" {
-		pem, err := os.ReadFile(o.CAFile)
+		pem, err := files.Read(o.CAFile, files.MaxSecret)
 		if err != nil {
 			return nil, fmt.Errorf("ca-file: %w", err)
 		}
@@ -91,11 +91,11 @@ func (o *Options) serverName() string {
 // loadKeyPair reads the client certificate and key, naming the file at
 // fault.
 func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
-	certPEM, err := os.ReadFile(certFile)
+	certPEM, err := files.Read(certFile, files.MaxSecret)
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("cert: %w", err)
 	}
-	keyPEM, err := os.ReadFile(keyFile)
+	keyPEM, err := files.Read(keyFile, files.MaxSecret)
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("key: %w", err)
 	}

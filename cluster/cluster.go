@@ -11,6 +11,7 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"github.com/canary-gate/canary/internal/redact"
 
 	istioclient "istio.io/client-go/pkg/clientset/versioned"
 	"k8s.io/client-go/kubernetes"
@@ -64,6 +65,7 @@ func Load(kubeconfig, context string) (*Cluster, error) {
 
 // New connects with a client configuration.
 func New(cfg *rest.Config, where string) (*Cluster, error) {
+	redact.Add(cfg.BearerToken, cfg.Password) // the kubeconfig's credentials are never printed
 	kube, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig: %w", err)

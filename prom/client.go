@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/canary-gate/canary/internal/files"
+	"github.com/canary-gate/canary/internal/redact"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -104,9 +105,19 @@ func New(o Options) (*Client, error) {
 func httpConfig(o Options) (config.HTTPClientConfig, error) {
 	hc := config.DefaultHTTPClientConfig
 	hc.BearerTokenFile = o.BearerTokenFile
+	if o.BearerTokenFile != "" {
+		// The client reads the file at every request; read it once here
+		// too, bounded, so that a bad file is an error at the start and its
+		// token is never printed, not even echoed in a server's error.
+		data, err := files.Read(o.BearerTokenFile, files.MaxSecret)
+		if err != nil {
+			return hc, fmt.Errorf("--prom-bearer-token-file: %w", err)
+		}
+		redact.Add(string(data))
+	}
 	hc.TLSConfig = config.TLSConfig{CAFile: o.CAFile, InsecureSkipVerify: o.Insecure}
 	if o.BasicAuthFile != "" {
-		data, err := os.ReadFile(o.BasicAuthFile)
+		data, err := files.Read(o.BasicAuthFile, files.MaxSecret)
 		if err != nil {
 			return hc, fmt.Errorf("--prom-basic-auth-file: %w", err)
 		}
@@ -114,11 +125,13 @@ func httpConfig(o Options) (config.HTTPClientConfig, error) {
 		if !ok || user == "" {
 			return hc, fmt.Errorf("--prom-basic-auth-file %s: want one line user:password", o.BasicAuthFile)
 		}
+		redact.Add(pass, user+":"+pass)
 		hc.BasicAuth = &config.BasicAuth{Username: user, Password: config.Secret(pass)}
 	}
 	if len(o.Headers) > 0 {
 		hc.HTTPHeaders = &config.Headers{Headers: map[string]config.Header{}}
 		for k, v := range o.Headers {
+			redact.Add(v)
 			// Secrets, not Values: header values are often tokens.
 			hc.HTTPHeaders.Headers[k] = config.Header{Secrets: []config.Secret{config.Secret(v)}}
 		}

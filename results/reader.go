@@ -27,16 +27,19 @@ func (e *LineError) Unwrap() error { return e.Err }
 
 // Scanner streams records from a results file without loading it.
 //
-// A process killed mid-write leaves a torn last line. The Scanner does not
-// fail on it: it stops and reports it through Warning. A bad line anywhere
-// else is an error.
+// A line it cannot read (torn by a process killed mid-write, interleaved by
+// two writers without O_APPEND, or not a record at all) is skipped and
+// counted, never fatal: a report of what could be read, saying what was
+// not, is worth more than none. Skipped and Warning say how many and where;
+// a caller fails only when nothing was readable.
 type Scanner struct {
 	br      *bufio.Reader
 	name    string
 	line    int
 	rec     Record
 	err     error
-	warning error
+	skipped int
+	first   *LineError // the first skipped line
 	done    bool
 }
 
@@ -47,7 +50,7 @@ func NewScanner(r io.Reader, name string) *Scanner {
 }
 
 // Scan advances to the next record, which Record then returns. It returns
-// false at the end of the input or on the first error.
+// false at the end of the input or on a read error.
 func (s *Scanner) Scan() bool {
 	for !s.done {
 		raw, terminated, err := s.readLine()
@@ -60,6 +63,10 @@ func (s *Scanner) Scan() bool {
 			return false
 		}
 		s.line++
+		if len(raw) > MaxLineBytes {
+			s.skip(fmt.Errorf("line longer than %d bytes; expected one record per line", MaxLineBytes))
+			continue
+		}
 		if len(bytes.TrimSpace(raw)) == 0 {
 			continue
 		}
@@ -69,25 +76,39 @@ func (s *Scanner) Scan() bool {
 			s.rec = rec
 			return true
 		case !terminated:
-			s.warning = &LineError{File: s.name, Line: s.line, Err: fmt.Errorf("torn last line ignored: %w", err)}
+			s.skip(fmt.Errorf("torn last line: %w", err))
 		default:
-			s.err = &LineError{File: s.name, Line: s.line, Err: err}
+			s.skip(err)
 		}
-		s.done = true
 	}
 	return false
 }
 
+// skip counts the current line as unreadable.
+func (s *Scanner) skip(err error) {
+	s.skipped++
+	if s.first == nil {
+		s.first = &LineError{File: s.name, Line: s.line, Err: err}
+	}
+}
+
 // readLine returns the next line without its newline and whether it had one.
-// It returns a nil line at the end of the input.
+// It returns a nil line at the end of the input. A line longer than
+// MaxLineBytes is read to its end and returned as a marker longer than
+// MaxLineBytes, its bytes dropped.
 func (s *Scanner) readLine() (line []byte, terminated bool, err error) {
 	raw, err := s.br.ReadSlice('\n')
 	switch {
 	case err == nil:
 		return raw[:len(raw)-1], true, nil
 	case errors.Is(err, bufio.ErrBufferFull):
-		return nil, false, &LineError{File: s.name, Line: s.line + 1,
-			Err: fmt.Errorf("line longer than %d bytes; expected one record per line", MaxLineBytes)}
+		for errors.Is(err, bufio.ErrBufferFull) {
+			_, err = s.br.ReadSlice('\n')
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, false, fmt.Errorf("read %s: %w", s.name, err)
+		}
+		return tooLong, err == nil, nil
 	case errors.Is(err, io.EOF):
 		if len(raw) == 0 {
 			return nil, false, nil
@@ -97,14 +118,44 @@ func (s *Scanner) readLine() (line []byte, terminated bool, err error) {
 	return nil, false, fmt.Errorf("read %s: %w", s.name, err)
 }
 
+// tooLong marks a line over MaxLineBytes.
+var tooLong = make([]byte, MaxLineBytes+1)
+
 // Record returns the record read by the last successful Scan.
 func (s *Scanner) Record() Record { return s.rec }
 
 // Line returns the number of the line last read, counting from 1.
 func (s *Scanner) Line() int { return s.line }
 
-// Err returns the first error met, if any; a torn last line is not one.
+// Err returns the read error that stopped the Scanner, if any; unreadable
+// lines are not errors (see Skipped).
 func (s *Scanner) Err() error { return s.err }
 
-// Warning returns a *LineError for a torn last line, or nil.
-func (s *Scanner) Warning() error { return s.warning }
+// Skipped is how many unreadable lines were skipped so far.
+func (s *Scanner) Skipped() int { return s.skipped }
+
+// Warning says how many lines were skipped and where the first was, as
+// "FILE: 2 unreadable lines skipped, the first FILE:7: …"; nil if none.
+func (s *Scanner) Warning() error {
+	if s.skipped == 0 {
+		return nil
+	}
+	noun := "line"
+	if s.skipped > 1 {
+		noun = "lines"
+	}
+	return &SkipError{Skipped: s.skipped, First: s.first, noun: noun}
+}
+
+// SkipError reports skipped lines: how many, and the first.
+type SkipError struct {
+	Skipped int
+	First   *LineError
+	noun    string
+}
+
+func (e *SkipError) Error() string {
+	return fmt.Sprintf("%s: %d unreadable %s skipped, the first %v", e.First.File, e.Skipped, e.noun, e.First)
+}
+
+func (e *SkipError) Unwrap() error { return e.First }

@@ -52,10 +52,15 @@ func TestScanner(t *testing.T) {
 		{name: "blank lines", input: "\n" + all + "\n\n", want: want},
 		{name: "empty", input: ""},
 		{name: "torn last line", input: all + all[:40], want: want,
-			warning: "run.jsonl:5: torn last line ignored: l: expected ',' or '}' after the value"},
-		{name: "bad line in the middle", input: all[:strings.Index(all, "\n")+1] + "{\"t\":1}\n" + all, want: want[:1],
-			err: "run.jsonl:2: t: expected a JSON string"},
-		{name: "line too long", input: strings.Repeat("x", MaxLineBytes+1), err: "run.jsonl:1: line longer than"},
+			warning: "run.jsonl: 1 unreadable line skipped, the first run.jsonl:5: torn last line: l: expected ',' or '}' after the value"},
+		{name: "bad line in the middle", input: all[:strings.Index(all, "\n")+1] + "{\"t\":1}\n" + all, want: append(want[:1:1], want...),
+			warning: "run.jsonl: 1 unreadable line skipped, the first run.jsonl:2: t: expected a JSON string"},
+		{name: "line too long", input: strings.Repeat("x", MaxLineBytes+1), warning: "run.jsonl: 1 unreadable line skipped, the first run.jsonl:1: line longer than"},
+		{name: "line too long, then records", input: strings.Repeat("x", 3*MaxLineBytes) + "\n" + all, want: want,
+			warning: "run.jsonl: 1 unreadable line skipped, the first run.jsonl:1: line longer than"},
+		// Two writers without O_APPEND: one's line cut into by the other's.
+		{name: "interleaved writers", input: all[:30] + all + all[30:], want: append(want[1:len(want):len(want)], want[1:]...),
+			warning: "run.jsonl: 2 unreadable lines skipped, the first run.jsonl:1:"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -80,7 +85,7 @@ func checkErr(t *testing.T, what string, err error, want string) {
 	case err != nil:
 		var le *LineError
 		if !errors.As(err, &le) {
-			t.Errorf("%s() = %T; want *LineError", what, err)
+			t.Errorf("%s() = %T; want it to wrap a *LineError", what, err)
 		}
 	}
 }
@@ -168,8 +173,8 @@ func TestWriterErrorIsSticky(t *testing.T) {
 func TestCreateUnwritable(t *testing.T) {
 	t.Parallel()
 	_, err := Create(filepath.Join(t.TempDir(), "missing-dir", "run.jsonl"))
-	if err == nil || !strings.HasPrefix(err.Error(), "create results file: ") {
-		t.Errorf("Create in a missing directory = %v; want a create error", err)
+	if err == nil || !strings.HasPrefix(err.Error(), "open results file: ") {
+		t.Errorf("Create in a missing directory = %v; want an open error", err)
 	}
 }
 
@@ -216,5 +221,41 @@ func TestOpenAppendCutsTornLine(t *testing.T) {
 	got, s := scanAll(t, string(data))
 	if s.Err() != nil || s.Warning() != nil || len(got) != 3 {
 		t.Errorf("after append: %d records, error %v, warning %v; want 3 clean records:\n%s", len(got), s.Err(), s.Warning(), data)
+	}
+}
+
+// TestTwoWritersOneFile: two writers appending to one file (two load pods
+// on a shared volume) interleave whole lines: every record reads back and
+// none is torn.
+func TestTwoWritersOneFile(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "shared.jsonl")
+	const each = 20_000 // several flushes of the 64 KiB buffer each
+	var wg sync.WaitGroup
+	for range 2 {
+		w, err := Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() {
+			for i := range each {
+				if err := w.Write(&goldenRecords[i%len(goldenRecords)]); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+			if err := w.Close(); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, s := scanAll(t, string(data))
+	if len(got) != 2*each || s.Skipped() != 0 || s.Err() != nil {
+		t.Errorf("read back %d records, %d skipped (%v), err %v; want %d whole records", len(got), s.Skipped(), s.Warning(), s.Err(), 2*each)
 	}
 }

@@ -24,6 +24,9 @@ type Window struct {
 	// istio_requests_total by destination_version), set by the caller;
 	// nil when there are none.
 	Server map[string]float64
+	// ServerError says why the server's counts for the window are missing
+	// when they were asked for and could not be had ("" otherwise).
+	ServerError string
 
 	latency map[string]*histogram // per version
 }

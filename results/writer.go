@@ -48,17 +48,10 @@ func NewWriter(w io.Writer) *Writer {
 	return rw
 }
 
-// Create creates (or truncates) the file at path and returns a Writer on it.
-// Close closes the file.
-func Create(path string) (*Writer, error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, fmt.Errorf("create results file: %w", err)
-	}
-	w := NewWriter(f)
-	w.closer = f
-	return w, nil
-}
+// Create opens the file at path for appending (see OpenAppend) and returns
+// a Writer on it; Close closes the file. It never truncates: two load pods
+// writing one file on a shared volume must not erase each other's results.
+func Create(path string) (*Writer, error) { return OpenAppend(path) }
 
 func (w *Writer) flushLoop() {
 	defer w.wg.Done()
@@ -82,6 +75,13 @@ func (w *Writer) Write(r *Record) error {
 		return w.err
 	}
 	w.line = append(Append(w.line[:0], r), '\n')
+	if w.bw.Available() < len(w.line) {
+		// Flush whole lines only: with O_APPEND each write lands whole at
+		// the end, so other writers' lines never cut into ours.
+		if err := w.flushLocked(); err != nil {
+			return err
+		}
+	}
 	if _, err := w.bw.Write(w.line); err != nil {
 		w.err = fmt.Errorf("write results: %w", err)
 		return w.err
@@ -149,9 +149,11 @@ func (w *Writer) Close() error {
 // OpenAppend opens path for appending, creating it if needed, so that a
 // soak restarted after a crash adds to what the first run measured. A torn
 // last line left by the crash is cut off first: appended after it, it
-// would become a bad line in the middle of the file, which Scanner rejects.
+// would become a bad line in the middle of the file, which Scanner skips.
 func OpenAppend(path string) (*Writer, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	// O_APPEND: every write goes to the end of the file as it is then, so
+	// several processes appending whole lines interleave them whole.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("open results file: %w", err)
 	}

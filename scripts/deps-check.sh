@@ -26,6 +26,10 @@ check() { # package, allowed internal imports (space separated)
 check internal/yamlerr
 check internal/devcert
 check internal/textfmt
+# internal/files reads the files flags name within bounds; internal/redact
+# masks secrets in everything printed: leaves any package may use.
+check internal/files
+check internal/redact
 # internal/lab runs the lab's control plane; internal/labtest starts it for tests.
 check internal/lab
 check internal/labtest internal/lab
@@ -36,7 +40,7 @@ check scenarios internal/yamlerr
 check classify scenarios internal/yamlerr
 check results classify internal/textfmt
 check decide classify results internal/textfmt
-check attack classify results scenarios
+check attack classify results scenarios internal/files internal/redact
 check report classify results decide internal/textfmt
 # The local Bookinfo mesh: Istio resources and Bookinfo's apps know nothing
 # of each other or of the data plane (mesh), which wires them together.
@@ -44,15 +48,15 @@ check report classify results decide internal/textfmt
 # bookinfo itself is only the doc of the three.
 check bookinfo/istio internal/yamlerr
 check bookinfo/app
-check bookinfo/mesh bookinfo/istio bookinfo/app
+check bookinfo/mesh bookinfo/istio bookinfo/app internal/files
 check bookinfo/internal/pagetest
 check bookinfo/kube bookinfo/istio bookinfo/mesh
 check bookinfo
-check verify attack classify decide jaeger prom report results scenarios internal/textfmt
-check prom
+check verify attack classify decide jaeger prom report results scenarios internal/textfmt internal/files internal/redact
+check prom internal/files internal/redact
 check jaeger
 check serve
-check cluster
+check cluster internal/redact
 # The benchmark's page server renders the mesh's product page itself.
 check internal/benchserver bookinfo/app internal/devcert
 exit $fail

@@ -51,7 +51,7 @@ func writeHTML(w io.Writer, r *Result) error {
 }
 
 func scenarioHTML(w io.Writer, r *ScenarioResult) error {
-	p := htmlPage{Title: "canary run " + r.Scenario, Verdict: r.Verdict.String(), Reason: r.Reason, Style: template.CSS(report.Style)}
+	p := htmlPage{Title: "canary run " + r.Scenario, Verdict: r.Word(), Reason: r.Reason, Style: template.CSS(report.Style)}
 	for _, s := range r.Stages {
 		if s.Gate != nil {
 			p.Gates = append(p.Gates, gateSection("stage "+s.Name, s.Gate))

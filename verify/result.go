@@ -33,6 +33,9 @@ type Result struct {
 	Extended int `json:"extended,omitempty"`
 	// Interrupted is set when Ctrl-C or the timeout ended the gate.
 	Interrupted bool `json:"interrupted,omitempty"`
+	// Unreachable says since when the target answered nothing, when that
+	// ended the gate: INCONCLUSIVE, never a FAIL of a version.
+	Unreachable string `json:"unreachable,omitempty"`
 }
 
 // SettleInfo says how the settle rule shaped the evidence.

@@ -35,7 +35,8 @@ type gate struct {
 	effective time.Time // first evidence page
 	pages     map[string]int
 	lastDone  time.Time
-	mirrored  int // pages from the mirror target: must stay 0
+	mirrored  int     // pages from the mirror target: must stay 0
+	lost      lostRun // transport errors in a row
 	traces    *traceSampler
 	stop      context.CancelFunc
 }
@@ -94,6 +95,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	res.Interrupted = ctx.Err() != nil && seq.Verdict() == decide.Pending
 	return res, nil
+}
+
+// unreachable says since when the target has answered nothing, when it
+// stopped the gate; "" otherwise.
+func (g *gate) unreachable() string {
+	if !g.lost.unreachable() {
+		return ""
+	}
+	return fmt.Sprintf("target unreachable since %s: the last %d requests got no response", g.lost.first.UTC().Format("15:04:05.000"), g.lost.n)
 }
 
 // serverHeld reports whether the pages passed while the server's health
@@ -201,6 +211,16 @@ func (g *gate) evidenceObserve(r *results.Record) {
 	if g.seq.Verdict() != decide.Pending {
 		return // the rest of the in-flight pages are in the server window only
 	}
+	if r.Outcome == classify.TransportError {
+		// No response at all: the target, not a version, failed. It is
+		// counted in the load's outcomes, never against a version, and a
+		// run of them ends the gate as unreachable, never as a FAIL.
+		if g.lost.add(r) && g.stop != nil {
+			g.stop()
+		}
+		return
+	}
+	g.lost = lostRun{}
 	g.seq.Add(r.Version, r.Outcome == classify.OK, r.Latency)
 	if g.seq.Verdict() != decide.Pending && g.stop != nil {
 		g.stop()
@@ -258,9 +278,36 @@ func (g *gate) result(ctx context.Context, sum *attack.Summary, b base) *Result 
 	}
 	g.mu.Lock()
 	res.Pages, res.PagesOfNote = g.traces.notable.List(), g.traces.notable.Total()
+	res.Unreachable = g.unreachable()
 	g.mu.Unlock()
 	res.Traces = g.traces.check(ctx)
 	res.Verdict, res.Reason = overall(g.o, res)
 	res.End = time.Now()
 	return res
 }
+
+// lostRun is a run of requests that got no response. A target that has
+// answered nothing for lostFor and lostPages requests is unreachable: the
+// gate stops with what it has.
+type lostRun struct {
+	n           int
+	first, last time.Time
+}
+
+const (
+	lostPages = 20
+	lostFor   = 3 * time.Second
+)
+
+// add counts one more lost request and reports whether the target is now
+// unreachable.
+func (l *lostRun) add(r *results.Record) bool {
+	if l.n == 0 {
+		l.first = r.At
+	}
+	l.n++
+	l.last = r.At
+	return l.unreachable()
+}
+
+func (l *lostRun) unreachable() bool { return l.n >= lostPages && l.last.Sub(l.first) >= lostFor }

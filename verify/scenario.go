@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/canary-gate/canary/internal/files"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/canary-gate/canary/attack"
@@ -72,6 +74,18 @@ type ScenarioResult struct {
 	End      time.Time      `json:"end"`
 	// Interrupted is set when Ctrl-C stopped the run.
 	Interrupted bool `json:"interrupted,omitempty"`
+	// Error is the reason when a stage could not run: the run is an error
+	// (exit 4), not a verdict, and says so in the word ERROR.
+	Error string `json:"error,omitempty"`
+}
+
+// Word is the run's headline word: its verdict, or ERROR when a stage
+// could not run.
+func (r *ScenarioResult) Word() string {
+	if r.Error != "" {
+		return "ERROR"
+	}
+	return r.Verdict.String()
 }
 
 // RunScenario runs the stages in order: apply, gate, pause. The first stage
@@ -107,6 +121,11 @@ func RunScenario(ctx context.Context, sc *scenarios.Scenario, env ScenarioEnv) *
 	}
 	res.End = time.Now()
 	res.Verdict, res.Reason = scenarioVerdict(res, len(sc.Stages))
+	for _, s := range res.Stages {
+		if s.Error != "" {
+			res.Error = res.Reason
+		}
+	}
 	return res
 }
 
@@ -179,6 +198,12 @@ func runStep(ctx context.Context, s scenarios.Step, env ScenarioEnv, hookEnv []s
 		defer cancel()
 		cmd := exec.CommandContext(cctx, "/bin/sh", "-c", s.Command)
 		cmd.Dir, cmd.Env = env.Dir, append(os.Environ(), hookEnv...)
+		// The timeout ends the command's whole process group: killing only
+		// the shell would leave `sleep 100` holding its output open, and the
+		// stage waiting for it. WaitDelay bounds what a stray child can hold.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+		cmd.WaitDelay = time.Second
 		var buf bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &buf, &buf
 		if err := cmd.Run(); err != nil {
@@ -210,7 +235,7 @@ func applyManifests(ctx context.Context, s scenarios.Step, env ScenarioEnv) (wha
 		if !filepath.IsAbs(path) {
 			path = filepath.Join(env.Dir, f)
 		}
-		data, err := os.ReadFile(path)
+		data, err := files.Read(path, files.MaxConfig)
 		if err != nil {
 			return "apply " + f, "", err.Error()
 		}
@@ -243,7 +268,7 @@ func applyKube(ctx context.Context, s scenarios.Step, env ScenarioEnv) (what, ou
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(env.Dir, path)
 	}
-	data, err := os.ReadFile(path)
+	data, err := files.Read(path, files.MaxConfig)
 	if err != nil {
 		return what, "", label + ": " + err.Error()
 	}

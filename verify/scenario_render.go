@@ -71,7 +71,7 @@ func serverSplit(counts map[string]float64) string {
 }
 
 func scenarioText(w io.Writer, r *ScenarioResult) error {
-	fmt.Fprintf(w, "%s  scenario %s against %s: %s\n", r.Verdict, r.Scenario, r.Target, r.Reason)
+	fmt.Fprintf(w, "%s  scenario %s against %s: %s\n", r.Word(), r.Scenario, r.Target, r.Reason)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "STAGE\tEXPECT\tCLIENT %\tSERVER %\tVERDICT\tIN EFFECT AFTER\tDURATION")
 	for _, row := range stageRows(r) {
@@ -106,7 +106,7 @@ func errSuffix(e string) string {
 }
 
 func scenarioMarkdown(w io.Writer, r *ScenarioResult) error {
-	fmt.Fprintf(w, "### canary run %s: %s\n\n%s\n\n", r.Scenario, r.Verdict, r.Reason)
+	fmt.Fprintf(w, "### canary run %s: %s\n\n%s\n\n", r.Scenario, r.Word(), r.Reason)
 	fmt.Fprintln(w, "| stage | expect | client % | server % | verdict | in effect after | duration |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
 	for _, row := range stageRows(r) {

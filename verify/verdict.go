@@ -105,6 +105,12 @@ func (r *MirrorResult) judge(tolerance float64, none, okNote string) {
 // could not confirm, is INCONCLUSIVE.
 func overall(o *Options, r *Result) (decide.Verdict, string) {
 	c := r.Client
+	if r.Unreachable != "" && c.Verdict != decide.Fail {
+		return decide.Inconclusive, fmt.Sprintf("%s; the evidence before it: %s", r.Unreachable, c.Reason)
+	}
+	if alike := failsAlike(c); alike != "" {
+		return decide.Inconclusive, alike
+	}
 	if c.Verdict == decide.Fail {
 		return decide.Fail, c.Reason + witnessNote(c.Health, serverHealth(r), "Istio's counts and buckets")
 	}
@@ -174,4 +180,41 @@ func witnessNote(shown, other *decide.HealthResult, otherName string) string {
 		return ""
 	}
 	return fmt.Sprintf("; %s do not show %s", otherName, strings.Join(parts, ", "))
+}
+
+// failsAlike reports a FAIL that only error budgets caused, with every
+// version expected above 0% over its budget and no canary shown worse than
+// its baseline: the versions fail alike, so the fault is shared (the
+// ingress, a common dependency) and rolling the canary back would not fix
+// it. "" when the FAIL blames a version, or for a single serving version.
+func failsAlike(d decide.Decision) string {
+	if d.Verdict != decide.Fail || len(d.Health.Regressions()) > 0 {
+		return ""
+	}
+	serving := 0
+	for _, v := range d.Versions {
+		if v.Status == decide.Outside || v.Status == decide.Stray {
+			return ""
+		}
+		if v.Expected > 0 {
+			serving++
+		}
+	}
+	var rates []string
+	over := 0
+	for _, b := range d.Errors.Buckets {
+		if b.Version == "" {
+			continue
+		}
+		if b.Status != decide.Outside {
+			return ""
+		}
+		over++
+		rates = append(rates, fmt.Sprintf("%s %.1f%%", b.Version, b.Rate))
+	}
+	if serving < 2 || over < serving {
+		return ""
+	}
+	return fmt.Sprintf("every version fails alike (%s, each over the %g%% budget) and no canary is shown worse than its baseline: not the canary's doing; is the ingress or a shared dependency failing? %s",
+		strings.Join(rates, ", "), d.Errors.Budget, d.Reason)
 }

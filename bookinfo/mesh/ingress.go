@@ -5,9 +5,9 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/canary-gate/canary/internal/files"
 	"net/http"
 	"net/http/httputil"
-	"os"
 	"sync"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -78,7 +78,7 @@ func loadIngressTLS(certFile, keyFile string) (*tls.Config, error) {
 	}
 	pems := make([][]byte, 2)
 	for i, f := range []struct{ opt, path string }{{"tls-cert", certFile}, {"tls-key", keyFile}} {
-		b, err := os.ReadFile(f.path)
+		b, err := files.Read(f.path, files.MaxSecret)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", f.opt, err)
 		}

@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/canary-gate/canary/internal/files"
+	"github.com/canary-gate/canary/internal/redact"
+	"net"
 	"os"
 	"regexp"
 	"strings"
@@ -21,9 +24,14 @@ func newApp() *cli.Command {
 		Usage:   "prove that an Istio canary rollout splits traffic as its VirtualService says",
 		Version: buildVersion(),
 		Description: "Exit codes: 0 pass, 1 fail, 2 usage error, 3 inconclusive, 4 other error " +
-			"(target or Prometheus unreachable, I/O).",
-		Writer:    os.Stdout,
-		ErrWriter: os.Stderr,
+			"(target or Prometheus unreachable, I/O).\n" +
+			"Files that flags name are read up to " + files.Size(files.MaxConfig) + " (scenarios, routes, rules, pages) or " +
+			files.Size(files.MaxSecret) + " (tokens, passwords, certificates); FIFOs and devices are refused.\n" +
+			"Secrets are never printed: URL passwords, token and password files, --prom-header values, and\n" +
+			"Authorization, Cookie and other credential headers are masked as *** in every output and report.",
+		// Everything printed passes the redaction rule (see package redact).
+		Writer:    redact.NewWriter(os.Stdout),
+		ErrWriter: redact.NewWriter(os.Stderr),
 		Commands: []*cli.Command{
 			bookinfoCommand(),
 			classifyCommand(),
@@ -80,6 +88,9 @@ func setUsageErrors(c *cli.Command) {
 	if len(c.Commands) > 0 && c.Action == nil {
 		c.Action = unknownCommand
 	}
+	if c.Before == nil {
+		c.Before = checkFlagSyntax
+	}
 	for _, sub := range c.Commands {
 		setUsageErrors(sub)
 	}
@@ -106,4 +117,30 @@ func flagError(c *cli.Command, err error) error {
 		return fmt.Errorf("--%s %s: %s", m[2], m[1], m[3])
 	}
 	return err
+}
+
+// checkFlagSyntax refuses, for every command alike, what flag parsing lets
+// through: a negative duration (a timeout of -5s is no limit at all, not
+// an instant one) and a listen or target address that is not HOST:PORT.
+func checkFlagSyntax(ctx context.Context, c *cli.Command) (context.Context, error) {
+	for _, f := range c.Flags {
+		name := f.Names()[0]
+		if !c.IsSet(name) {
+			continue
+		}
+		switch f.(type) {
+		case *cli.DurationFlag:
+			if d := c.Duration(name); d < 0 {
+				return ctx, usageError(fmt.Errorf("--%s %s: want a duration of 0 or more", name, d))
+			}
+		case *cli.StringFlag:
+			if name != "addr" && !strings.HasSuffix(name, "-addr") {
+				continue
+			}
+			if _, port, err := net.SplitHostPort(c.String(name)); err != nil || port == "" {
+				return ctx, usageError(fmt.Errorf("--%s %q: want HOST:PORT, e.g. 127.0.0.1:8080 or :8080", name, c.String(name)))
+			}
+		}
+	}
+	return ctx, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/canary-gate/canary/internal/redact"
 	"net/http"
 	"os"
 	"strings"
@@ -40,6 +41,9 @@ func attackAction(ctx context.Context, c *cli.Command) error {
 	}
 	if f := c.String("format"); f != "text" && f != "json" {
 		return usageError(fmt.Errorf("--format %q: want text or json", f))
+	}
+	if err := checkOutputs(c); err != nil {
+		return err
 	}
 	link, err := jaegerLink(c)
 	if err != nil {
@@ -78,7 +82,7 @@ func attackAction(ctx context.Context, c *cli.Command) error {
 // terminal, else a log line every --every on stderr.
 func statusLines(c *cli.Command, o *attack.Options, prefix func() string) (stop func()) {
 	tty := false
-	if f, ok := c.ErrWriter.(*os.File); ok {
+	if f, ok := redact.Underlying(c.ErrWriter).(*os.File); ok {
 		tty = term.IsTerminal(int(f.Fd()))
 	}
 	o.Every = c.Duration("every")

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/canary-gate/canary/internal/files"
 	"io"
 	"maps"
 	"net/http"
@@ -216,9 +217,9 @@ func configAction(ctx context.Context, c *cli.Command, op string) error {
 
 func readInput(name string) ([]byte, error) {
 	if name == "-" {
-		return io.ReadAll(os.Stdin)
+		return files.ReadAll(os.Stdin, "standard input", files.MaxConfig)
 	}
-	data, err := os.ReadFile(name)
+	data, err := files.Read(name, files.MaxConfig)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, errors.New("no such file")
 	}

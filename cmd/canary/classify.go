@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/canary-gate/canary/internal/files"
 	"io"
 	"net/http"
 	"os"
@@ -42,7 +43,7 @@ func chooseClassifier(c *cli.Command) (pageClassifier, error) {
 	rulesFile, header := c.String("rules"), c.String("version-header")
 	switch {
 	case rulesFile != "":
-		data, err := os.ReadFile(rulesFile)
+		data, err := files.Read(rulesFile, files.MaxConfig)
 		if err != nil {
 			return nil, usageError(fmt.Errorf("--rules %s: %w", rulesFile, unwrapPath(err)))
 		}
@@ -114,7 +115,7 @@ func classifySource(ctx context.Context, client *http.Client, classifier pageCla
 }
 
 func readFileLimited(name string) ([]byte, error) {
-	f, err := os.Open(name)
+	f, err := files.Open(name)
 	if err != nil {
 		return nil, err
 	}

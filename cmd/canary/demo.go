@@ -38,6 +38,9 @@ func demoCommand() *cli.Command {
 }
 
 func demoAction(ctx context.Context, c *cli.Command) error {
+	if err := checkOutputs(c, c.String("scenario")); err != nil {
+		return err
+	}
 	rate, err := attack.ParseRate(c.String("rate"))
 	if err != nil {
 		return usageError(fmt.Errorf("--rate: %w", err))

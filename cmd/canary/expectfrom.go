@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/canary-gate/canary/internal/files"
 	"io"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,7 +37,7 @@ import (
 // cluster. backends are the route's backend Services other than host, for
 // the server check (none for a VirtualService file).
 func expectFromFile(path, host string) (e decide.Expectation, backends []string, err error) {
-	data, err := os.ReadFile(path)
+	data, err := files.Read(path, files.MaxConfig)
 	if err != nil {
 		return decide.Expectation{}, nil, fmt.Errorf("--expect-from %s: %w", path, unwrapPath(err))
 	}

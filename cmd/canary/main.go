@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -20,6 +21,15 @@ func main() {
 	if err != nil && err.Error() != "" {
 		fmt.Fprintln(app.ErrWriter, "canary:", oneLine(err))
 	}
+	flush(app.Writer)
+	flush(app.ErrWriter)
 	stop()
 	os.Exit(exitCode(err))
+}
+
+// flush passes on what a redacting writer holds of an unfinished line.
+func flush(w io.Writer) {
+	if f, ok := w.(interface{ Flush() error }); ok {
+		_ = f.Flush()
+	}
 }

@@ -94,6 +94,9 @@ func reportAction(ctx context.Context, c *cli.Command) error {
 	if !slices.Contains(reportFormats, format) {
 		return usageError(fmt.Errorf("--format %q: want one of %s", format, strings.Join(reportFormats, ", ")))
 	}
+	if err := checkOutputs(c, c.Args().Slice()...); err != nil {
+		return err
+	}
 	wc, err := windowCriteria(c, 0)
 	if err != nil {
 		return err
@@ -128,19 +131,25 @@ func reportAction(ctx context.Context, c *cli.Command) error {
 
 // readResults streams one file into the aggregator and the failures.
 func readResults(name string, agg *results.Aggregator, failed *report.Failures) ([]string, error) {
-	f, err := os.Open(name)
+	f, err := os.Open(name) // a FIFO is fine here: process substitution, <(zcat run.jsonl.gz)
 	if err != nil {
 		return nil, usageError(fmt.Errorf("report: %s: %w", name, unwrapPath(err)))
 	}
 	defer f.Close()
 	sc := results.NewScanner(f, name)
+	n := 0
 	for sc.Scan() {
 		r := sc.Record()
 		agg.Add(&r)
 		failed.Add(&r)
+		n++
 	}
 	if err := sc.Err(); err != nil {
-		return nil, usageError(err)
+		return nil, err
+	}
+	if n == 0 && sc.Skipped() > 0 {
+		// Not one readable record: not a results file, so a usage error.
+		return nil, usageError(fmt.Errorf("report: no readable record: %w", sc.Warning()))
 	}
 	var warn []string
 	if w := sc.Warning(); w != nil {

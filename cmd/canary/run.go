@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/canary-gate/canary/internal/files"
+	"github.com/canary-gate/canary/internal/redact"
 	"io"
 	"net/http"
 	"net/url"
@@ -77,7 +79,7 @@ func loadScenario(arg string) (*scenarios.Scenario, string, error) {
 		sc, err := scenarios.Load(arg, src)
 		return sc, ".", err
 	}
-	data, err := os.ReadFile(arg)
+	data, err := files.Read(arg, files.MaxConfig)
 	if err != nil {
 		return nil, "", usageError(fmt.Errorf("run: %s: %w (built-ins: %s)", arg, unwrapPath(err), strings.Join(scenarios.Builtin(), ", ")))
 	}
@@ -97,6 +99,9 @@ func runAction(ctx context.Context, c *cli.Command) error {
 	}
 	if f := c.String("format"); !slices.Contains(verify.Formats, f) {
 		return usageError(fmt.Errorf("--format %q: want one of %s", f, strings.Join(verify.Formats, ", ")))
+	}
+	if err := checkOutputs(c, c.Args().First()); err != nil {
+		return err
 	}
 	sc, dir, err := loadScenario(c.Args().First())
 	if err != nil {
@@ -167,10 +172,9 @@ func firstLine(s verify.StageResult) string {
 // scenarioExit maps a run to the exit code: a stage that could not run is
 // an error (4), not a verdict.
 func scenarioExit(res *verify.ScenarioResult) error {
-	for _, s := range res.Stages {
-		if s.Error != "" {
-			return &codedError{err: errSilent, code: ExitError}
-		}
+	if res.Error != "" {
+		// One canary: line, as every error has, besides the report's.
+		return &codedError{err: errors.New(res.Error), code: ExitError}
 	}
 	return verdictError(res.Verdict)
 }
@@ -180,11 +184,12 @@ func writeFile(path string, write func(io.Writer) error) error {
 	if err != nil {
 		return fmt.Errorf("--output: %w", err)
 	}
-	if err := write(f); err != nil {
+	rw := redact.NewWriter(f)
+	if err := write(rw); err != nil {
 		f.Close()
 		return err
 	}
-	if err := f.Close(); err != nil {
+	if err := errors.Join(rw.Flush(), f.Close()); err != nil {
 		return fmt.Errorf("--output %s: %w", path, err)
 	}
 	return nil

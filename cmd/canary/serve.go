@@ -6,10 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/canary-gate/canary/internal/files"
+	"github.com/canary-gate/canary/internal/redact"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -65,13 +66,14 @@ func serveGatesAction(ctx context.Context, c *cli.Command) error {
 	}
 	token := ""
 	if f := c.String("token-file"); f != "" {
-		b, err := os.ReadFile(f)
+		b, err := files.Read(f, files.MaxSecret)
 		if err != nil {
 			return usageError(fmt.Errorf("--token-file: %w", unwrapPath(err)))
 		}
 		if token = strings.TrimSpace(string(b)); token == "" {
 			return usageError(fmt.Errorf("--token-file %s: empty", f))
 		}
+		redact.Add(token)
 	}
 	log := slog.New(slog.NewJSONHandler(c.ErrWriter, nil))
 	var extra []string
@@ -140,8 +142,12 @@ func attackLoad() serve.Gate {
 func runJSON(ctx context.Context, args []string) serve.Outcome {
 	app := newApp()
 	var out, errOut bytes.Buffer
-	app.Writer, app.ErrWriter = &out, &errOut
+	app.Writer, app.ErrWriter = redact.NewWriter(&out), redact.NewWriter(&errOut)
 	err := app.Run(ctx, slices.Concat([]string{"canary", args[0], "--format", "json"}, args[1:]))
+	flush(app.Writer)
+	if err != nil {
+		err = redactedError{err} // its one line goes to a caller and the log
+	}
 	return outcome(exitCode(err), err, out.Bytes())
 }
 
@@ -196,3 +202,10 @@ func outcome(code int, err error, stdout []byte) serve.Outcome {
 	}
 	return o
 }
+
+// redactedError is an error whose text passes the redaction rule, keeping
+// the error it wraps for errors.Is and the exit code.
+type redactedError struct{ err error }
+
+func (e redactedError) Error() string { return redact.String(e.err.Error()) }
+func (e redactedError) Unwrap() error { return e.err }

@@ -38,6 +38,7 @@ func soakCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "backend", Usage: "also count the server-side requests Istio reports under Service `NAME`, a route's backend for --host (an HTTPRoute's reviews-v1)"},
 			&cli.StringFlag{Name: "reporter", Value: "destination", Usage: "whose istio_requests_total the server side counts: `destination` (sidecars) or waypoint (ambient mode); with --passive: source (the callers' sidecars) unless given"},
 			&cli.StringFlag{Name: "namespace", Value: "default", Usage: "the service's namespace"},
+			&cli.BoolFlag{Name: "require-prometheus", Value: true, Usage: "windows whose server side could not be read make a clean soak INCONCLUSIVE; false lets the client windows stand"},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "final report: text, json, junit, markdown or html"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the final report to `FILE`"},
 		),
@@ -46,10 +47,13 @@ func soakCommand() *cli.Command {
 }
 
 // soak is the state shared by the workers (through Observe) and the loop
-// that closes windows.
+// that closes windows. mu guards the aggregator the workers feed; cmu the
+// closed windows, which are filled with the server's counts outside mu so
+// that a slow Prometheus never holds the load back.
 type soak struct {
 	server  *soakServer // nil: client side only
 	mu      sync.Mutex
+	cmu     sync.Mutex
 	agg     *results.Aggregator
 	wc      decide.WindowCriteria
 	windows []results.Window
@@ -60,6 +64,8 @@ type soak struct {
 
 // close judges the windows the aggregator hands out and prints alarms.
 func (s *soak) close(ws []results.Window, log func(string)) (alarmed bool) {
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
 	for _, w := range ws {
 		if s.server != nil {
 			s.server.fill(context.Background(), &w)
@@ -80,6 +86,9 @@ func soakAction(ctx context.Context, c *cli.Command) error {
 	if !slices.Contains(reportFormats, format) {
 		return usageError(fmt.Errorf("--format %q: want one of %s", format, strings.Join(reportFormats, ", ")))
 	}
+	if err := checkOutputs(c); err != nil {
+		return err
+	}
 	if c.Bool("passive") {
 		return soakPassive(ctx, c)
 	}
@@ -90,6 +99,10 @@ func soakAction(ctx context.Context, c *cli.Command) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if s.server != nil {
+		if err := s.server.ready(ctx); err != nil {
+			closeResults()
+			return fmt.Errorf("server side: %w", err)
+		}
 		sctx, stopServer := context.WithCancel(context.Background())
 		defer stopServer()
 		go s.server.run(sctx)
@@ -108,10 +121,11 @@ func soakAction(ctx context.Context, c *cli.Command) error {
 				return
 			case now := <-t.C:
 				s.mu.Lock()
-				if s.close(s.agg.Flush(now), logLine) && c.Bool("fail-fast") {
+				ws := s.agg.Flush(now)
+				s.mu.Unlock()
+				if s.close(ws, logLine) && c.Bool("fail-fast") {
 					cancel()
 				}
-				s.mu.Unlock()
 			}
 		}
 	}()
@@ -120,8 +134,9 @@ func soakAction(ctx context.Context, c *cli.Command) error {
 	stopStatus()
 	closeErr := closeResults()
 	s.mu.Lock()
-	s.close(s.agg.Close(), logLine)
+	ws := s.agg.Close()
 	s.mu.Unlock()
+	s.close(ws, logLine)
 	rep := &report.Report{Title: "canary soak " + o.Target, Windows: s.windows, Alarms: s.alarms,
 		Expect: c.String("expect"), Tolerance: s.wc.Tolerance, Criteria: &s.wc}
 	rep.Failed, rep.FailedTotal = s.failed.List(s.link)
@@ -146,6 +161,12 @@ func soakAction(ctx context.Context, c *cli.Command) error {
 
 func renderSoak(c *cli.Command, rep *report.Report, format string) error {
 	v, reason := decide.SoakVerdict(rep.Windows, rep.Alarms)
+	if missing := serverMissing(rep.Windows); missing != "" {
+		rep.Warnings = append(rep.Warnings, missing)
+		if v == decide.Pass && (c.Bool("require-prometheus") || c.Bool("passive")) {
+			v, reason = decide.Inconclusive, reason+"; but "+missing
+		}
+	}
 	rep.Verdict, rep.Reason = v.String(), reason
 	if out := c.String("output"); out != "" {
 		if err := writeFile(out, func(w io.Writer) error { return report.Render(w, format, rep) }); err != nil {
@@ -220,4 +241,24 @@ func soakProgress(began time.Time, total, window time.Duration) string {
 		head = fmt.Sprintf("[%s%s] %s / %s, %s left", strings.Repeat("#", n), strings.Repeat(".", 20-n), el, total, max(total-el, 0))
 	}
 	return head + ", window " + time.Now().Truncate(window).Format(time.TimeOnly) + " |"
+}
+
+// serverMissing says which windows lack the server side they asked for;
+// "" when none does.
+func serverMissing(ws []results.Window) string {
+	n, first := 0, -1
+	for i, w := range ws {
+		if w.ServerError != "" {
+			n++
+			if first < 0 {
+				first = i
+			}
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	w := ws[first]
+	return fmt.Sprintf("the server side of %d of %d windows is missing, from the window of %s: %s",
+		n, len(ws), w.Start.Format(time.TimeOnly), w.ServerError)
 }

@@ -82,8 +82,12 @@ func soakPassive(ctx context.Context, c *cli.Command) error {
 		resps, err := watch.Next(rctx)
 		cancel()
 		if err != nil {
-			rep.Warnings = append(rep.Warnings, fmt.Sprintf("Prometheus stopped answering at %s: the windows from %s on are missing (%s)",
-				time.Now().Format(time.TimeOnly), from.Format(time.TimeOnly), oneLine(err)))
+			// The window stays, marked: its requests are not lost (Prometheus
+			// still holds them) but not judged, and the verdict says so.
+			w := results.CountWindow(from, next)
+			w.ServerError = "Prometheus stopped answering: " + oneLine(err)
+			s.close([]results.Window{*w}, logLine)
+			from = next
 			break
 		}
 		w := results.CountWindow(from, next)

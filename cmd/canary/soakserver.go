@@ -26,6 +26,12 @@ type soakServer struct {
 
 	mu    sync.Mutex
 	snaps map[time.Time]prom.Snapshot
+	// failed and failedAt are the last query error and when: windows that
+	// close within a window's length of it are marked without querying
+	// again, so a dead Prometheus costs one timeout per window at most
+	// and the queries keep pace with the windows.
+	failed   error
+	failedAt time.Time
 }
 
 func newSoakServer(c *cli.Command, size time.Duration) (*soakServer, error) {
@@ -78,14 +84,26 @@ func (s *soakServer) snapshot(ctx context.Context, at time.Time) {
 	s.mu.Unlock()
 }
 
-// fill sets w.Server when the counts for its span can be had.
+// fill sets w.Server when the counts for its span can be had, else
+// w.ServerError saying why not. It is called as each window closes, so
+// the queries keep pace with the windows, bounded by the window's length
+// so that a Prometheus that hangs cannot hold the soak back.
 func (s *soakServer) fill(ctx context.Context, w *results.Window) {
+	ctx, cancel := context.WithTimeout(ctx, min(s.size, 5*time.Second))
+	defer cancel()
 	var res prom.Result
 	if s.client != nil {
-		r, err := s.client.Increase(ctx, s.sel, w.Start, w.End)
-		if err != nil {
+		if s.failed != nil && time.Since(s.failedAt) < s.size {
+			w.ServerError = fmt.Sprintf("Prometheus failing since %s: %s", s.failedAt.Format(time.TimeOnly), oneLine(s.failed))
 			return
 		}
+		r, err := s.client.Increase(ctx, s.sel, w.Start, w.End)
+		if err != nil {
+			s.failed, s.failedAt = err, time.Now()
+			w.ServerError = oneLine(err)
+			return
+		}
+		s.failed = nil
 		res = r
 	} else {
 		s.mu.Lock()
@@ -94,9 +112,21 @@ func (s *soakServer) fill(ctx context.Context, w *results.Window) {
 		delete(s.snaps, w.Start)
 		s.mu.Unlock()
 		if !ok1 || !ok2 {
+			w.ServerError = "the sidecars could not be scraped at the window's edges"
 			return
 		}
 		res = prom.Diff(before, after).Filter(s.filter)
 	}
 	w.Server = res.Sum("destination_version")
+}
+
+// ready checks the server side before any load, as verify does: a
+// Prometheus or sidecar unreachable at the start is an error (exit 4), not
+// hours of windows without their server side.
+func (s *soakServer) ready(ctx context.Context) error {
+	if s.client != nil {
+		return s.client.Ping(ctx)
+	}
+	_, err := s.scraper.Snapshot(ctx)
+	return err
 }

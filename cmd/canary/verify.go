@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -122,6 +122,9 @@ func verifyAction(ctx context.Context, c *cli.Command) error {
 	if c.NArg() > 0 {
 		return usageError(fmt.Errorf("verify: unexpected argument %q", c.Args().First()))
 	}
+	if err := checkOutputs(c); err != nil {
+		return err
+	}
 	var found *clusterFound
 	if usesCluster(c) {
 		var err error
@@ -174,16 +177,8 @@ var errSilent = errors.New("")
 func writeVerifyReport(c *cli.Command, res *verify.Result) error {
 	format := c.String("format")
 	if out := c.String("output"); out != "" {
-		f, err := os.Create(out)
-		if err != nil {
-			return fmt.Errorf("--output: %w", err)
-		}
-		if err := verify.Write(f, format, res); err != nil {
-			f.Close()
+		if err := writeFile(out, func(w io.Writer) error { return verify.Write(w, format, res) }); err != nil {
 			return err
-		}
-		if err := f.Close(); err != nil {
-			return fmt.Errorf("--output %s: %w", out, err)
 		}
 		format = "text"
 	}
