@@ -26,7 +26,9 @@
 // only the colour and the consistency of the reviews matter. Reviews that
 // disagree (two colours, or stars next to plain reviews) are Unrecognized.
 //
-// For other applications, ParseRules reads YAML rules that map selectors
-// or response headers to versions and outcomes, and VersionHeader takes
-// the version from a response header.
+// For other applications, ParseRules reads YAML rules that map selectors,
+// response headers or JSON paths (gjson syntax) to versions and outcomes,
+// and VersionHeader takes the version from a response header. Rules see
+// every response, so that an error whose body or headers name a version
+// counts against that version.
 package classify

@@ -49,6 +49,9 @@ rules:
   - name: maintenance page
     selector: div.maintenance
     outcome: unrecognized
+  - name: api
+    json: meta.version
+    regex: '^(v[0-9]+)'
 `))
 	if err != nil {
 		fmt.Println(err)
@@ -60,10 +63,15 @@ rules:
 	r = rules.Classify(http.StatusOK, h, []byte(`<div class="maintenance">Back soon</div>`))
 	fmt.Println(r.Version, r.Outcome, "-", r.Reason())
 
+	// An error counts against the version that the body names.
+	r = rules.Classify(http.StatusServiceUnavailable, h, []byte(`{"meta": {"version": "v3.0.1"}, "error": "overloaded"}`))
+	fmt.Println(r.Version, r.Outcome, "-", r.Reason())
+
 	_, err = classify.ParseRules("shop.yaml", []byte("rules:\n  - selector: div\n    outcome: fine\n"))
 	fmt.Println(err)
 	// Output:
 	// v2 ok - version from header X-App-Version
 	// v2 unrecognized - rules[0] "maintenance page": selector div.maintenance
+	// v3 http-error - HTTP 503; rules[1] "api": json meta.version
 	// shop.yaml:3: rules[0].outcome: want one of ok, ratings-unavailable, details-unavailable, reviews-unavailable, not-productpage, unrecognized, http-error; got "fine"
 }

@@ -46,6 +46,7 @@ const (
 	whyNoRule                // no rule matched
 	whyNoHeader              // version header missing, header name in note
 	whyHeaderVersion         // version from the header named in note
+	whyStatusRule            // status code in n, rule description in note
 )
 
 // facts is the evidence behind a Result. It holds counts and copies of
@@ -102,7 +103,8 @@ func Transport(err error) Result {
 }
 
 // statusResult is the Result for a response whose status is not 200. The
-// body of such a response says nothing reliable about the version.
+// body of such a response says nothing reliable about the version to the
+// Bookinfo classifier; Rules may still find one in it.
 func statusResult(status int) Result {
 	return Result{Outcome: HTTPError, f: facts{why: whyStatus, n: status}}
 }
@@ -148,6 +150,9 @@ func (f *facts) appendReason(b []byte, note string) []byte {
 		return append(b, "\" is neither black (v2) nor red (v3)"...)
 	case whyStatus:
 		return strconv.AppendInt(append(b, "HTTP "...), int64(f.n), 10)
+	case whyStatusRule:
+		b = strconv.AppendInt(append(b, "HTTP "...), int64(f.n), 10)
+		return append(append(b, "; "...), note...)
 	case whyHeadings:
 		return append(strconv.AppendInt(b, int64(f.n), 10), " \"Book Reviews\" headings"...)
 	}
@@ -171,7 +176,7 @@ func (f *facts) appendPod(b []byte) []byte {
 }
 
 // fixedReasons holds the reasons that need no numbers; a note follows them.
-var fixedReasons = [whyHeaderVersion + 1]string{
+var fixedReasons = [whyStatusRule + 1]string{
 	whyReviewsErr:    "Error fetching product reviews",
 	whyRatingsNoPod:  "ratings unavailable and no pod name: v2 or v3, not guessed",
 	whyTransport:     "no response",

@@ -14,23 +14,29 @@ import (
 // read from a YAML file by ParseRules or made by VersionHeader. The zero
 // value has no rules and calls every 200 response Unrecognized.
 //
-// A response whose status is not 200 is an HTTPError. Otherwise the rules
-// are tried in order and the first that matches decides: its version (or
-// the first group of its regex, or else the version header) and its
-// outcome (OK unless it says otherwise). When no rule matches, the version
-// header alone gives an OK with its version; without one the response is
-// Unrecognized. The version header also names the version of HTTP errors,
-// so that errors count against the version that produced them.
+// The rules are tried in order on every response, whatever its status, and
+// the first that matches decides. Its version is the first group of its
+// regex, or else its version, or else the version header. Its outcome is
+// the rule's own (OK unless it says otherwise) for a 200 response and
+// HTTPError for any other status: the status says the response failed,
+// and the rule only says which version failed, so that a 503 whose body
+// names v2 counts against v2.
+//
+// When no rule matches, a 200 response with the version header is an OK
+// of that version and one without is Unrecognized; any other status is an
+// HTTPError of the header's version, if any.
 type Rules struct {
 	versionHeader string // canonical header name, or ""
 	rules         []rule
 }
 
-// rule is one entry of a rules file.
+// rule is one entry of a rules file. Exactly one of selector, header and
+// jsonPath says what it looks at.
 type rule struct {
-	desc     string            // for Reason: `rule 2 "name": header X-Canary`
-	selector cascadia.Selector // nil for a header rule
+	desc     string            // for Reason: `rules[2] "name": header X-Canary`
+	selector cascadia.Selector // for a selector rule
 	header   string            // canonical name, for a header rule
+	jsonPath string            // gjson path, for a JSON rule
 	text     string            // element text must contain it
 	attr     string            // the attribute the value or regex applies to
 	value    *string           // exact value of the subject
@@ -46,22 +52,19 @@ func VersionHeader(name string) *Rules {
 	return &Rules{versionHeader: http.CanonicalHeaderKey(name)}
 }
 
-// Classify classifies one response. It parses the body only when a rule
-// has a selector, so header-only rules cost no allocation on the body.
+// Classify classifies one response. The body is read only when a rule
+// needs it, and then once per kind: parsed as HTML by the first selector
+// rule, checked as JSON by the first JSON rule. Header-only rules cost no
+// work on the body.
 func (r *Rules) Classify(status int, header http.Header, body []byte) Result {
 	hv := ""
 	if r.versionHeader != "" {
 		hv = strings.TrimSpace(header.Get(r.versionHeader))
 	}
-	if status != http.StatusOK {
-		res := statusResult(status)
-		res.Version = hv
-		return res
-	}
-	var doc *goquery.Document
+	b := lazyBody{raw: body}
 	for i := range r.rules {
 		ru := &r.rules[i]
-		matched, v := ru.match(header, body, &doc)
+		matched, v := ru.match(header, &b)
 		if !matched {
 			continue
 		}
@@ -71,9 +74,18 @@ func (r *Rules) Classify(status int, header http.Header, body []byte) Result {
 		if v == "" {
 			v = hv
 		}
+		if status != http.StatusOK {
+			res := statusResult(status)
+			res.Version, res.f.why, res.note = v, whyStatusRule, ru.desc
+			return res
+		}
 		return Result{Version: v, Outcome: ru.outcome, f: facts{why: whyRule}, note: ru.desc}
 	}
 	switch {
+	case status != http.StatusOK:
+		res := statusResult(status)
+		res.Version = hv
+		return res
 	case r.versionHeader == "":
 		return Result{Outcome: Unrecognized, f: facts{why: whyNoRule}}
 	case hv == "":
@@ -82,24 +94,58 @@ func (r *Rules) Classify(status int, header http.Header, body []byte) Result {
 	return Result{Version: hv, f: facts{why: whyHeaderVersion}, note: r.versionHeader}
 }
 
+// lazyBody is the body of one response and what the rules have learnt
+// about it so far. Both the parse and its failure are remembered, so that
+// a body that is not HTML (or not JSON) is not parsed again by every later
+// rule of that kind.
+type lazyBody struct {
+	raw      []byte
+	doc      *goquery.Document
+	htmlDone bool // doc is parsed, or the parse failed (doc nil)
+	json     jsonState
+}
+
+type jsonState uint8
+
+const (
+	jsonUnchecked jsonState = iota
+	jsonValid
+	jsonInvalid
+)
+
+// html returns the parsed body, or nil when it does not parse.
+func (b *lazyBody) html() *goquery.Document {
+	if !b.htmlDone {
+		b.htmlDone = true
+		if d, err := goquery.NewDocumentFromReader(bytes.NewReader(b.raw)); err == nil && len(d.Nodes) > 0 {
+			b.doc = d
+		}
+	}
+	return b.doc
+}
+
 // match reports whether the rule matches, and the version its regex
-// captured, if any. doc is parsed on first use.
-func (ru *rule) match(header http.Header, body []byte, doc **goquery.Document) (bool, string) {
-	if ru.selector == nil {
+// captured, if any.
+func (ru *rule) match(header http.Header, b *lazyBody) (bool, string) {
+	switch {
+	case ru.jsonPath != "":
+		s, ok := b.jsonString(ru.jsonPath)
+		if !ok {
+			return false, ""
+		}
+		return ru.subject(s)
+	case ru.selector == nil:
 		vals, ok := header[ru.header]
 		if !ok || len(vals) == 0 {
 			return false, ""
 		}
 		return ru.subject(vals[0])
 	}
-	if *doc == nil {
-		d, err := goquery.NewDocumentFromReader(bytes.NewReader(body))
-		if err != nil {
-			return false, ""
-		}
-		*doc = d
+	doc := b.html()
+	if doc == nil {
+		return false, ""
 	}
-	for _, n := range ru.selector.MatchAll((*doc).Nodes[0]) {
+	for _, n := range ru.selector.MatchAll(doc.Nodes[0]) {
 		s := goquery.NewDocumentFromNode(n).Selection
 		if ru.text != "" && !strings.Contains(s.Text(), ru.text) {
 			continue

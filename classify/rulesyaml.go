@@ -22,16 +22,20 @@ import (
 //	rules:                          # tried in order; the first match decides
 //	  - name: maintenance page      # optional, shown in reasons
 //	    selector: div.maintenance   # a goquery (CSS) selector, or
-//	    header: X-Canary            #   a response header; exactly one
+//	    header: X-Canary            #   a response header, or
+//	    json: meta.version          #   a gjson path into a JSON body; exactly one
 //	    text: down for maintenance  # selector only: the element's text contains it
 //	    attr: content               # selector only: compare this attribute
-//	    value: "true"               # the attribute, text or header equals it, or
+//	    value: "true"               # the attribute, text, header or JSON value equals it, or
 //	    regex: '^(v[0-9]+)$'        #   matches it (group 1, if any, is the version)
 //	    version: v2                 # the version this rule means
 //	    outcome: unrecognized       # default ok; any outcome but transport-error
 //
-// Unknown fields are errors, so that a misspelt field never silently
-// matches everything.
+// A json rule matches when the body is valid JSON and the path names a
+// value other than null; the value, as a string, is what value and regex
+// compare. Unknown fields are errors, so that a misspelt field never
+// silently matches everything; the hyphenated version-header, an easy
+// slip beside the --version-header flag, gets a hint.
 func ParseRules(name string, data []byte) (*Rules, error) {
 	p := rulesParser{name: name}
 	var doc yaml.Node
@@ -82,7 +86,7 @@ func (p rulesParser) fields(n *yaml.Node, field string, known ...string) (map[st
 		case k.Kind != yaml.ScalarNode:
 			return nil, p.errorf(k, name, "want a field name, such as %s", known[0])
 		case !slices.Contains(known, k.Value):
-			return nil, p.errorf(k, name, "unknown field; want one of %s", strings.Join(known, ", "))
+			return nil, p.errorf(k, name, "unknown field; want one of %s%s", strings.Join(known, ", "), hint(k.Value, known))
 		case m[k.Value] != nil:
 			return nil, p.errorf(k, name, "duplicate field")
 		case v.Kind == yaml.AliasNode:
@@ -147,7 +151,16 @@ func (p rulesParser) headerName(n *yaml.Node, field string) (string, error) {
 	return http.CanonicalHeaderKey(s), nil
 }
 
-var ruleFields = []string{"name", "selector", "header", "text", "attr", "value", "regex", "version", "outcome"}
+var ruleFields = []string{"name", "selector", "header", "json", "text", "attr", "value", "regex", "version", "outcome"}
+
+// hint suggests the known field that key misspells with a hyphen for an
+// underscore, as in version-header for version_header.
+func hint(key string, known []string) string {
+	if k := strings.ReplaceAll(key, "-", "_"); k != key && slices.Contains(known, k) {
+		return " (did you mean " + k + "?)"
+	}
+	return ""
+}
 
 // rule reads rules[i]. Fields are read in a fixed order, so the error a
 // file gets does not depend on the order of its keys.
@@ -166,11 +179,11 @@ func (p rulesParser) rule(n *yaml.Node, i int) (ru rule, err error) {
 		}
 	}
 	switch {
-	case (f["selector"] == nil) == (f["header"] == nil):
-		return ru, p.errorf(n, field, "want exactly one of selector and header")
-	case f["header"] != nil && f["text"] != nil:
+	case countSet(f, "selector", "header", "json") != 1:
+		return ru, p.errorf(n, field, "want exactly one of selector, header and json")
+	case f["selector"] == nil && f["text"] != nil:
 		return ru, p.errorf(f["text"], field+".text", "allowed only with selector")
-	case f["header"] != nil && f["attr"] != nil:
+	case f["selector"] == nil && f["attr"] != nil:
 		return ru, p.errorf(f["attr"], field+".attr", "allowed only with selector")
 	case f["value"] != nil && f["regex"] != nil:
 		return ru, p.errorf(f["regex"], field+".regex", "want value or regex, not both")
@@ -185,14 +198,33 @@ func (p rulesParser) rule(n *yaml.Node, i int) (ru rule, err error) {
 	return ru, nil
 }
 
+// countSet counts the keys that f has.
+func countSet(f map[string]*yaml.Node, keys ...string) int {
+	n := 0
+	for _, k := range keys {
+		if f[k] != nil {
+			n++
+		}
+	}
+	return n
+}
+
 // match fills in what the rule looks at.
 func (p rulesParser) match(ru *rule, f map[string]*yaml.Node, s map[string]string, field string) (err error) {
-	if n := f["header"]; n != nil {
-		if ru.header, err = p.headerName(n, field+".header"); err != nil {
+	switch {
+	case f["header"] != nil:
+		if ru.header, err = p.headerName(f["header"], field+".header"); err != nil {
 			return err
 		}
-	} else if ru.selector, err = cascadia.Compile(s["selector"]); err != nil {
-		return p.errorf(f["selector"], field+".selector", "want a CSS selector: %v", err)
+	case f["json"] != nil:
+		if msg := checkJSONPath(s["json"]); msg != "" {
+			return p.errorf(f["json"], field+".json", "%s; got %q", msg, s["json"])
+		}
+		ru.jsonPath = s["json"]
+	default:
+		if ru.selector, err = cascadia.Compile(s["selector"]); err != nil {
+			return p.errorf(f["selector"], field+".selector", "want a CSS selector: %v", err)
+		}
 	}
 	ru.text, ru.attr = s["text"], strings.ToLower(s["attr"])
 	if f["value"] != nil {
@@ -245,8 +277,11 @@ func describe(field string, s map[string]string) string {
 	if s["name"] != "" {
 		d += " " + strconv.Quote(s["name"])
 	}
-	if s["header"] != "" {
+	switch {
+	case s["header"] != "":
 		return d + ": header " + http.CanonicalHeaderKey(s["header"])
+	case s["json"] != "":
+		return d + ": json " + s["json"]
 	}
 	return d + ": selector " + s["selector"]
 }

@@ -21,6 +21,10 @@ const DefaultRate = 20
 type Options struct {
 	Attack   attack.Options  // target, rate (0: closed loop), headers, login, timeouts
 	Criteria decide.Criteria // expectation, tolerance, confidence, budgets
+	// Classifier names the classifier in use when it is not Bookinfo's,
+	// e.g. "--version-header X-App-Version", for the hint when it
+	// recognises nothing.
+	Classifier string
 
 	// Timeout bounds the whole gate; 0 means none (MaxRequests still ends it).
 	Timeout time.Duration
@@ -47,6 +51,14 @@ type Options struct {
 	// "waypoint" (ambient mode, where only a waypoint sees HTTP).
 	Reporter  string
 	Namespace string // destination_service_namespace, default "default"
+	// ServerSeries, if set, is the Prometheus counter the server check
+	// counts instead of Istio's (an app's own http_requests_total{…}, a
+	// mesh without Istio), its version in label VersionLabel (default
+	// destination_version) and its status, when it has one, in
+	// response_code, code or status. It has no latency histogram, so the
+	// server's health witness reads errors only.
+	ServerSeries string
+	VersionLabel string
 	// ServerWait bounds the wait for the scrape after the last request.
 	ServerWait time.Duration
 	// RequireServer makes a server check that could not run INCONCLUSIVE;
@@ -129,6 +141,9 @@ func (o *Options) Validate() error {
 	if o.Prometheus != nil && len(o.Scrape) > 0 {
 		return errors.New("--prometheus and --scrape: give one server-side source, not both")
 	}
+	if o.ServerSeries != "" && o.Prometheus == nil {
+		return errors.New("--server-series: needs --prometheus, which it is read from")
+	}
 	if m := o.Mirror; m != nil {
 		if m.Version == "" || m.Percent <= 0 || m.Percent > 100 {
 			return fmt.Errorf("--mirror %s=%g: want VERSION or VERSION=PERCENT with 0 < PERCENT ≤ 100", m.Version, m.Percent)
@@ -176,7 +191,31 @@ func (o *Options) validatePassive() error {
 }
 
 // selector is the Prometheus selector of the gate's server-side series.
-func (o *Options) selector() string { return o.serverQuery().Selector() }
+func (o *Options) selector() string {
+	if o.ServerSeries != "" {
+		return o.ServerSeries
+	}
+	return o.serverQuery().Selector()
+}
+
+// versionLabel is the server series' label that names the version.
+func (o *Options) versionLabel() string {
+	if o.VersionLabel != "" {
+		return o.VersionLabel
+	}
+	return "destination_version"
+}
+
+// statusCode is a server series' response status: Istio's response_code,
+// or an app counter's code or status label.
+func statusCode(l map[string]string) string {
+	for _, k := range []string{"response_code", "code", "status"} {
+		if v, ok := l[k]; ok {
+			return v
+		}
+	}
+	return ""
+}
 
 // serviceNames are the destination_service_name values counted.
 func (o *Options) serviceNames() []string { return o.serverQuery().names() }

@@ -37,6 +37,9 @@ type gate struct {
 	lastDone  time.Time
 	mirrored  int     // pages from the mirror target: must stay 0
 	lost      lostRun // transport errors in a row
+	sight     sight   // whether the classifier names any version
+	settleCut bool    // settling used its half of the budget unsettled
+	sent      int     // requests sent in all phases, within MaxRequests
 	traces    *traceSampler
 	stop      context.CancelFunc
 }
@@ -62,6 +65,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	g := &gate{o: &o, start: time.Now(), seq: seq, pages: map[string]int{}}
+	g.sight.watch(&g.o.Attack)
 	g.traces = newTraceSampler(g.o)
 	if o.Settle {
 		g.settle = decide.NewSettle(o.Criteria, o.SettleTimeout)
@@ -72,13 +76,25 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		defer cancel()
 	}
 	if g.settle != nil || o.SettleMin > 0 {
-		if _, err := g.phase(ctx, g.settleObserve); err != nil {
+		// Settling gets at most half the budget, so a route that never
+		// settles (a wrong expectation's strays) leaves the evidence
+		// enough pages to decide.
+		if _, err := g.phaseN(ctx, g.settleObserve, max(o.Criteria.MaxRequests/2, 1)); err != nil {
 			return nil, err
 		}
+		g.mu.Lock()
+		g.settleCut = g.stop != nil // the phase ended before the settle rule did
+		g.mu.Unlock()
+	}
+	if err := g.sight.err(g.o); err != nil {
+		return nil, err
 	}
 	base := g.baseline(ctx)
 	sum, err := g.phase(ctx, g.evidenceObserve)
 	if err != nil {
+		return nil, err
+	}
+	if err := g.sight.err(g.o); err != nil {
 		return nil, err
 	}
 	res := g.result(ctx, sum, base)
@@ -115,7 +131,7 @@ func serverHeld(r *Result) bool {
 }
 
 // extension is how many more pages the server witness gets: as many again
-// as the evidence so far, so the rounds are few, within MaxRequests.
+// as the evidence so far, so the rounds are few, within MaxRequests in all.
 func (g *gate) extension() int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -123,7 +139,7 @@ func (g *gate) extension() int {
 	for _, n := range g.pages {
 		total += n
 	}
-	return max(0, min(total, g.o.Criteria.MaxRequests-total))
+	return max(0, min(total, g.o.Criteria.MaxRequests-g.sent))
 }
 
 // phase runs load until observe stops it or ctx ends.
@@ -139,9 +155,18 @@ func (g *gate) phaseN(ctx context.Context, observe func(*results.Record), n int)
 	g.stop = cancel
 	g.mu.Unlock()
 	ao := g.o.Attack
-	if n > 0 {
-		ao.Requests = uint64(n)
+	// Settling, evidence and extensions share one budget: --max-requests
+	// bounds what the gate sends in all.
+	g.mu.Lock()
+	left := g.o.Criteria.MaxRequests - g.sent
+	g.mu.Unlock()
+	if left <= 0 {
+		return &attack.Summary{}, nil
 	}
+	if n <= 0 || n > left {
+		n = left
+	}
+	ao.Requests = uint64(n)
 	ao.Observe = observe
 	if g.o.Progress != nil {
 		ao.Progress, ao.Every = func(*attack.Summary) { g.o.Progress(g.progress()) }, time.Second
@@ -180,6 +205,12 @@ func (g *gate) hasServer() bool { return g.o.Prometheus != nil || len(g.o.Scrape
 func (g *gate) settleObserve(r *results.Record) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.sent++
+	if g.sight.blind(r) && g.stop != nil {
+		g.stop()
+		g.stop = nil
+		return
+	}
 	if g.stop == nil {
 		return // settled: pages still in flight are not evidence either
 	}
@@ -197,6 +228,11 @@ func (g *gate) settleObserve(r *results.Record) {
 func (g *gate) evidenceObserve(r *results.Record) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.sent++
+	if g.sight.blind(r) && g.stop != nil {
+		g.stop()
+		return
+	}
 	if done := r.At.Add(r.Latency); done.After(g.lastDone) {
 		g.lastDone = done
 	}
@@ -266,7 +302,7 @@ func (g *gate) result(ctx context.Context, sum *attack.Summary, b base) *Result 
 	res := &Result{Target: g.o.Attack.Target, Client: g.seq.Decision(), Load: sum, Start: g.start}
 	res.Settle = SettleInfo{Enabled: g.settle != nil || g.o.SettleMin > 0, Discarded: g.discarded, Effective: g.effective}
 	if g.settle != nil {
-		res.Settle.Window, res.Settle.TimedOut = g.settle.Window(), g.settle.TimedOut()
+		res.Settle.Window, res.Settle.TimedOut = g.settle.Window(), g.settle.TimedOut() || g.settleCut
 	}
 	if !g.effective.IsZero() {
 		res.Settle.After = g.effective.Sub(g.start)

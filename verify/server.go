@@ -61,7 +61,7 @@ func (g *gate) fetch(ctx context.Context, b base, last time.Time) (res prom.Resu
 		if res.Restarted, err = c.Restarts(ctx, res); err != nil {
 			return res, nil, err
 		}
-		if health {
+		if health && g.o.ServerSeries == "" {
 			if br, err := c.Increase(ctx, g.o.serverQuery().BucketSelector(), b.at, end); err == nil {
 				buckets = &br
 			}
@@ -85,7 +85,7 @@ func (g *gate) judge(s *Server, res prom.Result, buckets *prom.Result) {
 	okCounts, bad := map[string]float64{}, map[string]float64{}
 	byCode := map[[3]string]float64{}
 	for _, se := range res.Series {
-		v, code := se.Labels["destination_version"], se.Labels["response_code"]
+		v, code := se.Labels[g.o.versionLabel()], statusCode(se.Labels)
 		byCode[[3]string{v, code, se.Labels["response_flags"]}] += se.Increase
 		if g.o.Mirror != nil && v == g.o.Mirror.Version {
 			continue
@@ -124,6 +124,9 @@ func (g *gate) judge(s *Server, res prom.Result, buckets *prom.Result) {
 	d := serverDecision(g.o.Criteria, okCounts, bad)
 	s.Decision = &d
 	s.Health = decide.CountHealth(g.o.Criteria, serverCounts(okCounts, bad, buckets, g.o.Mirror))
+	if g.o.ServerSeries != "" && s.Health != nil {
+		s.Health = errorsOnly(s.Health) // an app's counter has no latency histogram
+	}
 	s.Agreement = agreement(g.o.Criteria, s.ClientPages, s.Counts, g.o.Mirror)
 	s.Verdict, s.Reason = serverVerdict(g.o, s)
 }
@@ -252,4 +255,17 @@ func agreement(c decide.Criteria, client map[string]int, server map[string]float
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
 	return out
+}
+
+// errorsOnly keeps a health result's error checks: latency checks without
+// a histogram would only ever say "no data".
+func errorsOnly(h *decide.HealthResult) *decide.HealthResult {
+	out := *h
+	out.Checks = nil
+	for _, k := range h.Checks {
+		if k.Quantile == 0 {
+			out.Checks = append(out.Checks, k)
+		}
+	}
+	return &out
 }

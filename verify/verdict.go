@@ -23,9 +23,16 @@ func serverVerdict(o *Options, s *Server) (decide.Verdict, string) {
 		return decide.Inconclusive, fmt.Sprintf("no server-side requests in the window: in ambient mode only a waypoint reports HTTP; does one serve %s (istio.io/use-waypoint), and is Prometheus scraping it?", o.Service)
 	case total == 0:
 		return decide.Inconclusive, "no server-side requests in the window: is Prometheus scraping the sidecars?"
-	case len(s.NoTelemetry) > 0:
+	case len(s.NoTelemetry) > 0 && o.ServerSeries == "":
+		// Istio's counts missing a version mean a sidecar missing; an
+		// app's own counter missing one disagrees with the pages, which
+		// the split check below judges.
 		var parts []string
 		for _, v := range s.NoTelemetry {
+			if o.ServerSeries != "" {
+				parts = append(parts, fmt.Sprintf("%s counts no requests of version %s=%q", o.ServerSeries, o.versionLabel(), v))
+				continue
+			}
 			if o.Reporter == "waypoint" {
 				parts = append(parts, fmt.Sprintf("the waypoint reports no requests to %s-%s", o.Service, v))
 				continue

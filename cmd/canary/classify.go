@@ -52,7 +52,7 @@ func chooseClassifier(c *cli.Command) (pageClassifier, error) {
 			return nil, usageError(err)
 		}
 		if header != "" {
-			return nil, usageError(errors.New("--rules and --version-header: name the header in the rules file (version-header:) instead"))
+			return nil, usageError(errors.New("--rules and --version-header: name the header in the rules file (version_header:) instead"))
 		}
 		return r.Classify, nil
 	case header != "":

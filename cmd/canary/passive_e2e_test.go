@@ -21,7 +21,7 @@ import (
 func users(t *testing.T, target string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, canaryBin, "attack", "--target", target, "--rate", "100/s", "--duration", "3m")
+	cmd := exec.CommandContext(ctx, canaryBin, "attack", "--target", target, "--rate", "50/s", "--duration", "3m")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -70,9 +70,9 @@ func passive(t *testing.T, env []string, want int, args ...string) (passiveResul
 // from another process, and no request from the gate: the configured
 // 50/50 passes, a wrong 80/20 fails, and with no traffic the gate ends
 // INCONCLUSIVE at its timeout saying so. A gate whose flags ask for load
-// is refused.
+// is refused. Not parallel: the verdicts rest on the local mesh answering
+// in time, which a machine busy with the parallel gates does not promise.
 func TestVerifyPassive(t *testing.T) {
-	t.Parallel()
 	seed := sharedtest.Dir(t, "seed-manifests")
 	promtest.Binary(t)
 	mp := startMesh(t, "--propagation-delay", "0")

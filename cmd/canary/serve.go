@@ -37,7 +37,7 @@ var gateSettings = []string{
 	"require-prometheus", "rate", "workers", "max-workers", "request-timeout", "header", "login", "host-header",
 	"sni", "http2", "insecure", "ingress", "prometheus-service", "preflight", "jaeger", "trace-check", "trace-wait", "trace-sample",
 	"backend", "reporter", "health", "baseline", "error-margin", "latency-margin", "latency-quantiles",
-	"passive", "since", "poll",
+	"passive", "since", "poll", "server-series", "server-version-label",
 }
 
 func serveCommand() *cli.Command {

@@ -63,6 +63,8 @@ func verifyFlags() []cli.Flag {
 		&cli.StringFlag{Name: "prom-ca-file", Usage: "CA bundle `FILE` for an https Prometheus"},
 		&cli.BoolFlag{Name: "prom-insecure", Usage: "skip TLS verification of Prometheus"},
 		&cli.StringSliceFlag{Name: "scrape", Usage: "without Prometheus: sidecar metrics `URL` read before and after (repeatable)"},
+		&cli.StringFlag{Name: "server-series", Usage: "count this Prometheus counter `SELECTOR` in the server check instead of Istio's, e.g. 'http_requests_total{job=\"myapp\"}'"},
+		&cli.StringFlag{Name: "server-version-label", Usage: "the --server-series label `NAME` that holds the version (default destination_version)"},
 		&cli.DurationFlag{Name: "server-wait", Value: 45 * time.Second, Usage: "longest wait for the scrape after the last request"},
 		&cli.BoolFlag{Name: "require-prometheus", Value: true, Usage: "a server check that cannot run makes the gate INCONCLUSIVE; false lets the client verdict stand"},
 		&cli.StringFlag{Name: "jaeger", Usage: "Jaeger query `URL` (e.g. http://jaeger-query:16686): pages of note link to their traces"},
@@ -149,7 +151,7 @@ func verifyAction(ctx context.Context, c *cli.Command) error {
 	}
 	res, err := run(ctx, o)
 	if err != nil {
-		if errors.Is(err, decide.ErrInvalid) {
+		if errors.Is(err, decide.ErrInvalid) || errors.Is(err, verify.ErrNoVersion) {
 			return usageError(err)
 		}
 		return err
@@ -207,6 +209,12 @@ func verifyOptions(c *cli.Command, promTransport, jaegerTransport http.RoundTrip
 		return o, noop, err
 	}
 	o.Attack = ao
+	switch {
+	case c.String("rules") != "":
+		o.Classifier = "the rules in " + c.String("rules")
+	case c.String("version-header") != "":
+		o.Classifier = "--version-header " + c.String("version-header") + " (is that the header the app sets?)"
+	}
 	o.Timeout, o.Service, o.Namespace = c.Duration("timeout"), c.String("host"), c.String("namespace")
 	o.Backends, o.Reporter = c.StringSlice("backend"), c.String("reporter")
 	if len(o.Backends) == 0 {
@@ -307,6 +315,7 @@ func settleOptions(c *cli.Command, o *verify.Options) error {
 
 func serverOptions(c *cli.Command, o *verify.Options, transport http.RoundTripper) error {
 	o.Scrape = c.StringSlice("scrape")
+	o.ServerSeries, o.VersionLabel = c.String("server-series"), c.String("server-version-label")
 	u := c.String("prometheus")
 	if u == "" {
 		if len(o.Scrape) == 0 && c.IsSet("require-prometheus") && c.Bool("require-prometheus") {
