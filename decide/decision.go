@@ -31,13 +31,21 @@ func (s *Sequential) Decision() Decision {
 	return d
 }
 
-// unit is what the evidence counts: pages, or a server's requests.
+// unit is what the evidence counts: pages, a server's requests, or what
+// SetUnit named.
 func (s *Sequential) unit() string {
-	if s.counted != nil {
+	switch {
+	case s.unitName != "":
+		return s.unitName
+	case s.counted != nil:
 		return "request"
 	}
 	return "page"
 }
+
+// SetUnit names what the evidence counts in every sentence, e.g.
+// "response" for an app other than Bookinfo, whose answers are no pages.
+func (s *Sequential) SetUnit(unit string) { s.unitName = unit }
 
 func (s *Sequential) versionResults() []VersionResult {
 	out := make([]VersionResult, 0, len(s.tracks)+1)

@@ -252,9 +252,8 @@ func fmtPct(x float64) string { return strconv.FormatFloat(x, 'f', 1, 64) + "%" 
 // fmtInterval rounds outwards to 0.1 so a printed interval is never
 // narrower than the real one.
 func fmtInterval(lo, hi float64) string {
-	l := math.Floor(lo*10+1e-9) / 10
-	h := math.Ceil(hi*10-1e-9) / 10
-	return fmt.Sprintf("[%s, %s]", fmtPct(math.Max(l, 0)), fmtPct(math.Min(h, 100)))
+	l, h := textfmt.Interval(lo, hi)
+	return fmt.Sprintf("[%s, %s]", fmtPct(l), fmtPct(h))
 }
 
 func fmtConf(c float64) string { return textfmt.Num(math.Round(c*1e4)/1e2) + "%" }

@@ -33,6 +33,7 @@ type Sequential struct {
 	// last page: a canary shown worse, or a PASS that must wait.
 	healthFail, healthHeld bool
 	verdict                Verdict
+	unitName               string // see SetUnit
 }
 
 // track is one listed version: expectation, decision tables and counts.

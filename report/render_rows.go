@@ -19,6 +19,7 @@ type versionRow struct {
 	P50, P90, P99 time.Duration
 	Server        float64 // server-side share in percent
 	HasServer     bool
+	HasExpected   bool // the report has an expectation: Expected means something
 }
 
 // rows returns the totals table of w: every version of the report, then
@@ -35,7 +36,7 @@ func (v *view) rows(w results.Window) []versionRow {
 		if name == "" && n == 0 {
 			continue
 		}
-		r := versionRow{Version: name, Requests: n, Expected: v.expect.Percent(name),
+		r := versionRow{Version: name, Requests: n, Expected: v.expect.Percent(name), HasExpected: len(v.expect.Versions()) > 0,
 			Errors: textfmt.Percent(w.Errors(name), n), P50: w.Quantile(name, 0.5), P90: w.Quantile(name, 0.9),
 			P99: w.Quantile(name, 0.99)}
 		if name != "" {

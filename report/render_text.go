@@ -154,8 +154,8 @@ func prefixed(prefix string, names []string) []string {
 // fmtExpected prints the expected share as written: "50%", or "-" for
 // requests without a version.
 func fmtExpected(r versionRow) string {
-	if r.Version == "" {
-		return "-"
+	if r.Version == "" || !r.HasExpected {
+		return "-" // no expectation: nothing was expected, not 0%
 	}
 	return textfmt.Num(r.Expected) + "%"
 }

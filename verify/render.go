@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/canary-gate/canary/decide"
+	"github.com/canary-gate/canary/internal/textfmt"
 )
 
 // Formats are the output formats of a gate's result.
@@ -57,7 +58,7 @@ func rows(r *Result) []row {
 		rw := row{
 			version: v.Version, expected: fmt.Sprintf("%g%%", v.Expected),
 			client:   fmt.Sprintf("%.1f%% (%d)", v.Share, v.Count),
-			interval: fmt.Sprintf("[%.1f, %.1f]", v.Low, v.High),
+			interval: interval(v.Low, v.High),
 			server:   "-", status: v.Status.String(),
 		}
 		if s := r.Server; s != nil && s.Ran {
@@ -358,7 +359,7 @@ func writeJUnit(w io.Writer, r *Result) error {
 	}
 	for _, v := range r.Client.Versions {
 		add("share of "+v.Version, statusVerdict(v.Status, r.Client.Verdict),
-			strings.TrimSuffix(fmt.Sprintf("%.1f%% [%.1f, %.1f] of %d %ss, expected %g%% ± %g; %s", v.Share, v.Low, v.High, r.Client.N, unitName(r.Client), v.Expected, r.Client.Tolerance, passTests(v, unitName(r.Client))), "; "))
+			strings.TrimSuffix(fmt.Sprintf("%.1f%% %s of %d %ss, expected %g%% ± %g; %s", v.Share, interval(v.Low, v.High), r.Client.N, unitName(r.Client), v.Expected, r.Client.Tolerance, passTests(v, unitName(r.Client))), "; "))
 	}
 	add("error budget", statusVerdict(r.Client.Errors.Status, decide.Pass), fmt.Sprintf("budget %g%%", r.Client.Errors.Budget))
 	healthCases(r.Client.Health, "health", add)
@@ -424,4 +425,11 @@ func statusVerdict(s decide.Status, overall decide.Verdict) decide.Verdict {
 		return decide.Pass
 	}
 	return decide.Inconclusive
+}
+
+// interval prints a share's interval as the verdict's sentence does:
+// rounded outwards, so the two never disagree.
+func interval(lo, hi float64) string {
+	l, h := textfmt.Interval(lo, hi)
+	return fmt.Sprintf("[%.1f, %.1f]", l, h)
 }

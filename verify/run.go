@@ -64,6 +64,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.Classifier != "" {
+		seq.SetUnit("response") // not Bookinfo: its answers are no pages
+	}
 	g := &gate{o: &o, start: time.Now(), seq: seq, pages: map[string]int{}}
 	g.sight.watch(&g.o.Attack)
 	g.traces = newTraceSampler(g.o)

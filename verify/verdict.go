@@ -47,8 +47,12 @@ func serverVerdict(o *Options, s *Server) (decide.Verdict, string) {
 	}
 	for _, a := range s.Agreement {
 		if !a.OK {
-			return decide.Fail, fmt.Sprintf("client and server disagree on %s: %.1f%% of pages, %.1f%% of requests (more than %g points apart)",
-				a.Version, a.Client, a.Server, o.Criteria.Tolerance)
+			unit := "pages"
+			if o.Classifier != "" {
+				unit = "responses"
+			}
+			return decide.Fail, fmt.Sprintf("client and server disagree on %s: %.1f%% of %s, %.1f%% of requests (more than %g points apart)",
+				a.Version, a.Client, unit, a.Server, o.Criteria.Tolerance)
 		}
 	}
 	if s.Decision.Verdict == decide.Pass {
@@ -133,7 +137,7 @@ func overall(o *Options, r *Result) (decide.Verdict, string) {
 	if c.Verdict != decide.Pass {
 		reason := c.Reason
 		if r.Interrupted || c.Verdict == decide.Pending {
-			reason = fmt.Sprintf("stopped after %d pages before the evidence decided: %s", c.Pages, c.Reason)
+			reason = fmt.Sprintf("stopped after %d %ss before the evidence decided: %s", c.Pages, unitName(c), c.Reason)
 		}
 		return decide.Inconclusive, reason
 	}
@@ -142,8 +146,8 @@ func overall(o *Options, r *Result) (decide.Verdict, string) {
 		return decide.Pass, c.Reason
 	}
 	if held := heldChecks(s.Health); s.Ran && s.Verdict == decide.Pass && len(held) > 0 {
-		return decide.Inconclusive, fmt.Sprintf("client: %s; but the server's health witness is past the margin and undecided after %d more pages: %s",
-			c.Reason, r.Extended, strings.Join(held, ", "))
+		return decide.Inconclusive, fmt.Sprintf("client: %s; but the server's health witness is past the margin and undecided after %d more %ss: %s",
+			c.Reason, r.Extended, unitName(c), strings.Join(held, ", "))
 	}
 	if !s.Ran || s.Verdict != decide.Pass {
 		why := s.Error

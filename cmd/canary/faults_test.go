@@ -146,6 +146,11 @@ func TestReportSkipsTornLines(t *testing.T) {
 	if err != nil || !strings.Contains(out+errOut, "2 unreadable lines skipped, the first "+torn+":2:") || !strings.Contains(out, "requests  2") {
 		t.Errorf("report of a torn file: %v\n%s\n%s", err, out, errOut)
 	}
+	// Without --expect nothing is judged, so nothing "passes" and nothing
+	// was expected at 0%.
+	if !strings.HasPrefix(out, "REPORT: 1 window shown, none judged") || strings.Contains(out, " 0% ") {
+		t.Errorf("report without --expect: want a REPORT headline and no expected share:\n%s", out)
+	}
 	junk := filepath.Join(dir, "junk.jsonl")
 	if err := os.WriteFile(junk, []byte("not a record\nnor this\n"), 0o644); err != nil {
 		t.Fatal(err)

@@ -73,8 +73,11 @@ func planAction(ctx context.Context, c *cli.Command) error {
 	fmt.Fprintf(w, "  PASS when the split is as expected: median %d requests (%s), 90%% within %d (%s)\n", p.PassMedian, at(p.PassMedian), p.PassP90, at(p.PassP90))
 	fmt.Fprintf(w, "  FAIL when it is %s: median %d requests (%s), 90%% within %d (%s)\n", p.FailTruth, p.FailMedian, at(p.FailMedian), p.FailP90, at(p.FailP90))
 	fmt.Fprintf(w, "  a one-look test would need %d requests (%s) but may look only once; add settling (about 60 pages) after a weight change\n", p.OneLook, at(p.OneLook))
-	if p.PassP90 > decide.DefaultMaxRequests {
-		fmt.Fprintf(w, "  warning: 90%% of passing runs need more than --max-requests %d: raise it or widen --tolerance\n", decide.DefaultMaxRequests)
+	switch {
+	case p.PassP90 > decide.DefaultMaxRequests:
+		fmt.Fprintf(w, "  warning: 90%% of passing runs need more than verify's default --max-requests %d: raise it or widen --tolerance\n", decide.DefaultMaxRequests)
+	case p.FailP90 > decide.DefaultMaxRequests || p.OneLook > decide.DefaultMaxRequests:
+		fmt.Fprintf(w, "  warning: some figures above exceed verify's default --max-requests %d: a gate stops there INCONCLUSIVE; raise it to reach them\n", decide.DefaultMaxRequests)
 	}
 	if !c.IsSet("slower") && !c.IsSet("canary-error-rate") {
 		return nil

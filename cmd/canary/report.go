@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/canary-gate/canary/internal/textfmt"
 	"io"
 	"os"
 	"slices"
@@ -168,6 +169,12 @@ func finishReport(c *cli.Command, rep *report.Report, wc decide.WindowCriteria, 
 	}
 	v, reason := decide.SoakVerdict(rep.Windows, rep.Alarms)
 	rep.Verdict, rep.Reason = v.String(), reason
+	if len(wc.Expect.Versions()) == 0 && v != decide.Inconclusive {
+		// Nothing was judged, so nothing passed: say what the report is.
+		v, rep.Verdict = decide.Pass, "REPORT"
+		rep.Reason = textfmt.NOf(len(rep.Windows), "window") + " shown, none judged: give --expect to judge them"
+		reason = rep.Reason
+	}
 	render := func(w io.Writer) error { return report.Render(w, format, rep) }
 	if output != "" {
 		if err := writeFile(output, render); err != nil {

@@ -6,6 +6,7 @@ package textfmt
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -63,3 +64,13 @@ func Plural(n int, word string) string {
 
 // NOf is "1 window", "2 windows".
 func NOf(n int, noun string) string { return fmt.Sprintf("%d %s", n, Plural(n, noun)) }
+
+// Interval rounds a percent interval outwards to one decimal, within
+// [0, 100], so that a printed interval is never narrower than the real one
+// and every place that prints it agrees (the verdict's sentence and the
+// table).
+func Interval(lo, hi float64) (float64, float64) {
+	l := math.Floor(lo*10+1e-9) / 10
+	h := math.Ceil(hi*10-1e-9) / 10
+	return math.Max(l, 0), math.Min(h, 100)
+}
