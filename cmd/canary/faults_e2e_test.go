@@ -28,10 +28,15 @@ func TestTargetDiesMidway(t *testing.T) {
 			t.Parallel()
 			mp := startMesh(t, "--propagation-delay", "0")
 			t.Cleanup(func() { _ = mp.cmd.Process.Signal(syscall.SIGCONT) })
+			hurt := make(chan struct{})
 			go func() {
+				defer close(hurt)
 				time.Sleep(1500 * time.Millisecond)
 				tc.hurt(mp)
 			}()
+			// The mesh's cleanup reads what its Wait wrote: wait for the
+			// goroutine that received Wait's result first.
+			defer func() { <-hurt }()
 			start := time.Now()
 			out, stderr, code := run(t, "", "verify", "--target", mp.url("/productpage"), "--expect", "v1=34,v2=33,v3=33", "--rate", "50/s",
 				"--request-timeout", "1s", "--settle", "0", "--max-requests", decisivePages, "--format", "json")
