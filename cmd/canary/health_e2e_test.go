@@ -14,9 +14,11 @@ import (
 // TestVerifyHealth: on the local mesh with a real Prometheus, the 50/50
 // stage passes with the health checks on (v3's extra call to ratings is
 // inside the margins); a reviews-v3 5 ms slower fails naming its latency;
-// one that answers 3% of requests with 503 fails naming its error rate and
-// the server witness (productpage's retry hides most of them from pages,
-// which show a slightly shifted split instead);
+// one that answers 10% of requests with 503 fails naming its error rate and
+// the server witness (productpage's retries hide them from pages, which
+// show a slightly shifted split instead). At 3% the ~65 requests v3 gets
+// before the pages decide held no error one run in seven, and nothing then
+// held the PASS: 10% leaves that chance at one in a thousand;
 // and once restored the stage passes again.
 func TestVerifyHealth(t *testing.T) {
 	seed := sharedtest.Dir(t, "seed-manifests")
@@ -40,8 +42,8 @@ func TestVerifyHealth(t *testing.T) {
 		{"slow", []string{"--delay", "5ms"}, ExitFail, []string{"v3's latency p", "past v1's by more than the margin"}},
 		// The server's health witness holds the PASS the pages reach, the gate
 		// sends more, and Istio's counts then fail v3 against the baseline
-		// or, at 3%, against the absolute 1% budget: whichever shows first.
-		{"failing", []string{"--delay", "0", "--error-rate", "3"}, ExitFail, []string{"server", "v3", "error rate"}},
+		// or against the absolute 1% budget: whichever shows first.
+		{"failing", []string{"--delay", "0", "--error-rate", "10"}, ExitFail, []string{"server", "v3", "error rate"}},
 		{"restored", []string{"--delay", "0", "--error-rate", "0"}, ExitPass, []string{"no canary shown worse than baseline v1"}},
 	}
 	for _, st := range steps {
