@@ -17,7 +17,7 @@ const HealthMethod = "canary against baseline, one-sided anytime-valid tests of 
 // against the baseline.
 type HealthResult struct {
 	Baseline string `json:"baseline"`
-	// Witness is what was counted: "pages" (the client's, in verify) or
+	// Witness is what was counted: "pages" or "responses" (the client's, in verify) or
 	// "requests" (the server's, Istio's metrics for the gate's window).
 	Witness string `json:"witness"`
 	// Confidence is the level of all health checks together; each check
@@ -53,9 +53,10 @@ const (
 	HealthHeld      = "held"      // observed past the margin, not shown: PASS waits
 	HealthNoData    = "no data"   // a side has no pages yet: PASS waits
 	HealthRegressed = "regressed" // shown worse by more than the margin: FAIL
-	// HealthFew: fewer than 10 pages lie beyond a tail quantile on a side,
-	// too few to read it; it may still fail, but does not hold a PASS.
-	HealthFew = "few pages"
+	// HealthFew: fewer than 10 pages (or requests) lie beyond a tail
+	// quantile on a side, too few to read it; it may still fail, but does
+	// not hold a PASS.
+	HealthFew = "few in tail"
 )
 
 // HealthCheck is one check of one canary. Error rates are in percent,
@@ -107,7 +108,7 @@ func (s *Sequential) healthResult() *HealthResult {
 	if hs == nil {
 		return nil
 	}
-	r := newHealthResult(s.c, "pages")
+	r := newHealthResult(s.c, s.unit()+"s")
 	b := &s.tracks[hs.base]
 	for _, ci := range hs.canaries {
 		c := &s.tracks[ci]

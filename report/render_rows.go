@@ -92,8 +92,8 @@ func (v *view) period() string {
 	if v.multiDay() {
 		endFmt = "2006-01-02 15:04:05"
 	}
-	return fmt.Sprintf("%s – %s UTC (%v, %s of %v)", v.start.UTC().Format("2006-01-02 15:04:05"),
-		v.end.UTC().Format(endFmt), v.end.Sub(v.start), textfmt.NOf(len(v.windows), "window"), v.size)
+	return fmt.Sprintf("%s – %s UTC (%s, %s of %s)", v.start.UTC().Format("2006-01-02 15:04:05"),
+		v.end.UTC().Format(endFmt), textfmt.Span(v.end.Sub(v.start)), textfmt.NOf(len(v.windows), "window"), textfmt.Span(v.size))
 }
 
 // band describes the expectation: "v1=50,v3=50 ± 5 points".

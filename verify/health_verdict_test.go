@@ -20,7 +20,7 @@ func TestWitnessNote(t *testing.T) {
 		want         string
 	}{
 		{hr(decide.HealthRegressed, decide.HealthOK), hr(decide.HealthHeld, decide.HealthOK), "; the pages do not show v3's errors (held)"},
-		{hr(decide.HealthRegressed, decide.HealthRegressed), hr(decide.HealthRegressed, decide.HealthFew), "; the pages do not show v3's latency p50 (few pages)"},
+		{hr(decide.HealthRegressed, decide.HealthRegressed), hr(decide.HealthRegressed, decide.HealthFew), "; the pages do not show v3's latency p50 (few in tail)"},
 		{hr(decide.HealthRegressed, decide.HealthOK), hr(decide.HealthRegressed, decide.HealthOK), ""},
 		{hr(decide.HealthRegressed, decide.HealthOK), nil, ""},
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/canary-gate/canary/decide"
@@ -32,6 +33,7 @@ type htmlGate struct {
 	Hops                  []htmlHopRow
 	Pages                 []PageOfNote
 	PagesNote             string
+	Unit                  string // what the client counted, plural: pages or responses
 }
 
 // htmlRow is a version's line of the table (row, exported for the template).
@@ -43,7 +45,9 @@ type htmlHopRow struct {
 	Cells   []string
 }
 
-var gateTemplate = template.Must(template.New("gate").Parse(gateHTML))
+var gateTemplate = template.Must(template.New("gate").Funcs(template.FuncMap{
+	"title": func(s string) string { return strings.ToUpper(s[:1]) + s[1:] },
+}).Parse(gateHTML))
 
 func writeHTML(w io.Writer, r *Result) error {
 	return gateTemplate.Execute(w, htmlPage{Title: "canary verify " + r.Client.Expect, Verdict: r.Verdict.String(), Reason: r.Reason,
@@ -125,6 +129,7 @@ func gateSection(name string, r *Result) htmlGate {
 			g.Hops = append(g.Hops, row)
 		}
 	}
+	g.Unit = unitName(r.Client) + "s"
 	if r.PagesOfNote > len(r.Pages) {
 		g.PagesNote = fmt.Sprintf(": the newest %d of %d", len(r.Pages), r.PagesOfNote)
 	}
@@ -161,7 +166,7 @@ a{color:#1a5fb4}
 <table><thead><tr><th class="text">canary</th><th class="text">check</th><th>canary's value (n)</th><th>baseline's value (n)</th><th class="text">bounds</th><th>limit</th><th class="text">status</th></tr></thead><tbody>
 {{range .Health}}<tr><td class="text">{{.Canary}}</td><td class="text">{{.Check}}</td><td>{{.Canaries}}</td><td>{{.Baseline}}</td><td class="text">{{.Bounds}}</td><td>{{.Limit}}</td><td class="text">{{.Status}}</td></tr>
 {{end}}</tbody></table>
-{{if .LatencyChart}}<figure class="chart">{{.LatencyChart}}<figcaption>Latency distribution by version: pages (solid) and the server's histogram (dashed steps)</figcaption></figure>{{end}}</section>
+{{if .LatencyChart}}<figure class="chart">{{.LatencyChart}}<figcaption>Latency distribution by version: {{.Unit}} (solid) and the server's histogram (dashed steps)</figcaption></figure>{{end}}</section>
 {{end}}{{with .Traces}}<section><h2>Traces: {{.Verdict}}</h2>
 <p>{{.Reason}} (Jaeger {{.Jaeger}}{{if .API}}, API {{.API}}{{end}}; {{.Checked}} checked of {{.Wanted}} wanted, {{.Sampled}} sampled pages)</p>
 {{if .Disagreements}}<table><thead><tr><th class="text">page</th><th class="text">trace</th><th class="text">pod</th><th class="text">x-request-id</th><th class="text">trace</th></tr></thead><tbody>
@@ -171,7 +176,7 @@ a{color:#1a5fb4}
 <table><thead><tr><th>page version</th>{{range .HopCols}}<th>{{.}}</th>{{end}}</tr></thead><tbody>
 {{range .Hops}}<tr><td>{{.Version}}</td>{{range .Cells}}<td>{{.}}</td>{{end}}</tr>
 {{end}}</tbody></table></section>
-{{end}}{{if .Pages}}<section><h2>Pages of note{{.PagesNote}}</h2>
+{{end}}{{if .Pages}}<section><h2>{{title .Unit}} of note{{.PagesNote}}</h2>
 <table><thead><tr><th>sent</th><th class="text">why</th><th>status</th><th class="text">x-request-id</th><th class="text">trace</th></tr></thead><tbody>
 {{range .Pages}}<tr><td>{{.At.UTC.Format "15:04:05.000"}}</td><td class="text">{{.Why}}</td><td>{{.Status}}</td><td class="text">{{.RequestID}}</td><td class="text">{{if .Link}}<a href="{{.Link}}">{{.TraceID}}</a>{{else}}{{.TraceID}}{{if not .Sampled}} (not sampled){{end}}{{end}}</td></tr>
 {{end}}</tbody></table></section>

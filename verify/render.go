@@ -97,7 +97,7 @@ func details(r *Result) []string {
 	c := r.Client
 	units := unitName(c) + "s"
 	out := []string{fmt.Sprintf("samples: %d %s in the split (%d in all) over %s; method: %s",
-		c.N, units, c.Pages, r.End.Sub(r.Start).Round(100*time.Millisecond), c.Method)}
+		c.N, units, c.Pages, textfmt.Span(r.End.Sub(r.Start)), c.Method)}
 	out = append(out, passiveLines(r.Passive)...)
 	split := false
 	for _, v := range c.Versions {
@@ -112,8 +112,8 @@ func details(r *Result) []string {
 	}
 	out = append(out, healthLines(c.Health, "health")...)
 	if st := r.Settle; st.Enabled {
-		line := fmt.Sprintf("settle: new weights in effect %s after the start (%d settling pages left out, window %d)",
-			st.After.Round(100*time.Millisecond), st.Discarded, st.Window)
+		line := fmt.Sprintf("settle: new weights in effect %s after the start (%d settling %ss left out, window %d)",
+			textfmt.Span(st.After), st.Discarded, unitName(c), st.Window)
 		if st.TimedOut {
 			line += "; settling TIMED OUT: the new weights may not have been applied"
 		}
@@ -226,7 +226,7 @@ func serverLines(r *Result) []string {
 	if !s.Ran {
 		return []string{"server: could not run: " + s.Error}
 	}
-	out := []string{fmt.Sprintf("server: %s via %s over %s: %s", s.Verdict, s.Source, s.End.Sub(s.Start).Round(100*time.Millisecond), s.Reason),
+	out := []string{fmt.Sprintf("server: %s via %s over %s: %s", s.Verdict, s.Source, textfmt.Span(s.End.Sub(s.Start)), s.Reason),
 		"server query: " + s.Query}
 	if s.Health != nil {
 		out = append(out, healthLines(s.Health, "server health")...)
@@ -269,7 +269,7 @@ func traceLines(r *Result) []string {
 		}
 	}
 	if r.PagesOfNote > len(r.Pages) {
-		out = append(out, fmt.Sprintf("pages of note: %d, the newest %d below", r.PagesOfNote, len(r.Pages)))
+		out = append(out, fmt.Sprintf("%ss of note: %d, the newest %d below", unitName(r.Client), r.PagesOfNote, len(r.Pages)))
 	}
 	for _, p := range r.Pages {
 		where := "trace " + p.TraceID
@@ -279,7 +279,7 @@ func traceLines(r *Result) []string {
 		case !p.Sampled:
 			where += " (not sampled)"
 		}
-		out = append(out, fmt.Sprintf("page of note: %s %s (status %d) x-request-id %s %s",
+		out = append(out, fmt.Sprintf("%s of note: %s %s (status %d) x-request-id %s %s", unitName(r.Client),
 			p.At.UTC().Format("15:04:05.000"), p.Why, p.Status, p.RequestID, where))
 	}
 	return out

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"fmt"
+	"github.com/canary-gate/canary/internal/textfmt"
 	"io"
 	"sort"
 	"strings"
@@ -35,7 +36,7 @@ func stageRows(r *ScenarioResult) []stageRow {
 				row.server = serverSplit(g.Server.Counts)
 			}
 			if g.Settle.Enabled && !g.Settle.Effective.IsZero() {
-				row.effect = g.Settle.After.Round(100 * time.Millisecond).String()
+				row.effect = textfmt.Span(g.Settle.After)
 			}
 		}
 		out = append(out, row)

@@ -126,7 +126,7 @@ func overall(o *Options, r *Result) (decide.Verdict, string) {
 		return decide.Fail, c.Reason + witnessNote(c.Health, serverHealth(r), "Istio's counts and buckets")
 	}
 	if s := r.Server; s != nil && s.Ran && s.Verdict == decide.Fail {
-		return decide.Fail, s.Reason + witnessNote(s.Health, c.Health, "the pages")
+		return decide.Fail, s.Reason + witnessNote(s.Health, c.Health, "the "+unitName(c)+"s")
 	}
 	if t := r.Traces; t != nil && t.Verdict == decide.Fail {
 		return decide.Fail, "traces: " + t.Reason

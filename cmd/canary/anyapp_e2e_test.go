@@ -22,9 +22,10 @@ import (
 )
 
 // testApp is a small service of one's own, not Bookinfo: v1 and v2 behind
-// one address at a random 50/50, the version in an X-App-Version header, in
-// a JSON body and in an HTML <meta>, and errors that name their version in
-// their body. It counts what it served in its own
+// one address, v2 answering a random share of requests, the version in an
+// X-App-Version header, in a JSON body ({"meta":{"version":"v2"}}, as the
+// README's rules file reads it) and in an HTML <meta>, and errors that name
+// their version in their body. It counts what it served in its own
 // http_requests_total{version,code} for Prometheus; lie makes that counter
 // report every request as v1's, a metrics bug the server check must catch.
 type testApp struct {
@@ -33,7 +34,7 @@ type testApp struct {
 	lie     atomic.Bool
 }
 
-func startTestApp(t *testing.T) *testApp {
+func startTestApp(t *testing.T, v2Share float64) *testApp {
 	t.Helper()
 	app := &testApp{}
 	reg := prometheus.NewRegistry()
@@ -42,7 +43,7 @@ func startTestApp(t *testing.T) *testApp {
 	mux := http.NewServeMux()
 	answer := func(w http.ResponseWriter, r *http.Request, html bool) {
 		v := "v1"
-		if rand.IntN(2) == 1 {
+		if rand.Float64() < v2Share {
 			v = "v2"
 		}
 		code := http.StatusOK
@@ -63,7 +64,7 @@ func startTestApp(t *testing.T) *testApp {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(code)
-		_ = json.NewEncoder(w).Encode(map[string]any{"build": map[string]string{"version": v}, "ok": code == http.StatusOK})
+		_ = json.NewEncoder(w).Encode(map[string]any{"meta": map[string]string{"version": v}, "ok": code == http.StatusOK})
 	}
 	mux.HandleFunc("/api", func(w http.ResponseWriter, r *http.Request) { answer(w, r, false) })
 	mux.HandleFunc("/page", func(w http.ResponseWriter, r *http.Request) { answer(w, r, true) })
@@ -87,7 +88,7 @@ func startTestApp(t *testing.T) *testApp {
 func TestAnyApp(t *testing.T) {
 	t.Parallel()
 	promtest.Binary(t)
-	app := startTestApp(t)
+	app := startTestApp(t, 0.5)
 	prom := promtest.Start(t, fmt.Sprintf(`global: {scrape_interval: 1s, scrape_timeout: 1s}
 scrape_configs:
 - job_name: myapp
@@ -128,14 +129,50 @@ scrape_configs:
 
 	// Errors with their version in a JSON body count against that version.
 	rules := filepath.Join(t.TempDir(), "rules.yaml")
-	if err := os.WriteFile(rules, []byte("rules:\n- name: build\n  json: build.version\n  regex: '^(v[0-9]+)$'\n"), 0o644); err != nil {
+	if err := os.WriteFile(rules, []byte("rules:\n- name: build\n  json: meta.version\n  regex: '^(v[0-9]+)$'\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	app.errRate.Store("v2", 0.3)
+	defer app.errRate.Delete("v2")
 	out, stderr, code = run(t, "", "verify", "--target", "http://"+app.addr+"/api", "--rules", rules, "--expect", "v1=50,v2=50",
 		"--rate", "0", "--settle", "0", "--max-requests", "20000", "--require-prometheus=false", "--format", "json")
-	app.errRate.Delete("v2")
 	if v, reason := verdict(out); code != ExitFail || !strings.Contains(reason, "v2 error rate") && !strings.Contains(reason, "v2's error rate") {
-		t.Errorf("v2 answering 30%% with 503 {\"build\":{\"version\":\"v2\"}}: exit %d, %s: %s; want FAIL naming v2's errors\n%s", code, v, reason, stderr)
+		t.Errorf("v2 answering 30%% with 503 {\"meta\":{\"version\":\"v2\"}}: exit %d, %s: %s; want FAIL naming v2's errors\n%s", code, v, reason, stderr)
+	}
+
+	// And in soak and report: the alarm and the per-version errors name
+	// v2, and v1 has none; the text speaks of requests, never of pages.
+	results := filepath.Join(t.TempDir(), "soak.jsonl")
+	out, stderr, code = run(t, "", "soak", "--target", "http://"+app.addr+"/api", "--rules", rules, "--expect", "v1=50,v2=50",
+		"--rate", "100/s", "--duration", "3s", "--window", "1s", "--results", results)
+	if code != ExitFail || !strings.Contains(stderr, "ALARM") || !strings.Contains(stderr, "v2 errors") || strings.Contains(stderr, "v1 errors") {
+		t.Errorf("soak with v2 answering 30%% with 503: exit %d, want 1 with alarms on v2's errors only\n%s\n%s", code, out, stderr)
+	}
+	out, stderr, code = run(t, "", "report", "--expect", "v1=50,v2=50", "--format", "json", results)
+	var rep struct {
+		Totals struct {
+			Versions []struct {
+				Version  string
+				Requests int
+				Outcomes map[string]int
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != ExitFail {
+		t.Fatalf("report of the soak: exit %d, %v\n%s", code, err, stderr)
+	}
+	errs := map[string]int{}
+	for _, v := range rep.Totals.Versions {
+		errs[v.Version] = v.Outcomes["http-error"]
+		if v.Requests == 0 {
+			t.Errorf("report: %s has no requests", v.Version)
+		}
+	}
+	if errs["v2"] == 0 || errs["v1"] != 0 || len(errs) != 2 {
+		t.Errorf("report's errors by version: %v; want v2's only, and no version unnamed", errs)
+	}
+	out, _, _ = run(t, "", "report", "--expect", "v1=50,v2=50", results)
+	if strings.Contains(out, "page") {
+		t.Errorf("report of an app that is not Bookinfo speaks of pages:\n%s", out)
 	}
 }

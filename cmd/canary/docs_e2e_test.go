@@ -166,6 +166,10 @@ func newDocEnv(t *testing.T, seed, fixtures string) *docEnv {
 	if code != 0 {
 		t.Fatalf("prometheus-config: exit %d: %s", code, errOut)
 	}
+	// An app that is not Bookinfo, for the rules' examples: v1 and v2 at
+	// 90/10, its own counter scraped as job "myapp".
+	app := startTestApp(t, 0.1)
+	cfg += fmt.Sprintf("  - job_name: myapp\n    static_configs: [{targets: [%q]}]\n", app.addr)
 	prom := promtest.Start(t, cfg)
 	jaeger := jaegertest.Start(t)
 	mp := startMesh(t, "--admin-addr", admin, "--propagation-delay", "0",
@@ -191,6 +195,7 @@ func newDocEnv(t *testing.T, seed, fixtures string) *docEnv {
 		{old: "http://prometheus.istio-system:9090", new: prom.URL, why: "the cluster's Prometheus: a real one scraping the local mesh"},
 		{old: "/var/run/secrets/prom-token", new: token, why: "a mounted secret: a token file of the test's"},
 		{old: "http://tracing.istio-system:80", new: jaeger.QueryURL, why: "the cluster's Jaeger: a real one the local mesh reports its spans to"},
+		{old: "http://app.example", new: "http://" + app.addr, why: "an app that is not Bookinfo: the test app of TestAnyApp at 90/10"},
 		{old: "--target …", new: "--target http://$INGRESS/productpage", why: "… stands for the target of the line before"},
 		{old: "--duration 8h", new: "--duration 8s", why: "an 8-hour soak, shortened"},
 		{old: "--window 1m", new: "--window 2s", why: "windows that fit the shortened soak"},
@@ -212,10 +217,35 @@ func newDocEnv(t *testing.T, seed, fixtures string) *docEnv {
 			splitFile(t, filepath.Join(dir, "soak.jsonl"), filepath.Join(dir, "pod-a.jsonl"), filepath.Join(dir, "pod-b.jsonl"))
 			return nil
 		}},
+		{match: "--rules rules.yaml", why: "the README's rules file, saved as the text says", do: func(t *testing.T) []string {
+			if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), []byte(readmeRules(t)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return nil
+		}},
 		{match: "--ca-file ca.pem", why: "an https ingress: the local mesh with a certificate for 127.0.0.1 and bookinfo.example, its CA in ca.pem, another in other-ca.pem, at 50/50",
 			do: func(t *testing.T) []string { return httpsMesh(t, dir, seed) }},
 	}
 	return e
+}
+
+// readmeRules is the README's example rules file: the first yaml block
+// under "### Rules files".
+func readmeRules(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(b), "\n### Rules files")
+	if ok {
+		_, after, ok = strings.Cut(after, "\n```yaml\n")
+	}
+	block, _, closed := strings.Cut(after, "\n```")
+	if !ok || !closed {
+		t.Fatal("README.md: no yaml block under \"### Rules files\"")
+	}
+	return block + "\n"
 }
 
 func mustSymlink(t *testing.T, old, new string) {

@@ -74,3 +74,17 @@ func Interval(lo, hi float64) (float64, float64) {
 	h := math.Ceil(hi*10-1e-9) / 10
 	return math.Max(l, 0), math.Min(h, 100)
 }
+
+// Span prints a duration rounded for people: milliseconds under a second
+// (412ms), tenths of a second under a minute (19.9s, 4s), whole seconds
+// beyond (1m0s, 8h0m3s). The JSON keeps the exact value; text never needs
+// nanoseconds of a run's length.
+func Span(d time.Duration) string {
+	switch {
+	case d < time.Second && d > -time.Second:
+		return d.Round(time.Millisecond).String()
+	case d < time.Minute && d > -time.Minute:
+		return d.Round(100 * time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
+}
