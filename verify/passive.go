@@ -202,17 +202,19 @@ type watch struct {
 
 // look reads the counts once and feeds what is new to the decision.
 func (w *watch) look(ctx context.Context) error {
-	res, err := w.follow.Poll(ctx, time.Now())
+	now := time.Now()
+	res, err := w.follow.Poll(ctx, now)
 	if err != nil {
 		return err
 	}
-	w.observe(res)
+	w.observe(res, now)
 	return nil
 }
 
 // observe feeds one look's cumulative counts to the decision: what is new
-// since the last look, as one batch.
-func (w *watch) observe(res prom.Result) {
+// since the last look, as one batch. The rates are over the time from the
+// evidence's start to the look at now.
+func (w *watch) observe(res prom.Result, now time.Time) {
 	w.p.Query, w.p.Polls, w.p.Targets, w.p.Scrapes = res.Query, w.p.Polls+1, res.Targets, res.Scrapes
 	cum, dest, responses, reporters := w.tally(res)
 	w.dest = dest
@@ -233,7 +235,7 @@ func (w *watch) observe(res prom.Result) {
 	}
 	w.prev = cum
 	w.seq.AddCounts(batch)
-	elapsed := time.Since(w.p.From).Seconds()
+	elapsed := now.Sub(w.p.From).Seconds()
 	w.p.Requests, w.p.PerSecond = map[string]float64{}, map[string]float64{}
 	for v, c := range cum {
 		w.p.Requests[versionName(v)] = c.Requests

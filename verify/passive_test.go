@@ -56,7 +56,7 @@ func passiveResult(t testing.TB) *Result {
 		FromWhy: "the gate's start", Poll: time.Second, Query: o.passiveSelector() + "[62s]"}
 	w := &watch{o: o, p: p, seq: seq, prev: map[string]decide.Counts{}}
 	for i := 1; seq.Verdict() == decide.Pending && i < 100; i++ {
-		w.observe(passiveSeries(float64(20*i+i%3), float64(20*i-i%3), float64(i/3)))
+		w.observe(passiveSeries(float64(20*i+i%3), float64(20*i-i%3), float64(i/3)), start.Add(time.Duration(i)*time.Second))
 	}
 	res := &Result{Client: seq.Decision(), Passive: p, Start: start, End: start.Add(time.Duration(p.Polls+1) * time.Second)}
 	res.Verdict, res.Reason = passiveVerdict(o, res, seq.MorePages())
