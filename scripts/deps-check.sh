@@ -54,6 +54,9 @@ check bookinfo/kube bookinfo/istio bookinfo/mesh
 check bookinfo
 check verify attack classify decide jaeger prom report results scenarios internal/textfmt internal/files internal/redact
 check prom internal/files internal/redact
+# live shows a running gate: it reads the load's and the engine's results
+# and renders nothing else.
+check live attack decide internal/redact
 check jaeger
 check serve
 check cluster internal/redact

@@ -100,6 +100,9 @@ type Progress struct {
 	Settling  bool
 	Discarded int // settling pages left out of the evidence
 	Decision  decide.Decision
+	// Load is the current attack's summary (nil in a passive gate): the
+	// latency, outcomes and failures a live view shows.
+	Load *attack.Summary
 }
 
 // ErrUnreachable means the target could not be reached when the gate began:

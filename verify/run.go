@@ -172,7 +172,11 @@ func (g *gate) phaseN(ctx context.Context, observe func(*results.Record), n int)
 	ao.Requests = uint64(n)
 	ao.Observe = observe
 	if g.o.Progress != nil {
-		ao.Progress, ao.Every = func(*attack.Summary) { g.o.Progress(g.progress()) }, time.Second
+		ao.Progress, ao.Every = func(s *attack.Summary) {
+			p := g.progress()
+			p.Load = s
+			g.o.Progress(p)
+		}, time.Second
 	}
 	return attack.Run(pctx, ao)
 }

@@ -32,6 +32,7 @@ func demoCommand() *cli.Command {
 			&cli.StringFlag{Name: "markup", Value: string(app.MarkupCurrent), Usage: "productpage markup: current or 1.22"},
 			&cli.BoolFlag{Name: "prometheus", Value: true, Usage: "also check against a real Prometheus when one is on PATH"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "canary-demo.md", Usage: "write the Markdown report to `FILE`"},
+			listenFlag(),
 		},
 		Action: demoAction,
 	}

@@ -209,6 +209,7 @@ func newDocEnv(t *testing.T, seed, fixtures string) *docEnv {
 		{old: "127.0.0.1:8080", new: promtest.FreeAddr(t), why: "the docs' fixed ports may be taken on a test machine"},
 		{old: "127.0.0.1:15000", new: promtest.FreeAddr(t), why: "the docs' fixed ports may be taken on a test machine"},
 		{old: "127.0.0.1:9090", new: promtest.FreeAddr(t), why: "the docs' fixed ports may be taken on a test machine"},
+		{old: "127.0.0.1:8089", new: promtest.FreeAddr(t), why: "the docs' fixed ports may be taken on a test machine"},
 		{old: "$PWD/.cache/lab/kubeconfig", new: kubeconfig, why: "make lab writes its kubeconfig there; the test's lab, elsewhere"},
 		{old: "/tmp/prom", new: filepath.Join(dir, "prom-data"), why: "a data directory of the test's"},
 	}

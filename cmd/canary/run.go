@@ -36,6 +36,7 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "mesh-admin", Usage: "apply the scenario's manifests steps to the local mesh at `HOST:PORT`"},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "report: text, json, junit, markdown or html"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` (the text table still goes to stdout)"},
+			listenFlag(),
 		}, append(clusterFlags()[:2:2], tlsFlags()...)...),
 		Action: runAction,
 	}
@@ -138,7 +139,15 @@ func runScenario(ctx context.Context, c *cli.Command, sc *scenarios.Scenario, en
 	env.OnStage = func(s verify.StageResult) {
 		fmt.Fprintf(w, "stage %s: %s in %s: %s\n", s.Name, verdictWord(s), s.End.Sub(s.Start).Round(100*time.Millisecond), firstLine(s))
 	}
+	lctx, stopLive := context.WithCancel(ctx)
+	defer stopLive()
+	board, err := startLive(lctx, c, "run")
+	if err != nil {
+		return err
+	}
+	liveRun(lctx, board, sc, &env)
 	res := verify.RunScenario(ctx, sc, env)
+	liveRunDone(board, res)
 	if output != "" {
 		if err := writeFile(output, func(f io.Writer) error { return verify.WriteScenario(f, format, res) }); err != nil {
 			return err

@@ -3,28 +3,45 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/canary-gate/canary/live"
 )
 
 // TestDemo runs `canary demo` as the README's first command does: every
 // stage of the built-in walkthrough passes on the local mesh, with a real
 // Prometheus when one is installed (always under CI); and so does its
-// Gateway API twin, whose server check counts the backend Services.
+// Gateway API twin, whose server check counts the backend Services. The
+// walkthrough runs with --listen, and its live state, read while it runs,
+// shows the stages in order, the one in progress, each verdict as it
+// ends, and the mesh's counts beside the pages' (TestLiveView watches the
+// page itself).
 func TestDemo(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		args   []string
 		stages []string
 		passes int // PASS lines: one per stage in the table, and the verdict
+		watch  bool
 	}{
-		{nil, []string{"round-robin", "all-v1", "canary-50-50", "mirror"}, 10},
-		{[]string{"--scenario", "gateway-api"}, []string{"version-services", "all-v1", "canary-90-10", "canary-50-50", "promote-v3"}, 6},
+		{nil, []string{"round-robin", "all-v1", "canary-50-50", "mirror"}, 10, true},
+		{[]string{"--scenario", "gateway-api"}, []string{"version-services", "all-v1", "canary-90-10", "canary-50-50", "promote-v3"}, 6, false},
 	} {
 		t.Run(strings.Join(append([]string{"demo"}, tc.args...), " "), func(t *testing.T) {
 			t.Parallel()
 			report := filepath.Join(t.TempDir(), "demo.md")
-			out, stderr, code := run(t, "", append([]string{"demo", "--output", report}, tc.args...)...)
+			args := append([]string{"demo", "--output", report}, tc.args...)
+			var out, stderr string
+			var code int
+			if tc.watch {
+				var states []live.State
+				out, stderr, code, states = runWatched(t, args...)
+				checkLiveRun(t, states)
+			} else {
+				out, stderr, code = run(t, "", args...)
+			}
 			if code != ExitPass {
 				t.Fatalf("canary demo: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
 			}
@@ -85,5 +102,45 @@ func TestScenariosShow(t *testing.T) {
 	_, stderr, code := run(t, "", "run", f)
 	if code != ExitUsage || !strings.Contains(stderr, "target") {
 		t.Errorf("run of a scenario without target: exit %d, stderr %q; want a usage error asking for --target", code, stderr)
+	}
+}
+
+// checkLiveRun wants the live states of the walkthrough's run: its stages
+// listed from the start, each in progress in turn, a stage's PASS shown
+// before the next began, the split of the 50/50 stage with its band, and,
+// under CI (a real Prometheus), the mesh's counts of the same requests.
+func checkLiveRun(t *testing.T, states []live.State) {
+	t.Helper()
+	if len(states) < 5 {
+		t.Fatalf("read %d live states during the demo; want one every second or so", len(states))
+	}
+	var current []string
+	passedBefore := false
+	mesh := false
+	for _, st := range states {
+		if st.Command != "run" || len(st.Stages) < 4 {
+			t.Fatalf("live state: command %q with %d stages", st.Command, len(st.Stages))
+		}
+		for i, s := range st.Stages {
+			if s.Current && !slices.Contains(current, s.Name) {
+				current = append(current, s.Name)
+				passedBefore = passedBefore || i > 0 && st.Stages[i-1].Verdict == "PASS"
+			}
+		}
+		for _, v := range st.Versions {
+			if v.Name == "v3" && st.Expect == "v1=50,v3=50" && (v.BandLow != 45 || v.BandHigh != 55) {
+				t.Errorf("50/50 stage: v3's band %g–%g", v.BandLow, v.BandHigh)
+			}
+			mesh = mesh || v.Mesh != nil && v.Mesh.Count > 0
+		}
+	}
+	if len(current) < 3 {
+		t.Errorf("stages seen in progress: %v; want the walkthrough's in turn", current)
+	}
+	if !passedBefore {
+		t.Error("no stage's PASS was shown before the next stage began")
+	}
+	if os.Getenv("CI") == "true" && !mesh {
+		t.Error("under CI the live state must show the mesh's counts from Prometheus")
 	}
 }

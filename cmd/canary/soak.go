@@ -41,6 +41,7 @@ func soakCommand() *cli.Command {
 			&cli.BoolFlag{Name: "require-prometheus", Value: true, Usage: "windows whose server side could not be read make a clean soak INCONCLUSIVE; false lets the client windows stand"},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "final report: text, json, junit, markdown or html"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the final report to `FILE`"},
+			listenFlag(),
 		),
 		Action: soakAction,
 	}
@@ -111,6 +112,13 @@ func soakAction(ctx context.Context, c *cli.Command) error {
 	logLine := func(line string) { fmt.Fprintf(c.ErrWriter, "%s %s\n", time.Now().Format(time.TimeOnly), line) }
 	began := time.Now()
 	stopStatus := statusLines(c, &o, func() string { return soakProgress(began, o.Duration, c.Duration("window")) })
+	board, err := startLive(ctx, c, "soak")
+	if err != nil {
+		stopStatus()
+		closeResults()
+		return err
+	}
+	s.watch(ctx, board, c, &o)
 	done := make(chan struct{})
 	go func() { // close windows as their grace passes
 		t := time.NewTicker(time.Second)
@@ -140,6 +148,7 @@ func soakAction(ctx context.Context, c *cli.Command) error {
 	rep := &report.Report{Title: "canary soak " + o.Target, Windows: s.windows, Alarms: s.alarms,
 		Expect: c.String("expect"), Tolerance: s.wc.Tolerance, Criteria: &s.wc}
 	rep.Failed, rep.FailedTotal = s.failed.List(s.link)
+	defer s.final(board, rep)
 	if p := c.String("results"); p != "" {
 		rep.Sources = []string{p}
 	}

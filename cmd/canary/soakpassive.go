@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/canary-gate/canary/classify"
+	"github.com/canary-gate/canary/internal/redact"
+	"github.com/canary-gate/canary/live"
 	"github.com/canary-gate/canary/prom"
 	"github.com/canary-gate/canary/report"
 	"github.com/canary-gate/canary/results"
@@ -67,6 +69,18 @@ func soakPassive(ctx context.Context, c *cli.Command) error {
 	if total > 0 {
 		end = start.Add(total)
 	}
+	board, err := startLive(ctx, c, "soak")
+	if err != nil {
+		return err
+	}
+	if board != nil {
+		board.Update(func(st *live.State) {
+			st.Service, st.Unit, st.Bookinfo = q.Service, "request", true
+			st.Mesh = &live.Mesh{Source: redact.URL(client.URL()), Query: watch.Selector(), Window: 1.5 * size.Seconds()} // counts arrive once a window: the rate is the last one's
+			setWindowExpect(st, wc)
+		})
+	}
+	counts, errs := map[string]int{}, map[string]int{}
 	from := start
 	for done := false; !done; {
 		next := from.Add(size) // from the start: --duration 1h of --window 1m is 60 windows
@@ -87,19 +101,26 @@ func soakPassive(ctx context.Context, c *cli.Command) error {
 			w := results.CountWindow(from, next)
 			w.ServerError = "Prometheus stopped answering: " + oneLine(err)
 			s.close([]results.Window{*w}, logLine)
+			s.showPassive(board, counts, errs, err)
 			from = next
-			break
+			continue // the next read that works counts these requests too
 		}
 		w := results.CountWindow(from, next)
 		for _, r := range resps {
 			w.AddCount(r.Version, responseOutcome(r.Code), r.Code, r.Count)
+			counts[r.Version] += r.Count
+			if r.Code >= 500 {
+				errs[r.Version] += r.Count
+			}
 		}
 		if s.close([]results.Window{*w}, logLine) && c.Bool("fail-fast") {
 			done = true
 		}
+		s.showPassive(board, counts, errs, nil)
 		from = next
 	}
 	rep.Windows, rep.Alarms, rep.End = s.windows, s.alarms, from
+	defer s.final(board, rep)
 	return renderSoak(c, rep, format)
 }
 

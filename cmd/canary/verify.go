@@ -30,7 +30,7 @@ func verifyCommand() *cli.Command {
 			"On a cluster (--kubeconfig, KUBECONFIG, ~/.kube/config) it discovers what is not given: the target from the\n" +
 			"ingress gateway, Prometheus, and without --expect the live VirtualService's split; then a preflight runs first.\n" +
 			"Exit codes: 0 pass, 1 fail, 2 usage error, 3 inconclusive, 4 other error.",
-		Flags:  slices.Concat(verifyFlags(), loadFlags(), clusterFlags(), []cli.Flag{preflightFlag()}),
+		Flags:  slices.Concat(verifyFlags(), loadFlags(), clusterFlags(), []cli.Flag{preflightFlag(), listenFlag()}),
 		Action: verifyAction,
 	}
 }
@@ -149,7 +149,20 @@ func verifyAction(ctx context.Context, c *cli.Command) error {
 		run = verify.RunPassive
 		o.RouteChanged = found.routeChanged()
 	}
+	lctx, stopLive := context.WithCancel(ctx)
+	defer stopLive()
+	board, err := startLive(lctx, c, "verify")
+	if err != nil {
+		return err
+	}
+	liveGate(board, &o)
+	if !o.Passive && o.ServerSeries == "" {
+		go followMesh(lctx, board, o.Prometheus, verify.ServerQuery{Service: o.Service, Namespace: o.Namespace, Backends: o.Backends}, time.Now(), 0)
+	}
 	res, err := run(ctx, o)
+	if res != nil {
+		liveResult(board, res.Verdict, res.Reason, &res.Client)
+	}
 	if err != nil {
 		if errors.Is(err, decide.ErrInvalid) || errors.Is(err, verify.ErrNoVersion) {
 			return usageError(err)
