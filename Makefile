@@ -32,9 +32,10 @@ jaeger: ## print the path of the Jaeger for the tests' CANARY_JAEGER, building i
 interop: ## tests against Flagger's and Argo Rollouts' own client code (separate modules)
 	GO="$(GO)" ./scripts/interop.sh
 
-bench: build ## Go benchmarks (classify, mesh pages/s, attack)
+bench: build ## Go benchmarks (classify, mesh pages/s, attack, the live view's cost)
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 	./scripts/bench-attack.sh
+	./scripts/bench-live.sh
 
 fuzz: ## run each fuzz test for FUZZTIME (default 30s)
 	./scripts/fuzz.sh $(FUZZTIME)
