@@ -280,6 +280,10 @@ func TestListenAddr(t *testing.T) {
 		{in: "0.0.0.0:8089", want: "0.0.0.0:8089"},
 		{in: "[::1]:8089", want: "[::1]:8089"},
 		{in: "a:b:c", err: "want HOST:PORT or PORT"},
+		{in: "localhost", err: `got "localhost"`},
+		{in: "127.0.0.1:http", err: "a number up to 65535"},
+		{in: "127.0.0.1:70000", err: "a number up to 65535"},
+		{in: "127.0.0.1:", err: "want HOST:PORT or PORT"},
 	} {
 		got, err := ListenAddr(tt.in)
 		if tt.err != "" {

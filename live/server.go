@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -99,8 +100,8 @@ func ListenAddr(addr string) (string, error) {
 		addr = ":" + addr
 	}
 	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return "", fmt.Errorf("want HOST:PORT or PORT, e.g. 127.0.0.1:8089; got %q", addr)
+	if _, perr := strconv.ParseUint(port, 10, 16); err != nil || perr != nil {
+		return "", fmt.Errorf("want HOST:PORT or PORT (a number up to 65535; 0 picks a free one), e.g. 127.0.0.1:8089; got %q", strings.TrimPrefix(addr, ":"))
 	}
 	if host == "" {
 		host = "127.0.0.1"

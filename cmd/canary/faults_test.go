@@ -175,6 +175,8 @@ func TestFlagSyntax(t *testing.T) {
 		{[]string{"bookinfo", "serve", "--addr", "nonsense"}, `--addr "nonsense": want HOST:PORT`},
 		{[]string{"serve", "--addr", "8080"}, `--addr "8080": want HOST:PORT`},
 		{[]string{"bookinfo", "scale", "reviews-v3=0", "--admin-addr", "localhost"}, `--admin-addr "localhost": want HOST:PORT`},
+		{[]string{"verify", "--listen", "localhost", "--expect", "v1=100", "--target", "http://127.0.0.1:1/"}, `--listen: want HOST:PORT or PORT`},
+		{[]string{"soak", "--listen", "127.0.0.1:99999", "--expect", "v1=100", "--target", "http://127.0.0.1:1/"}, `--listen: want HOST:PORT or PORT`},
 	} {
 		_, _, err := runAppTimeout(t, 5*time.Second, tc.args...)
 		if exitCode(err) != ExitUsage || err == nil || !strings.Contains(err.Error(), tc.err) {
