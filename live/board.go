@@ -112,6 +112,17 @@ func (b *Board) derive(now time.Time) {
 		}
 	}
 	p := Point{At: now, Share: map[string]float64{}, Recent: map[string]float64{}}
+	// The stage in progress or, between stages, the one that just ended:
+	// its final counts belong to it.
+	for _, s := range b.st.Stages {
+		if s.Current {
+			p.Stage = s.Name
+			break
+		}
+		if s.Verdict != "" {
+			p.Stage = s.Name
+		}
+	}
 	for i := range b.st.Versions {
 		v := &b.st.Versions[i]
 		v.Client.RecentShare = pct(v.Client.Rate, clientAll)

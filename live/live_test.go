@@ -99,6 +99,49 @@ func TestRatesFollowARouteChange(t *testing.T) {
 	}
 }
 
+// TestRunStages: Restart begins the next stage of a run from zero counts
+// (its rates forget the last stage's) while the history goes on, each
+// point naming the stage it belongs to (the one that just ended, between
+// stages), so the page starts its lines
+// again where a stage does.
+func TestRunStages(t *testing.T) {
+	t.Parallel()
+	b, c := testBoard()
+	b.Update(func(st *State) { st.Stages = []Stage{{Name: "all-v1"}, {Name: "canary-50-50"}} })
+	stage := func(i int, counts map[string]uint64) {
+		b.Restart(func(st *State) {
+			for j := range st.Stages {
+				st.Stages[j].Current = j == i
+			}
+		})
+		for k := range 3 {
+			c.add(time.Second)
+			step := map[string]uint64{}
+			for v, n := range counts {
+				step[v] = n * uint64(k+1)
+			}
+			b.Update(func(st *State) { st.SetLoad(summary(step), false) })
+		}
+	}
+	stage(0, map[string]uint64{"v1": 20})
+	c.add(time.Second)
+	b.Update(func(st *State) { st.Stages[0].Verdict, st.Stages[0].Current = "PASS", false })
+	stage(1, map[string]uint64{"v1": 10, "v3": 10})
+	st := b.State()
+	var stages []string
+	for _, p := range st.History {
+		stages = append(stages, p.Stage)
+	}
+	if want := []string{"all-v1", "all-v1", "all-v1", "all-v1", "canary-50-50", "canary-50-50", "canary-50-50"}; !slices.Equal(stages, want) {
+		t.Errorf("history's stages %q; want %q", stages, want)
+	}
+	for _, v := range st.Versions {
+		if v.Client.Count != 30 || math.Abs(v.Client.Share-50) > 1e-9 {
+			t.Errorf("second stage, %s: %d counted, %g%%; want 30 and 50%% (the first stage's counts forgotten)", v.Name, v.Client.Count, v.Client.Share)
+		}
+	}
+}
+
 // TestHistoryThinned: past MaxHistory points the history is thinned to
 // every other point and points are then added half as often, so it spans
 // the whole run in bounded memory.

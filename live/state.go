@@ -116,6 +116,9 @@ type Point struct {
 	High   map[string]float64 `json:"high_pct,omitempty"`
 	Recent map[string]float64 `json:"recent_pct"`
 	Mesh   map[string]float64 `json:"mesh_recent_pct,omitempty"`
+	// Stage is the run's stage in progress (a run only): each stage's
+	// gate counts from zero, so the page starts its lines again there.
+	Stage string `json:"stage,omitempty"`
 }
 
 // Stage is one stage of a canary run.

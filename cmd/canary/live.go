@@ -79,16 +79,16 @@ func liveGate(b *live.Board, o *verify.Options) {
 	}
 }
 
-// liveResult shows a gate's final verdict.
-func liveResult(b *live.Board, v decide.Verdict, reason string, d *decide.Decision) {
-	if b == nil {
+// liveResult shows a gate's final verdict and the load's final summary
+// (a short gate can end before its first progress report).
+func liveResult(b *live.Board, res *verify.Result) {
+	if b == nil || res == nil {
 		return
 	}
 	b.Update(func(st *live.State) {
-		if d != nil {
-			st.SetDecision(*d)
-		}
-		st.Verdict, st.Reason, st.Done = v.String(), reason, true
+		st.SetDecision(res.Client)
+		st.SetLoad(res.Load, true)
+		st.Verdict, st.Reason, st.Done = res.Verdict.String(), res.Reason, true
 	})
 }
 
@@ -245,6 +245,7 @@ func liveRun(ctx context.Context, b *live.Board, sc *scenarios.Scenario, env *ve
 		b.Update(func(st *live.State) {
 			if s.Gate != nil {
 				st.SetDecision(s.Gate.Client)
+				st.SetLoad(s.Gate.Load, true)
 			}
 			st.Verdict, st.Reason = verdictWord(s), firstLine(s)
 			for j := range st.Stages {

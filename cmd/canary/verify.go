@@ -160,9 +160,7 @@ func verifyAction(ctx context.Context, c *cli.Command) error {
 		go followMesh(lctx, board, o.Prometheus, verify.ServerQuery{Service: o.Service, Namespace: o.Namespace, Backends: o.Backends}, time.Now(), 0)
 	}
 	res, err := run(ctx, o)
-	if res != nil {
-		liveResult(board, res.Verdict, res.Reason, &res.Client)
-	}
+	liveResult(board, res)
 	if err != nil {
 		if errors.Is(err, decide.ErrInvalid) || errors.Is(err, verify.ErrNoVersion) {
 			return usageError(err)
