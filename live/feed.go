@@ -26,19 +26,18 @@ func (st *State) version(name string) *Version {
 
 // SetExpect names the expected versions and their bands before any
 // evidence, so that the page shows what the gate looks for from the start.
-func (st *State) SetExpect(expect string, shares map[string]float64, tolerance float64) {
-	st.Expect, st.Tolerance = expect, tolerance
-	names := make([]string, 0, len(shares))
-	for n := range shares {
-		names = append(names, n)
+func (st *State) SetExpect(e decide.Expectation, tolerance float64) {
+	st.Expect, st.Tolerance = e.String(), tolerance
+	for _, n := range slices.Sorted(slices.Values(e.Versions())) {
+		st.version(n).expect(e.Percent(n), tolerance)
 	}
-	slices.Sort(names)
-	for _, n := range names {
-		v := st.version(n)
-		e := shares[n]
-		v.Expected = &e
-		v.BandLow, v.BandHigh = max(0, e-tolerance), min(100, e+tolerance)
-	}
+}
+
+// expect sets the version's expected share and its band, expected ±
+// tolerance clipped to 0–100.
+func (v *Version) expect(share, tolerance float64) {
+	v.Expected = &share
+	v.BandLow, v.BandHigh = max(0, share-tolerance), min(100, share+tolerance)
 }
 
 // SetDecision takes the gate's decision so far: the verdict, and each
@@ -56,9 +55,7 @@ func (st *State) SetDecision(d decide.Decision) {
 		v := st.version(r.Version)
 		v.Status = r.Status.String()
 		if r.Status != decide.Stray {
-			e := r.Expected
-			v.Expected = &e
-			v.BandLow, v.BandHigh = max(0, e-d.Tolerance), min(100, e+d.Tolerance)
+			v.expect(r.Expected, d.Tolerance)
 		}
 		v.Client.Count, v.Client.Share = r.Count, r.Share
 		v.Client.Low, v.Client.High = r.Low, r.High

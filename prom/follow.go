@@ -35,6 +35,9 @@ type Follow struct {
 	t        tally
 }
 
+// Selector is the series f follows.
+func (f *Follow) Selector() string { return f.selector }
+
 // Follow starts following the series selector names (any PromQL instant
 // vector selector) from the time from; it does not contact the server.
 func (c *Client) Follow(selector string, from time.Time) *Follow {

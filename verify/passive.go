@@ -453,13 +453,12 @@ var errNoPrometheus = errors.New("--passive: needs --prometheus URL (or a cluste
 // scrape target as a passive gate's are).
 type Watch struct {
 	follow   *prom.Follow
-	selector string
 	reporter string
 	prev     map[[2]string]float64
 }
 
 // Selector is the series the watch reads.
-func (w *Watch) Selector() string { return w.selector }
+func (w *Watch) Selector() string { return w.follow.Selector() }
 
 // Response is a number of requests one version answered with one code.
 type Response struct {
@@ -473,8 +472,7 @@ type Response struct {
 func NewWatch(c *prom.Client, q ServerQuery, from time.Time) *Watch {
 	o := &Options{Service: q.Service, Namespace: q.Namespace, Backends: q.Backends}
 	o.defaults()
-	sel := o.passiveSelector()
-	return &Watch{follow: c.Follow(sel, from), selector: sel, reporter: cmp.Or(q.Reporter, "source"), prev: map[[2]string]float64{}}
+	return &Watch{follow: c.Follow(o.passiveSelector(), from), reporter: cmp.Or(q.Reporter, "source"), prev: map[[2]string]float64{}}
 }
 
 // Next reads the counts once and returns what is new since the last call.

@@ -60,12 +60,7 @@ func liveGate(b *live.Board, o *verify.Options) {
 		if o.Passive {
 			st.Target, st.Unit = "", "request"
 		}
-		e := o.Criteria.Expect
-		shares := map[string]float64{}
-		for _, v := range e.Versions() {
-			shares[v] = e.Percent(v)
-		}
-		st.SetExpect(e.String(), shares, o.Criteria.Tolerance)
+		st.SetExpect(o.Criteria.Expect, o.Criteria.Tolerance)
 	})
 	prev := o.Progress
 	o.Progress = func(p verify.Progress) {
@@ -95,25 +90,23 @@ func liveResult(b *live.Board, res *verify.Result) {
 // meshPoll is how often the live view reads the mesh's counts.
 const meshPoll = 2 * time.Second
 
-// followMesh feeds the board Istio's counts of q's requests since from,
+// followMesh feeds the board Istio's counts of q's requests from now on,
 // read from Prometheus every meshPoll until ctx ends, so that the page
 // shows the mesh's edges beside the client's. A failed read is shown on
 // the page and changes no count.
-func followMesh(ctx context.Context, b *live.Board, c *prom.Client, q verify.ServerQuery, from time.Time, window time.Duration) {
+func followMesh(ctx context.Context, b *live.Board, c *prom.Client, q verify.ServerQuery) {
 	if b == nil || c == nil {
 		return
 	}
-	w := verify.NewWatch(c, q, from)
-	if window <= 0 {
-		qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		window, _ = c.ScrapeInterval(qctx, w.Selector())
-		cancel()
-		if window <= 0 {
-			window = 15 * time.Second // Istio's Prometheus default
-		}
+	w := verify.NewWatch(c, q, time.Now())
+	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	scrape, _ := c.ScrapeInterval(qctx, w.Selector())
+	cancel()
+	if scrape <= 0 {
+		scrape = 15 * time.Second // Istio's Prometheus default
 	}
 	b.Update(func(st *live.State) {
-		st.Mesh = &live.Mesh{Source: redact.URL(c.URL()), Query: w.Selector(), Window: max(2*live.RateWindow, 4*window).Seconds()}
+		st.Mesh = &live.Mesh{Source: redact.URL(c.URL()), Query: w.Selector(), Window: max(2*live.RateWindow, 4*scrape).Seconds()}
 	})
 	counts, errs := map[string]int{}, map[string]int{}
 	t := time.NewTicker(meshPoll)
@@ -125,12 +118,7 @@ func followMesh(ctx context.Context, b *live.Board, c *prom.Client, q verify.Ser
 		case <-t.C:
 		}
 		rs, err := w.Next(ctx)
-		for _, r := range rs {
-			counts[r.Version] += r.Count
-			if r.Code >= 500 {
-				errs[r.Version] += r.Count
-			}
-		}
+		tallyResponses(counts, errs, rs)
 		b.Update(func(st *live.State) {
 			if err != nil {
 				st.Mesh.Error = oneLine(err)
@@ -139,6 +127,17 @@ func followMesh(ctx context.Context, b *live.Board, c *prom.Client, q verify.Ser
 			st.Mesh.Error, st.Mesh.Polled = "", time.Now()
 			st.SetMesh(counts, errs)
 		})
+	}
+}
+
+// tallyResponses adds each version's requests to counts and its 5xx
+// answers to errs: what the page shows of the mesh's counts.
+func tallyResponses(counts, errs map[string]int, rs []verify.Response) {
+	for _, r := range rs {
+		counts[r.Version] += r.Count
+		if r.Code >= 500 {
+			errs[r.Version] += r.Count
+		}
 	}
 }
 
@@ -166,18 +165,14 @@ func (s *soak) watch(ctx context.Context, b *live.Board, c *cli.Command, o *atta
 			last = time.Now()
 			prev(sum)
 		}
-		s.cmu.Lock()
-		alarms, windows := slices.Clone(s.alarms), len(s.windows)
-		s.cmu.Unlock()
 		b.Update(func(st *live.State) {
 			st.SetLoad(sum, false)
-			st.Alarms = liveAlarms(alarms)
-			soFar(st, windows, alarms)
+			s.soFar(st)
 		})
 	}
 	if s.server != nil && s.server.client != nil {
 		q := verify.ServerQuery{Service: c.String("host"), Namespace: c.String("namespace"), Backends: c.StringSlice("backend")}
-		go followMesh(ctx, b, s.server.client, q, time.Now(), 0)
+		go followMesh(ctx, b, s.server.client, q)
 	}
 }
 
@@ -234,7 +229,7 @@ func liveRun(ctx context.Context, b *live.Board, sc *scenarios.Scenario, env *ve
 		if !o.Passive && o.ServerSeries == "" && o.Prometheus != nil {
 			var mctx context.Context
 			mctx, stopMesh = context.WithCancel(ctx)
-			go followMesh(mctx, b, o.Prometheus, verify.ServerQuery{Service: o.Service, Namespace: o.Namespace, Backends: o.Backends}, time.Now(), 0)
+			go followMesh(mctx, b, o.Prometheus, verify.ServerQuery{Service: o.Service, Namespace: o.Namespace, Backends: o.Backends})
 		}
 	}
 	env.OnStage = func(s verify.StageResult) {
@@ -269,11 +264,7 @@ func liveRunDone(b *live.Board, res *verify.ScenarioResult) {
 
 // setWindowExpect shows a soak's expectation and confidence.
 func setWindowExpect(st *live.State, wc decide.WindowCriteria) {
-	shares := map[string]float64{}
-	for _, v := range wc.Expect.Versions() {
-		shares[v] = wc.Expect.Percent(v)
-	}
-	st.SetExpect(wc.Expect.String(), shares, wc.Tolerance)
+	st.SetExpect(wc.Expect, wc.Tolerance)
 	st.Confidence = wc.Confidence
 }
 
@@ -283,9 +274,6 @@ func (s *soak) showPassive(b *live.Board, counts, errs map[string]int, readErr e
 	if b == nil {
 		return
 	}
-	s.cmu.Lock()
-	alarms, windows := slices.Clone(s.alarms), len(s.windows)
-	s.cmu.Unlock()
 	b.Update(func(st *live.State) {
 		st.SetCounts(counts, errs)
 		st.Mesh.Error = ""
@@ -294,13 +282,17 @@ func (s *soak) showPassive(b *live.Board, counts, errs map[string]int, readErr e
 		} else {
 			st.Mesh.Polled = time.Now()
 		}
-		st.Alarms = liveAlarms(alarms)
-		soFar(st, windows, alarms)
+		s.soFar(st)
 	})
 }
 
-// soFar is a soak's verdict while it runs: FAIL from its first alarm.
-func soFar(st *live.State, windows int, alarms []decide.Alarm) {
+// soFar shows a soak's alarms so far and its verdict while it runs: FAIL
+// from its first alarm.
+func (s *soak) soFar(st *live.State) {
+	s.cmu.Lock()
+	alarms, windows := slices.Clone(s.alarms), len(s.windows)
+	s.cmu.Unlock()
+	st.Alarms = liveAlarms(alarms)
 	st.Verdict, st.Reason = "PENDING", fmt.Sprintf("%s judged, none alarmed so far", textfmt.NOf(windows, "window"))
 	if len(alarms) > 0 {
 		st.Verdict = "FAIL"

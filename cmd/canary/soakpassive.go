@@ -108,11 +108,8 @@ func soakPassive(ctx context.Context, c *cli.Command) error {
 		w := results.CountWindow(from, next)
 		for _, r := range resps {
 			w.AddCount(r.Version, responseOutcome(r.Code), r.Code, r.Count)
-			counts[r.Version] += r.Count
-			if r.Code >= 500 {
-				errs[r.Version] += r.Count
-			}
 		}
+		tallyResponses(counts, errs, resps)
 		if s.close([]results.Window{*w}, logLine) && c.Bool("fail-fast") {
 			done = true
 		}

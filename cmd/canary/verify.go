@@ -157,7 +157,7 @@ func verifyAction(ctx context.Context, c *cli.Command) error {
 	}
 	liveGate(board, &o)
 	if !o.Passive && o.ServerSeries == "" {
-		go followMesh(lctx, board, o.Prometheus, verify.ServerQuery{Service: o.Service, Namespace: o.Namespace, Backends: o.Backends}, time.Now(), 0)
+		go followMesh(lctx, board, o.Prometheus, verify.ServerQuery{Service: o.Service, Namespace: o.Namespace, Backends: o.Backends})
 	}
 	res, err := run(ctx, o)
 	liveResult(board, res)
